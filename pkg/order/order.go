@@ -206,3 +206,14 @@ func (o Order) Clone() Order {
 	o.Evidence = o.Evidence.clone()
 	return o
 }
+
+// Checkout is what a gateway made for an order so the customer can pay.
+type Checkout struct {
+	// SessionRef is the gateway's id for it (cs_…, order_…).
+	SessionRef string
+	// Data is the JSON the site needs to send the customer to pay: the 201
+	// response's "checkout".
+	Data []byte
+	// Deadline is when the checkout stops accepting payment.
+	Deadline time.Time
+}

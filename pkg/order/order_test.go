@@ -66,10 +66,12 @@ var scenarios = []struct {
 	{"paid and expired", []Event{paid("ev1", 4000, "usd"), expired("ev2")}, Paid},
 }
 
-func decline(id string) Event    { return Event{ID: id, Kind: KindDeclined, Reason: "card_declined"} }
-func failed(id string) Event     { return Event{ID: id, Kind: KindFailed, Reason: "bank_rejected"} }
-func expired(id string) Event    { return Event{ID: id, Kind: KindExpired} }
-func processing(id string) Event { return Event{ID: id, Kind: KindProcessing, Amount: 4000, Currency: "usd"} }
+func decline(id string) Event { return Event{ID: id, Kind: KindDeclined, Reason: "card_declined"} }
+func failed(id string) Event  { return Event{ID: id, Kind: KindFailed, Reason: "bank_rejected"} }
+func expired(id string) Event { return Event{ID: id, Kind: KindExpired} }
+func processing(id string) Event {
+	return Event{ID: id, Kind: KindProcessing, Amount: 4000, Currency: "usd"}
+}
 func paid(id string, amount int64, cur string) Event {
 	return Event{ID: id, Kind: KindPaid, Amount: amount, Currency: cur, PaymentRef: "pi_1"}
 }

@@ -1,0 +1,33 @@
+// Command checkout is the Lambda function behind POST /api/checkout.
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/jampay/jampay/pkg/api"
+	"github.com/jampay/jampay/pkg/catalog"
+	"github.com/jampay/jampay/pkg/config"
+	"github.com/jampay/jampay/pkg/gateways"
+	"github.com/jampay/jampay/pkg/lambdafn"
+)
+
+func main() {
+	ctx, log := context.Background(), lambdafn.Logger()
+	cfg, err := lambdafn.LoadConfig(ctx, true)
+	lambdafn.Must(log, err)
+	lambdafn.Must(log, cfg.Require(config.TableName, config.SiteURL, config.AllowedOrigins))
+	if cfg.CatalogPath == "" {
+		cfg.CatalogPath = "catalog.json" // shipped beside the bootstrap binary
+	}
+	cat, err := catalog.Load(cfg.CatalogPath)
+	lambdafn.Must(log, err)
+	gws, err := gateways.Checkouts(cfg)
+	lambdafn.Must(log, err)
+	store, err := lambdafn.Store(ctx, cfg)
+	lambdafn.Must(log, err)
+	lambdafn.Start(api.Handler(api.Deps{
+		Store: store, Catalog: cat, Gateways: gws,
+		AllowedOrigins: cfg.AllowedOrigins, Now: time.Now, Logger: log,
+	}))
+}

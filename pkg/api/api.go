@@ -1,0 +1,81 @@
+// Package api is jampay's HTTP layer: the checkout, webhook and status
+// handlers of the contract, CORS, and the one place errors become JSON and
+// status codes. It is plain net/http, so the Lambda adapter, the local
+// server and httptest run it unchanged, and it imports no gateway SDK: the
+// status function links neither stripe-go nor razorpay-go.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jampay/jampay/pkg/catalog"
+	"github.com/jampay/jampay/pkg/order"
+)
+
+// Gateway creates the gateway's checkout for an order that is already
+// stored (invariant 2: the order is written before the gateway is called).
+type Gateway interface {
+	CreateCheckout(ctx context.Context, o *order.Order) (order.Checkout, error)
+}
+
+// WebhookParser verifies a gateway's webhook over the exact raw bytes and
+// reduces it to an order.Event. A bad signature is an *order.Error with
+// CodeInvalidSignature, a verified body that makes no sense one with
+// CodeInvalidPayload.
+type WebhookParser interface {
+	ParseWebhook(header http.Header, body []byte) (order.Event, error)
+}
+
+// Deps is what the handlers need. A function leaves out what it does not
+// serve: the status function has no Gateways and no Webhooks.
+type Deps struct {
+	Store    order.Store
+	Catalog  *catalog.Catalog
+	Gateways map[string]Gateway       // by name: "stripe", "razorpay"
+	Webhooks map[string]WebhookParser // by name
+	// AllowedOrigins may call the API from a browser (CORS).
+	AllowedOrigins []string
+	// Effects runs once per status change this process won.
+	Effects order.Effects
+	Now     func() time.Time
+	Logger  *slog.Logger
+}
+
+// Body limits: the contract's 64 KiB for checkout; gateway events carry the
+// whole object and can be larger, but never near this.
+const (
+	maxCheckoutBody = 64 << 10
+	maxWebhookBody  = 512 << 10
+)
+
+// Handler serves the contract's routes.
+func Handler(d Deps) http.Handler {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	s := &server{Deps: d}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/checkout", s.checkout)
+	mux.HandleFunc("POST /api/webhooks/{gateway}", s.webhook)
+	mux.HandleFunc("GET /api/orders/{orderId}", s.status)
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, order.Errorf(order.CodeNotFound, "No such route: %s %s.", r.Method, r.URL.Path))
+	})
+	return s.withRequestID(s.cors(s.recover(mux)))
+}
+
+type server struct{ Deps }
+
+func (s *server) writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,92 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"strconv"
+	"strings"
+
+	"github.com/jampay/jampay/pkg/order"
+)
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9=_.-]{1,64}$`)
+
+// withRequestID takes the request id API Gateway (or a proxy) set, or makes
+// one, puts it in the context for logs and echoes it to the client.
+func (s *server) withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if !requestIDPattern.MatchString(id) {
+			b := make([]byte, 8)
+			_, _ = rand.Read(b)
+			id = hex.EncodeToString(b)
+		}
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+	})
+}
+
+// recover turns a panic into a logged 500 rather than a dropped connection.
+func (s *server) recover(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log(r).Error("panic", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				s.fail(w, r, fmt.Errorf("panic: %v", v))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// preflightMaxAge lets browsers reuse a preflight answer for two hours
+// (Chromium's cap), so a shop page makes one OPTIONS request, not one per call.
+const preflightMaxAge = 7200
+
+// cors answers the browser's CORS questions for the origins in
+// AllowedOrigins only. Webhook calls from gateways carry no Origin and are
+// unaffected.
+func (s *server) cors(next http.Handler) http.Handler {
+	allowed := map[string]bool{}
+	for _, o := range s.AllowedOrigins {
+		allowed[strings.TrimRight(o, "/")] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		ok := origin != "" && allowed[origin]
+		if origin != "" {
+			w.Header().Add("Vary", "Origin")
+		}
+		if ok {
+			w.Header().Set("Access-Control-Allow-Origin", origin)
+			w.Header().Set("Access-Control-Expose-Headers", "X-Request-Id")
+		}
+		if r.Method == http.MethodOptions {
+			if !ok {
+				s.fail(w, r, order.Errorf(order.CodeOriginNotAllowed, "Origin %q may not call this API.", truncate(origin, 100)))
+				return
+			}
+			w.Header().Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+			w.Header().Set("Access-Control-Allow-Headers", "Content-Type, Authorization, Idempotency-Key")
+			w.Header().Set("Access-Control-Max-Age", strconv.Itoa(preflightMaxAge))
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,46 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/jampay/jampay/pkg/order"
+)
+
+// webhook handles POST /api/webhooks/{gateway}: verify the signature on the
+// raw bytes, then apply the event with a conditional write that records it.
+// 200 for a processed, duplicate or ignored event; 400 for a bad signature
+// or payload (nothing written); 503 when the store fails, so the gateway
+// retries.
+func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("gateway")
+	parser, ok := s.Webhooks[name]
+	if !ok {
+		s.fail(w, r, order.Errorf(order.CodeNotFound, "No webhook for gateway %q here.", truncate(name, 32)))
+		return
+	}
+	body, err := readBody(w, r, maxWebhookBody)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	e, err := parser.ParseWebhook(r.Header, body)
+	if err != nil {
+		s.log(r).Warn("webhook rejected", "gateway", name, "code", order.ErrorCode(err))
+		s.fail(w, r, err)
+		return
+	}
+	e.Gateway = name
+	e.PayloadHash = sha256Hex(body)
+	outcome, o, err := order.ApplyEvent(r.Context(), s.Store, e, s.Now(), s.Effects)
+	log := s.log(r).With("gateway", name, "event_id", e.ID, "event_type", e.Type)
+	if o != nil {
+		log = log.With("order_id", o.ID, "status", o.Status)
+	}
+	if err != nil {
+		log.Error("webhook not applied; the gateway will retry", "err", err)
+		s.fail(w, r, err)
+		return
+	}
+	log.Info("webhook", "outcome", outcome)
+	s.writeJSON(w, http.StatusOK, map[string]bool{"received": true})
+}

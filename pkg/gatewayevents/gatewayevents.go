@@ -1,0 +1,124 @@
+// Package gatewayevents writes webhook payloads in Stripe's and Razorpay's
+// own wire formats (shapes from their API references; see the README beside
+// each template), for the local sandbox, `jampay trigger`, the load tool and
+// tests. It writes payloads only: signing is left to the gateways' own
+// signers (stripe-go's webhook package, Razorpay's HMAC).
+package gatewayevents
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"text/template"
+	"time"
+)
+
+//go:embed stripe/*.json
+var files embed.FS
+
+var templates = template.Must(template.New("").Funcs(template.FuncMap{
+	"js": func(v any) (string, error) { b, err := json.Marshal(v); return string(b), err },
+}).ParseFS(files, "stripe/*.json"))
+
+// StripeAPIVersion is the API version stripe-go v76 speaks.
+const StripeAPIVersion = "2023-10-16"
+
+// Stripe is one Stripe event to write. Zero fields get defaults derived from
+// OrderID, so a test names only what it cares about.
+type Stripe struct {
+	Type    string // e.g. checkout.session.completed
+	EventID string
+	OrderID string
+	Amount  int64
+	// Currency is lower-case ISO 4217.
+	Currency        string
+	SessionID       string
+	PaymentIntentID string
+	ChargeID        string
+	DisputeID       string
+	// PaymentStatus of a completed session: "paid" (default) or "unpaid".
+	PaymentStatus string
+	Refunded      int64  // charge.refunded: cumulative amount refunded
+	DisputeStatus string // charge.dispute.*: needs_response, won, lost
+	Reason        string // payment_intent.payment_failed: the message
+	DeclineCode   string
+	APIVersion    string
+	Created       time.Time
+}
+
+var stripeTemplate = map[string]string{
+	"checkout.session.completed":               "checkout.session.json",
+	"checkout.session.async_payment_succeeded": "checkout.session.json",
+	"checkout.session.async_payment_failed":    "checkout.session.json",
+	"checkout.session.expired":                 "checkout.session.json",
+	"payment_intent.payment_failed":            "payment_intent.json",
+	"charge.refunded":                          "charge.json",
+	"charge.dispute.created":                   "charge.dispute.json",
+	"charge.dispute.closed":                    "charge.dispute.json",
+}
+
+// StripeTypes lists the event types Stripe can write.
+func StripeTypes() []string {
+	return []string{"checkout.session.completed", "checkout.session.async_payment_succeeded",
+		"checkout.session.async_payment_failed", "checkout.session.expired", "payment_intent.payment_failed",
+		"charge.refunded", "charge.dispute.created", "charge.dispute.closed"}
+}
+
+// Payload returns the event's JSON, as Stripe would POST it.
+func (e Stripe) Payload() ([]byte, error) {
+	name, ok := stripeTemplate[e.Type]
+	if !ok {
+		return nil, fmt.Errorf("gatewayevents: no Stripe template for %q", e.Type)
+	}
+	suffix := e.OrderID
+	if len(suffix) > 4 {
+		suffix = suffix[4:]
+	}
+	def := func(v *string, d string) {
+		if *v == "" {
+			*v = d
+		}
+	}
+	def(&e.EventID, "evt_"+randomHex())
+	def(&e.Currency, "usd")
+	def(&e.SessionID, "cs_test_"+suffix)
+	def(&e.PaymentIntentID, "pi_"+suffix)
+	def(&e.ChargeID, "ch_"+suffix)
+	def(&e.DisputeID, "dp_"+suffix)
+	def(&e.APIVersion, StripeAPIVersion)
+	def(&e.Reason, "Your card was declined.")
+	def(&e.DeclineCode, "generic_decline")
+	if e.Created.IsZero() {
+		e.Created = time.Now()
+	}
+	data := struct {
+		Stripe
+		Created, ExpiresAt           int64
+		PaymentStatus, SessionStatus string
+	}{Stripe: e, Created: e.Created.Unix(), ExpiresAt: e.Created.Add(30 * time.Minute).Unix()}
+	switch e.Type {
+	case "checkout.session.expired":
+		data.PaymentStatus, data.SessionStatus, data.Stripe.PaymentIntentID = "unpaid", "expired", ""
+	case "checkout.session.async_payment_failed":
+		data.PaymentStatus, data.SessionStatus = "unpaid", "complete"
+	default:
+		data.PaymentStatus, data.SessionStatus = e.PaymentStatus, "complete"
+		if data.PaymentStatus == "" {
+			data.PaymentStatus = "paid"
+		}
+	}
+	if e.Type == "charge.dispute.created" && e.DisputeStatus == "" {
+		data.Stripe.DisputeStatus = "needs_response"
+	}
+	var buf bytes.Buffer
+	if err := templates.ExecuteTemplate(&buf, name, data); err != nil {
+		return nil, err
+	}
+	// Compact, as Stripe sends it (and so the bytes signed are the bytes sent).
+	var out bytes.Buffer
+	if err := json.Compact(&out, buf.Bytes()); err != nil {
+		return nil, fmt.Errorf("gatewayevents: template %s made invalid JSON: %w", name, err)
+	}
+	return out.Bytes(), nil
+}

@@ -1,0 +1,41 @@
+// Package gateways builds the configured gateway adapters for the checkout
+// and webhook functions from the settings; a gateway without settings is
+// simply absent (unknown_gateway). The local sandbox is not here: it is
+// linked only into the jampay CLI, never into a Lambda function.
+package gateways
+
+import (
+	"fmt"
+
+	"github.com/jampay/jampay/pkg/api"
+	"github.com/jampay/jampay/pkg/config"
+	"github.com/jampay/jampay/pkg/stripegw"
+)
+
+// Checkouts returns a checkout adapter for every gateway with keys.
+func Checkouts(c config.Config) (map[string]api.Gateway, error) {
+	gws := map[string]api.Gateway{}
+	if c.StripeEnabled() {
+		if err := c.Require(config.SiteURL); err != nil {
+			return nil, fmt.Errorf("stripe: %w", err)
+		}
+		gws["stripe"] = stripegw.New(stripegw.Config{SecretKey: c.Stripe.SecretKey, APIBase: c.Stripe.APIBase, SiteURL: c.SiteURL})
+	}
+	if len(gws) == 0 {
+		return nil, fmt.Errorf("missing setting: no gateway is configured (set %s, or %s and %s)", config.StripeSecretKey, config.RazorpayKeyID, config.RazorpayKeySecret)
+	}
+	return gws, nil
+}
+
+// Webhooks returns a webhook verifier for every gateway with a webhook
+// secret.
+func Webhooks(c config.Config) (map[string]api.WebhookParser, error) {
+	ws := map[string]api.WebhookParser{}
+	if len(c.Stripe.WebhookSecrets) > 0 {
+		ws["stripe"] = &stripegw.Verifier{Secrets: c.Stripe.WebhookSecrets}
+	}
+	if len(ws) == 0 {
+		return nil, fmt.Errorf("missing setting: no webhook secret is configured (set %s or %s)", config.StripeWebhookSecret, config.RazorpayWebhookSecret)
+	}
+	return ws, nil
+}

@@ -1,0 +1,184 @@
+package stripegw
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/jampay/jampay/pkg/order"
+)
+
+// Verifier checks Stripe-Signature headers and decodes Stripe events.
+type Verifier struct {
+	// Secrets are the endpoint's signing secrets (whsec_…). During a
+	// rotation both the old and the new one are listed.
+	Secrets []string
+	// Tolerance is how old a signature's timestamp may be; zero is
+	// stripe-go's default of five minutes.
+	Tolerance time.Duration
+}
+
+// ParseWebhook verifies body against its Stripe-Signature with each secret
+// in turn, using stripe-go's ValidatePayload, and turns it into an event.
+func (v *Verifier) ParseWebhook(header http.Header, body []byte) (order.Event, error) {
+	sig := header.Get("Stripe-Signature")
+	tolerance := v.Tolerance
+	if tolerance == 0 {
+		tolerance = webhook.DefaultTolerance
+	}
+	err := webhook.ErrNoValidSignature
+	for _, secret := range v.Secrets {
+		if err = webhook.ValidatePayloadWithTolerance(body, sig, secret, tolerance); err == nil {
+			break
+		}
+		if errors.Is(err, webhook.ErrNotSigned) || errors.Is(err, webhook.ErrInvalidHeader) || errors.Is(err, webhook.ErrTooOld) {
+			break // the same for every secret
+		}
+	}
+	switch {
+	case err == nil:
+		return Decode(body)
+	case errors.Is(err, webhook.ErrNotSigned):
+		return order.Event{}, order.Errorf(order.CodeInvalidSignature, "The Stripe-Signature header is missing.")
+	case errors.Is(err, webhook.ErrTooOld):
+		return order.Event{}, order.Errorf(order.CodeInvalidSignature, "The Stripe-Signature timestamp is outside the tolerance of %s.", tolerance)
+	case errors.Is(err, webhook.ErrInvalidHeader):
+		return order.Event{}, order.Errorf(order.CodeInvalidSignature, "The Stripe-Signature header is malformed.")
+	default:
+		return order.Event{}, order.Errorf(order.CodeInvalidSignature, "No signature in Stripe-Signature matches the payload.")
+	}
+}
+
+// stripeEvent holds only what jampay reads of an event: decoding less than
+// stripe.Event means an account on a newer API version is not rejected.
+type stripeEvent struct {
+	ID      string `json:"id"`
+	Type    string `json:"type"`
+	Created int64  `json:"created"`
+	Data    struct {
+		Object json.RawMessage `json:"object"`
+	} `json:"data"`
+}
+
+// object is the union of the fields jampay reads from the objects of the
+// events it handles (Checkout Session, PaymentIntent, Charge, Dispute).
+type object struct {
+	ID                string            `json:"id"`
+	ClientReferenceID string            `json:"client_reference_id"`
+	Metadata          map[string]string `json:"metadata"`
+	PaymentStatus     string            `json:"payment_status"`
+	PaymentIntent     expandable        `json:"payment_intent"`
+	Charge            expandable        `json:"charge"`
+	AmountTotal       *int64            `json:"amount_total"`
+	Amount            int64             `json:"amount"`
+	AmountRefunded    int64             `json:"amount_refunded"`
+	Currency          string            `json:"currency"`
+	Status            string            `json:"status"`
+	LastPaymentError  *struct {
+		Code        string `json:"code"`
+		DeclineCode string `json:"decline_code"`
+		Message     string `json:"message"`
+	} `json:"last_payment_error"`
+}
+
+// expandable is an id that Stripe sends as a string, or as the object when
+// expanded.
+type expandable string
+
+func (e *expandable) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*e = expandable(s)
+		return nil
+	}
+	var o struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(b, &o); err != nil {
+		return err
+	}
+	*e = expandable(o.ID)
+	return nil
+}
+
+// Decode turns a verified Stripe event into an order.Event.
+func Decode(body []byte) (order.Event, error) {
+	var se stripeEvent
+	if err := json.Unmarshal(body, &se); err != nil || se.ID == "" || se.Type == "" {
+		return order.Event{}, order.Errorf(order.CodeInvalidPayload, "The body is not a Stripe event.")
+	}
+	e := order.Event{ID: se.ID, Type: se.Type, Kind: order.KindIgnored, Created: time.Unix(se.Created, 0).UTC()}
+	if !handled[se.Type] {
+		return e, nil
+	}
+	var obj object
+	if err := json.Unmarshal(se.Data.Object, &obj); err != nil || obj.ID == "" {
+		return order.Event{}, order.Errorf(order.CodeInvalidPayload, "The %s event has no readable object.", se.Type)
+	}
+	e.OrderID = obj.Metadata["order_id"]
+	switch se.Type {
+	case "checkout.session.completed", "checkout.session.async_payment_succeeded",
+		"checkout.session.async_payment_failed", "checkout.session.expired":
+		if e.OrderID == "" {
+			e.OrderID = obj.ClientReferenceID
+		}
+		e.Refs = []string{obj.ID}
+		e.SessionRef, e.PaymentRef = obj.ID, string(obj.PaymentIntent)
+		if obj.AmountTotal != nil {
+			e.Amount = *obj.AmountTotal
+		}
+		e.Currency = obj.Currency
+		switch {
+		case se.Type == "checkout.session.expired":
+			e.Kind, e.Currency = order.KindExpired, ""
+		case se.Type == "checkout.session.async_payment_failed":
+			e.Kind, e.Reason, e.Currency = order.KindFailed, "The payment did not go through.", ""
+		case obj.PaymentStatus == "unpaid":
+			// Completed with an async method (a bank debit): not paid yet.
+			e.Kind = order.KindProcessing
+		default:
+			// "paid", or "no_payment_required" for a zero total, which the
+			// amount check then flags.
+			e.Kind = order.KindPaid
+		}
+	case "payment_intent.payment_failed":
+		e.Kind, e.Refs, e.PaymentRef = order.KindDeclined, []string{obj.ID}, obj.ID
+		e.Reason = "The payment was declined."
+		if pe := obj.LastPaymentError; pe != nil {
+			e.Reason = firstNonEmpty(pe.Message, pe.DeclineCode, pe.Code, e.Reason)
+		}
+	case "charge.refunded":
+		e.Kind, e.Refs = order.KindRefunded, []string{string(obj.PaymentIntent)}
+		e.Amount, e.Currency, e.Refunded = obj.Amount, obj.Currency, obj.AmountRefunded
+	case "charge.dispute.created":
+		e.Kind, e.Refs, e.Dispute = order.KindDisputeOpened, []string{string(obj.PaymentIntent)}, obj.ID
+	case "charge.dispute.closed":
+		e.Refs, e.Dispute = []string{string(obj.PaymentIntent)}, obj.ID
+		// "won" and "warning_closed" (an inquiry that never became a
+		// chargeback) leave the money with the merchant; "lost" does not.
+		e.Kind = order.KindDisputeWon
+		if obj.Status == "lost" {
+			e.Kind = order.KindDisputeLost
+		}
+	}
+	return e, nil
+}
+
+var handled = map[string]bool{
+	"checkout.session.completed": true, "checkout.session.async_payment_succeeded": true,
+	"checkout.session.async_payment_failed": true, "checkout.session.expired": true,
+	"payment_intent.payment_failed": true, "charge.refunded": true,
+	"charge.dispute.created": true, "charge.dispute.closed": true,
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

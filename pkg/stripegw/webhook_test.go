@@ -1,0 +1,119 @@
+package stripegw_test
+
+import (
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/jampay/jampay/pkg/gatewayevents"
+	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/stripegw"
+)
+
+const secret, secret2 = "whsec_test_current", "whsec_test_next"
+
+func signed(t *testing.T, payload []byte, secret string, at time.Time) http.Header {
+	t.Helper()
+	sp := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: secret, Timestamp: at})
+	return http.Header{"Stripe-Signature": {sp.Header}}
+}
+
+func payload(t *testing.T, e gatewayevents.Stripe) []byte {
+	t.Helper()
+	b, err := e.Payload()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestParseWebhook_Signatures(t *testing.T) {
+	v := &stripegw.Verifier{Secrets: []string{secret, secret2}}
+	body := payload(t, gatewayevents.Stripe{Type: "checkout.session.completed", OrderID: "ord_x", Amount: 4000})
+	now := time.Now()
+	altered := append([]byte(nil), body...)
+	altered[len(altered)-3] = 'X'
+	cases := []struct {
+		name   string
+		header http.Header
+		body   []byte
+		ok     bool
+	}{
+		{"current secret", signed(t, body, secret, now), body, true},
+		{"next secret during rotation", signed(t, body, secret2, now), body, true},
+		{"wrong secret", signed(t, body, "whsec_attacker", now), body, false},
+		{"stale by an hour", signed(t, body, secret, now.Add(-time.Hour)), body, false},
+		{"missing header", http.Header{}, body, false},
+		{"garbage header", http.Header{"Stripe-Signature": {"t=abc,v1=zz"}}, body, false},
+		{"altered body", signed(t, body, secret, now), altered, false},
+		{"forged v0 only", http.Header{"Stripe-Signature": {"t=1,v0=deadbeef"}}, body, false},
+	}
+	for _, tc := range cases {
+		e, err := v.ParseWebhook(tc.header, tc.body)
+		if tc.ok && (err != nil || e.ID == "") {
+			t.Errorf("%s: %v, want accepted", tc.name, err)
+		}
+		if !tc.ok && order.ErrorCode(err) != order.CodeInvalidSignature {
+			t.Errorf("%s: %v, want invalid_signature", tc.name, err)
+		}
+	}
+}
+
+func TestParseWebhook_SignedButNotJSONIsInvalidPayload(t *testing.T) {
+	v := &stripegw.Verifier{Secrets: []string{secret}}
+	for _, body := range []string{"not json", `{"id":"evt_1"}`, `{"id":"evt_1","type":"charge.refunded","data":{"object":"x"}}`} {
+		_, err := v.ParseWebhook(signed(t, []byte(body), secret, time.Now()), []byte(body))
+		if order.ErrorCode(err) != order.CodeInvalidPayload {
+			t.Errorf("%q: %v, want invalid_payload", body, err)
+		}
+	}
+}
+
+func TestDecode_EveryHandledType(t *testing.T) {
+	cases := []struct {
+		e    gatewayevents.Stripe
+		want order.Event
+	}{
+		{gatewayevents.Stripe{Type: "checkout.session.completed", OrderID: "ord_a", Amount: 4000},
+			order.Event{Kind: order.KindPaid, OrderID: "ord_a", Amount: 4000, Currency: "usd", SessionRef: "cs_test_a", PaymentRef: "pi_a"}},
+		{gatewayevents.Stripe{Type: "checkout.session.completed", OrderID: "ord_a", Amount: 4000, PaymentStatus: "unpaid"},
+			order.Event{Kind: order.KindProcessing, OrderID: "ord_a", Amount: 4000, Currency: "usd", SessionRef: "cs_test_a", PaymentRef: "pi_a"}},
+		{gatewayevents.Stripe{Type: "checkout.session.async_payment_succeeded", OrderID: "ord_a", Amount: 4000},
+			order.Event{Kind: order.KindPaid, OrderID: "ord_a", Amount: 4000, Currency: "usd", SessionRef: "cs_test_a", PaymentRef: "pi_a"}},
+		{gatewayevents.Stripe{Type: "checkout.session.async_payment_failed", OrderID: "ord_a", Amount: 4000},
+			order.Event{Kind: order.KindFailed, OrderID: "ord_a", Amount: 4000, SessionRef: "cs_test_a", PaymentRef: "pi_a", Reason: "The payment did not go through."}},
+		{gatewayevents.Stripe{Type: "checkout.session.expired", OrderID: "ord_a", Amount: 4000},
+			order.Event{Kind: order.KindExpired, OrderID: "ord_a", Amount: 4000, SessionRef: "cs_test_a"}},
+		{gatewayevents.Stripe{Type: "payment_intent.payment_failed", OrderID: "ord_a", Amount: 4000, Reason: "Your card has insufficient funds."},
+			order.Event{Kind: order.KindDeclined, OrderID: "ord_a", PaymentRef: "pi_a", Reason: "Your card has insufficient funds."}},
+		{gatewayevents.Stripe{Type: "charge.refunded", OrderID: "ord_a", Amount: 4000, Refunded: 1000},
+			order.Event{Kind: order.KindRefunded, Amount: 4000, Currency: "usd", Refunded: 1000}},
+		{gatewayevents.Stripe{Type: "charge.dispute.created", OrderID: "ord_a", Amount: 4000},
+			order.Event{Kind: order.KindDisputeOpened, Dispute: "dp_a"}},
+		{gatewayevents.Stripe{Type: "charge.dispute.closed", OrderID: "ord_a", Amount: 4000, DisputeStatus: "lost"},
+			order.Event{Kind: order.KindDisputeLost, Dispute: "dp_a"}},
+		{gatewayevents.Stripe{Type: "charge.dispute.closed", OrderID: "ord_a", Amount: 4000, DisputeStatus: "won"},
+			order.Event{Kind: order.KindDisputeWon, Dispute: "dp_a"}},
+	}
+	for _, tc := range cases {
+		got, err := stripegw.Decode(payload(t, tc.e))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.e.Type, err)
+		}
+		if got.Kind != tc.want.Kind || got.OrderID != tc.want.OrderID || got.Amount != tc.want.Amount ||
+			got.Currency != tc.want.Currency || got.SessionRef != tc.want.SessionRef || got.PaymentRef != tc.want.PaymentRef ||
+			got.Refunded != tc.want.Refunded || got.Reason != tc.want.Reason || got.Dispute != tc.want.Dispute || got.Type != tc.e.Type {
+			t.Errorf("%s:\n got %+v\nwant %+v", tc.e.Type, got, tc.want)
+		}
+	}
+	got, err := stripegw.Decode([]byte(`{"id":"evt_1","type":"customer.created","data":{"object":{"id":"cus_1"}}}`))
+	if err != nil || got.Kind != order.KindIgnored {
+		t.Errorf("unknown type: %+v %v, want ignored", got, err)
+	}
+	if !errors.Is(err, nil) {
+		t.Fatal(err)
+	}
+}

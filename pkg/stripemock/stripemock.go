@@ -1,0 +1,80 @@
+// Package stripemock runs Stripe's own stripe-mock for tests: the one named
+// by STRIPE_MOCK_URL (as .ci/run starts it), or the stripe-mock binary that
+// scripts/test.sh installs into .tools/bin (or finds on PATH), started on a
+// free loopback port. A request Stripe would reject, stripe-mock rejects.
+package stripemock
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+)
+
+// Server is a running stripe-mock.
+type Server struct {
+	URL string
+	cmd *exec.Cmd
+}
+
+// Start returns the stripe-mock to test against. Call Stop when done.
+func Start() (*Server, error) {
+	if u := os.Getenv("STRIPE_MOCK_URL"); u != "" {
+		return &Server{URL: u}, nil
+	}
+	bin, err := find()
+	if err != nil {
+		return nil, err
+	}
+	ports := make([]int, 2)
+	for i := range ports {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ports[i] = l.Addr().(*net.TCPAddr).Port
+		l.Close()
+	}
+	cmd := exec.Command(bin, "-http-port", fmt.Sprint(ports[0]), "-https-port", fmt.Sprint(ports[1]))
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", ports[0]), cmd: cmd}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get(s.URL); err == nil {
+			resp.Body.Close()
+			return s, nil
+		}
+	}
+	s.Stop()
+	return nil, fmt.Errorf("stripe-mock did not answer on %s", s.URL)
+}
+
+// Stop ends a stripe-mock this package started.
+func (s *Server) Stop() {
+	if s != nil && s.cmd != nil && s.cmd.Process != nil {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+	}
+}
+
+func find() (string, error) {
+	if p, err := exec.LookPath("stripe-mock"); err == nil {
+		return p, nil
+	}
+	dir, _ := os.Getwd()
+	for {
+		p := filepath.Join(dir, ".tools", "bin", "stripe-mock")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("stripe-mock not found: run scripts/test.sh (it installs github.com/stripe/stripe-mock@v0.203.0 into .tools/bin), or set STRIPE_MOCK_URL")
+		}
+		dir = parent
+	}
+}
