@@ -90,6 +90,7 @@ func (s *server) checkout(w http.ResponseWriter, r *http.Request) {
 		}
 		token = idempotentToken(key, o.ID)
 		if replay != nil {
+			token = idempotentToken(key, replay.ID)
 			s.log(r).Info("checkout replayed", "order_id", replay.ID)
 			s.finishCheckout(w, r, gw, replay, token, http.StatusCreated)
 			return

@@ -25,7 +25,7 @@ type statusResponse struct {
 func (s *server) status(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	id := r.PathValue("orderId")
-	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	token := bearerToken(r.Header.Get("Authorization"))
 	var o *order.Order
 	if order.ValidID(id) {
 		var err error
@@ -47,4 +47,14 @@ func (s *server) status(w http.ResponseWriter, r *http.Request) {
 		resp.FailureReason = &o.FailureReason
 	}
 	s.writeJSON(w, http.StatusOK, resp)
+}
+
+// bearerToken returns the token of an "Authorization: Bearer <token>"
+// header (the scheme is case-insensitive, RFC 9110), or "".
+func bearerToken(h string) string {
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
 }

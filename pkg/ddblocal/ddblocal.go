@@ -46,7 +46,7 @@ func Start() (*Server, error) {
 	dir := filepath.Dir(jar)
 	cmd := exec.Command("java", "-Djava.library.path="+filepath.Join(dir, "DynamoDBLocal_lib"),
 		"-jar", jar, "-inMemory", "-port", fmt.Sprint(port))
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.Stderr = os.Stderr
 	cmd.Dir = os.TempDir() // it writes a metadata file where it runs
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start DynamoDB Local (is Java 17 installed?): %w", err)

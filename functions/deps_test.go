@@ -1,0 +1,54 @@
+// Package functions_test checks what each Lambda function links: a function
+// links only what it uses, so it starts fast and carries nothing it does not
+// need.
+package functions_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+func deps(t *testing.T, fn string) map[string]bool {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", "./"+fn).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps ./%s: %v\n%s", fn, err, out)
+	}
+	m := map[string]bool{}
+	for _, p := range strings.Fields(string(out)) {
+		m[p] = true
+	}
+	return m
+}
+
+func TestDeps(t *testing.T) {
+	const stripe, razorpay = "github.com/stripe/stripe-go/v76", "github.com/razorpay/razorpay-go"
+	cases := []struct {
+		fn        string
+		must      []string
+		mustNot   []string // package path prefixes
+	}{
+		{"status", []string{"github.com/jampay/jampay/pkg/api", "github.com/aws/aws-lambda-go/lambda"},
+			[]string{stripe, razorpay, "github.com/jampay/jampay/pkg/sandbox", "testing", "net/http/httptest/internal"}},
+		{"webhook", []string{"github.com/stripe/stripe-go/v76/webhook"},
+			[]string{"testing", "github.com/stretchr/testify", "github.com/jampay/jampay/pkg/sandbox", "github.com/jampay/jampay/pkg/gatewayevents"}},
+		{"checkout", []string{"github.com/stripe/stripe-go/v76/checkout/session"},
+			[]string{"testing", "github.com/stretchr/testify", "github.com/jampay/jampay/pkg/sandbox", "github.com/jampay/jampay/pkg/gatewayevents"}},
+	}
+	for _, tc := range cases {
+		d := deps(t, tc.fn)
+		for _, p := range tc.must {
+			if !d[p] {
+				t.Errorf("%s does not link %s", tc.fn, p)
+			}
+		}
+		for p := range d {
+			for _, bad := range tc.mustNot {
+				if p == bad || strings.HasPrefix(p, bad+"/") {
+					t.Errorf("%s links %s", tc.fn, p)
+				}
+			}
+		}
+	}
+}

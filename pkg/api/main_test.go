@@ -1,0 +1,265 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/jampay/jampay/pkg/api"
+	"github.com/jampay/jampay/pkg/catalog"
+	"github.com/jampay/jampay/pkg/ddblocal"
+	"github.com/jampay/jampay/pkg/dynamostore"
+	"github.com/jampay/jampay/pkg/gatewayevents"
+	"github.com/jampay/jampay/pkg/memstore"
+	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/stripegw"
+	"github.com/jampay/jampay/pkg/stripemock"
+)
+
+var (
+	local *ddblocal.Server
+	mock  *stripemock.Server
+	// logs collects every log line the handlers write in this package's
+	// tests, so TestLogs_NoSecrets can read them all.
+	logs lockedBuffer
+)
+
+func TestMain(m *testing.M) {
+	var err error
+	if local, err = ddblocal.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "api tests need DynamoDB Local:", err)
+		os.Exit(1)
+	}
+	if mock, err = stripemock.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "api tests need stripe-mock:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	local.Stop()
+	mock.Stop()
+	os.Exit(code)
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.buf.String() }
+
+const (
+	whsec     = "whsec_test_jampay_current"
+	whsecNext = "whsec_test_jampay_next"
+	origin    = "https://shop.example.com"
+)
+
+const testCatalog = `{"shopName":"Test Shop","products":[
+ {"sku":"tee-m","name":"T-shirt (M)","unitAmount":2000,"currency":"usd"},
+ {"sku":"mug","name":"Mug","unitAmount":1250,"currency":"usd"},
+ {"sku":"tea-jp","name":"Matcha","unitAmount":1500,"currency":"jpy"},
+ {"sku":"sticker-in","name":"Stickers","unitAmount":19900,"currency":"inr"}]}`
+
+// fakeGateway stands in for a gateway in handler tests that are about the
+// handler; the Stripe adapter itself is tested against stripe-mock.
+type fakeGateway struct {
+	fail  atomic.Bool
+	calls atomic.Int64
+}
+
+func (g *fakeGateway) CreateCheckout(ctx context.Context, o *order.Order) (order.Checkout, error) {
+	g.calls.Add(1)
+	if g.fail.Load() {
+		return order.Checkout{}, fmt.Errorf("gateway timed out")
+	}
+	data, _ := json.Marshal(map[string]string{"url": "https://checkout.example/" + o.ID})
+	return order.Checkout{SessionRef: "cs_fake_" + o.ID[4:], Data: data, Deadline: time.Now().Add(30 * time.Minute)}, nil
+}
+
+type env struct {
+	t       *testing.T
+	h       http.Handler
+	store   order.Store
+	gw      *fakeGateway
+	effects atomic.Int64
+	moves   sync.Map // order id → []order.Status reached by won moves
+}
+
+type storeKind string
+
+const (
+	memory   storeKind = "memory"
+	dynamodb storeKind = "dynamodb"
+)
+
+var stores = []storeKind{memory, dynamodb}
+
+func newStore(t *testing.T, kind storeKind) order.Store {
+	if kind == dynamodb {
+		client := local.Client(t)
+		return dynamostore.New(client, local.NewTable(t, client), time.Now)
+	}
+	return memstore.New(time.Now)
+}
+
+// newEnv builds the handler as the functions wire it, with a fake gateway.
+func newEnv(t *testing.T, kind storeKind) *env { return newEnvWith(t, kind, false) }
+
+// newEnvWith builds the handler; with realStripe the "stripe" gateway is
+// stripegw against stripe-mock, else the fake.
+func newEnvWith(t *testing.T, kind storeKind, realStripe bool) *env {
+	cat, err := catalog.Parse(strings.NewReader(testCatalog))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, store: newStore(t, kind), gw: &fakeGateway{}}
+	var gw api.Gateway = e.gw
+	if realStripe {
+		gw = stripegw.New(stripegw.Config{SecretKey: "sk_test_123", APIBase: mock.URL, SiteURL: origin})
+	}
+	e.h = api.Handler(api.Deps{
+		Store:          e.store,
+		Catalog:        cat,
+		Gateways:       map[string]api.Gateway{"stripe": gw},
+		Webhooks:       map[string]api.WebhookParser{"stripe": &stripegw.Verifier{Secrets: []string{whsec, whsecNext}}},
+		AllowedOrigins: []string{origin},
+		Effects: func(ctx context.Context, before, after order.Order) {
+			e.effects.Add(1)
+			prev, _ := e.moves.Load(after.ID)
+			list, _ := prev.([]order.Status)
+			e.moves.Store(after.ID, append(list, after.Status))
+		},
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+	})
+	return e
+}
+
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("response is not JSON: %q", r.Body)
+	}
+	return m
+}
+
+func (r response) errorCode(t *testing.T) string {
+	t.Helper()
+	m := r.json(t)
+	e, _ := m["error"].(map[string]any)
+	if e == nil || e["message"] == "" {
+		t.Fatalf("not a contract error: %s", r.Body)
+	}
+	code, _ := e["code"].(string)
+	return code
+}
+
+func (e *env) do(method, path string, body []byte, header http.Header) response {
+	req := httptest.NewRequest(method, path, bytes.NewReader(body))
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	b, _ := io.ReadAll(rec.Result().Body)
+	if ct := rec.Header().Get("Content-Type"); len(b) > 0 && ct != "application/json" {
+		e.t.Errorf("%s %s: Content-Type %q", method, path, ct)
+	}
+	return response{rec.Code, rec.Header(), b}
+}
+
+var jsonHeader = http.Header{"Content-Type": {"application/json"}}
+
+type created struct {
+	OrderID     string          `json:"orderId"`
+	StatusToken string          `json:"statusToken"`
+	Gateway     string          `json:"gateway"`
+	Amount      int64           `json:"amount"`
+	Currency    string          `json:"currency"`
+	Checkout    json.RawMessage `json:"checkout"`
+}
+
+// checkout makes an order through the handler and returns it.
+func (e *env) checkout(gateway string, items string) created {
+	e.t.Helper()
+	r := e.do("POST", "/api/checkout", []byte(`{"gateway":"`+gateway+`","items":`+items+`}`), jsonHeader)
+	if r.Status != http.StatusCreated {
+		e.t.Fatalf("checkout: %d %s", r.Status, r.Body)
+	}
+	var c created
+	if err := json.Unmarshal(r.Body, &c); err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+func (e *env) get(id string) *order.Order {
+	e.t.Helper()
+	o, err := e.store.GetOrder(context.Background(), id)
+	if err != nil {
+		e.t.Fatalf("GetOrder: %v", err)
+	}
+	return o
+}
+
+// stripeWebhook sends a Stripe event signed with stripe-go's own signer.
+func (e *env) stripeWebhook(ev gatewayevents.Stripe) response {
+	e.t.Helper()
+	body, err := ev.Payload()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return e.signedStripe(body, whsec, time.Now())
+}
+
+func (e *env) signedStripe(body []byte, secret string, at time.Time) response {
+	sp := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: secret, Timestamp: at})
+	return e.do("POST", "/api/webhooks/stripe", body, http.Header{"Stripe-Signature": {sp.Header}, "Content-Type": {"application/json; charset=utf-8"}})
+}
+
+func newHandlerWithStore(t *testing.T, s order.Store, gw api.Gateway) http.Handler {
+	cat, _ := catalog.Parse(strings.NewReader(testCatalog))
+	return api.Handler(api.Deps{
+		Store: s, Catalog: cat, Gateways: map[string]api.Gateway{"stripe": gw},
+		Webhooks: map[string]api.WebhookParser{"stripe": &stripegw.Verifier{Secrets: []string{whsec}}},
+		Logger:   slog.New(slog.NewJSONHandler(&logs, nil)),
+	})
+}
+
+func doWith(t *testing.T, h http.Handler, method, path string, body []byte, header http.Header) response {
+	e := &env{t: t, h: h}
+	return e.do(method, path, body, header)
+}
+
+func (e *env) signedStripeHeader(body []byte, secret string, at time.Time) http.Header {
+	sp := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: secret, Timestamp: at})
+	return http.Header{"Stripe-Signature": {sp.Header}}
+}
+
+func headerOf(h http.Header) string { return h.Get("Stripe-Signature") }
+
+func itoa(n int64) string { return fmt.Sprint(n) }
