@@ -27,7 +27,7 @@ func TestLoad_Good(t *testing.T) {
 
 func TestLoad_MalformedSettingsAreNamed(t *testing.T) {
 	for name, value := range map[string]string{
-		SiteURL:             "shop.example.com",
+		SiteURL:             "ftp://files.example.org",
 		AllowedOrigins:      "https://shop.example.com/path",
 		StripeSecretKey:     "pk_test_publishable",
 		StripeWebhookSecret: "whsec_ok,not-a-secret",
