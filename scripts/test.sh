@@ -91,7 +91,9 @@ fi
 if [ -f site/test/browser.test.mjs ]; then
   log "browser tests (Chromium via playwright-core)"
   command -v chromium >/dev/null || apt_install chromium
-  node --test site/test/
+  go build -o "$TOOLS/bin/jampay" ./cmd/jampay
+  JAMPAY_BIN=$TOOLS/bin/jampay node --test --test-reporter=dot site/test/
+  echo "screenshots in artifacts/browser/"
 fi
 
 log "all tests passed"

@@ -22,7 +22,7 @@ func main() {
 	}
 	cat, err := catalog.Load(cfg.CatalogPath)
 	lambdafn.Must(log, err)
-	gws, err := gateways.Checkouts(cfg)
+	gws, err := gateways.Checkouts(cfg, cat.ShopName)
 	lambdafn.Must(log, err)
 	store, err := lambdafn.Store(ctx, cfg)
 	lambdafn.Must(log, err)

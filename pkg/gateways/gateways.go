@@ -9,17 +9,25 @@ import (
 
 	"github.com/jampay/jampay/pkg/api"
 	"github.com/jampay/jampay/pkg/config"
+	"github.com/jampay/jampay/pkg/razorpaygw"
 	"github.com/jampay/jampay/pkg/stripegw"
 )
 
-// Checkouts returns a checkout adapter for every gateway with keys.
-func Checkouts(c config.Config) (map[string]api.Gateway, error) {
+// Checkouts returns a checkout adapter for every gateway with keys. shopName
+// is shown in Razorpay's Checkout.
+func Checkouts(c config.Config, shopName string) (map[string]api.Gateway, error) {
 	gws := map[string]api.Gateway{}
 	if c.StripeEnabled() {
 		if err := c.Require(config.SiteURL); err != nil {
 			return nil, fmt.Errorf("stripe: %w", err)
 		}
 		gws["stripe"] = stripegw.New(stripegw.Config{SecretKey: c.Stripe.SecretKey, APIBase: c.Stripe.APIBase, SiteURL: c.SiteURL})
+	}
+	if c.RazorpayEnabled() {
+		if err := c.Require(config.RazorpayKeyID, config.RazorpayKeySecret); err != nil {
+			return nil, fmt.Errorf("razorpay: %w", err)
+		}
+		gws["razorpay"] = razorpaygw.New(razorpaygw.Config{KeyID: c.Razorpay.KeyID, KeySecret: c.Razorpay.KeySecret, APIBase: c.Razorpay.APIBase, ShopName: shopName})
 	}
 	if len(gws) == 0 {
 		return nil, fmt.Errorf("missing setting: no gateway is configured (set %s, or %s and %s)", config.StripeSecretKey, config.RazorpayKeyID, config.RazorpayKeySecret)
@@ -33,6 +41,9 @@ func Webhooks(c config.Config) (map[string]api.WebhookParser, error) {
 	ws := map[string]api.WebhookParser{}
 	if len(c.Stripe.WebhookSecrets) > 0 {
 		ws["stripe"] = &stripegw.Verifier{Secrets: c.Stripe.WebhookSecrets}
+	}
+	if len(c.Razorpay.WebhookSecrets) > 0 {
+		ws["razorpay"] = &razorpaygw.Verifier{Secrets: c.Razorpay.WebhookSecrets}
 	}
 	if len(ws) == 0 {
 		return nil, fmt.Errorf("missing setting: no webhook secret is configured (set %s or %s)", config.StripeWebhookSecret, config.RazorpayWebhookSecret)

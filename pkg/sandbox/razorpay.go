@@ -1,0 +1,124 @@
+package sandbox
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/jampay/jampay/pkg/gatewayevents"
+	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/razorpaygw"
+)
+
+// RazorpayGateway is the sandbox's Razorpay: orders are local, and a local
+// stand-in for Checkout.js offers the same `new Razorpay(options).open()`.
+type RazorpayGateway struct{ s *Sandbox }
+
+// Razorpay returns the sandbox's Razorpay gateway.
+func (s *Sandbox) Razorpay() *RazorpayGateway { return &RazorpayGateway{s} }
+
+// SandboxKeyID is the key id the sandbox hands to its Checkout stand-in.
+const SandboxKeyID = "rzp_test_sandbox"
+
+// CreateCheckout makes a local Razorpay order and returns Checkout.js's
+// options, with the stand-in script to load instead of Razorpay's.
+func (g *RazorpayGateway) CreateCheckout(ctx context.Context, o *order.Order) (order.Checkout, error) {
+	ss := g.s.open("razorpay", "order_", "pay_", o)
+	data, _ := json.Marshal(map[string]any{
+		"keyId": SandboxKeyID, "orderId": ss.Ref, "amount": o.Amount, "currency": strings.ToUpper(o.Currency),
+		"name": g.s.cfg.ShopName, "prefill": map[string]string{"email": o.Email},
+		"script": g.s.cfg.BaseURL + "/sandbox/razorpay/checkout.js",
+	})
+	return order.Checkout{SessionRef: ss.Ref, Data: data, Deadline: g.s.cfg.Now().Add(razorpaygw.CheckoutLifetime)}, nil
+}
+
+// SendRazorpay signs body as Razorpay does (hex HMAC-SHA256 of the raw
+// bytes) and POSTs it to url with its event id.
+func SendRazorpay(ctx context.Context, client *http.Client, url, secret, eventID string, body []byte) error {
+	return post(ctx, client, url, body, http.Header{
+		"X-Razorpay-Signature": {razorpaygw.Sign(body, secret)},
+		"X-Razorpay-Event-Id":  {eventID},
+		"User-Agent":           {"Razorpay-Webhook/v1"},
+	})
+}
+
+//go:embed checkout.js
+var checkoutJS []byte
+
+func (s *Sandbox) razorpayScript(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(checkoutJS)
+}
+
+// razorpayAction plays the customer's choice in Razorpay's Checkout, sends
+// the events Razorpay would, and answers what Checkout.js would hand the
+// page: the handler's payment fields, or the payment.failed error.
+func (s *Sandbox) razorpayAction(w http.ResponseWriter, r *http.Request) {
+	ss, ok := s.session("razorpay", r.PathValue("order"))
+	if !ok {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "No such sandbox Razorpay order."})
+		return
+	}
+	s.mu.Lock()
+	ss.Attempts++
+	paymentID := ss.PaymentRef + string(rune('a'+ss.Attempts%26))
+	s.mu.Unlock()
+	base := gatewayevents.Razorpay{OrderID: ss.Order.ID, RazorpayOrderID: ss.Ref, PaymentID: paymentID,
+		Amount: ss.Order.Amount, Currency: ss.Order.Currency, Created: s.cfg.Now()}
+	var types []string
+	switch r.PathValue("action") {
+	case "pay":
+		// With automatic capture Razorpay sends all three, in no promised order.
+		types = []string{"payment.authorized", "payment.captured", "order.paid"}
+	case "decline":
+		types = []string{"payment.failed"}
+	case "abandon":
+		// Razorpay says nothing when a customer closes Checkout.
+		if s.cfg.Expire != nil {
+			if err := s.cfg.Expire(r.Context(), ss.Order.ID); err != nil {
+				writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
+				return
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]string{})
+		return
+	default:
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "Unknown action."})
+		return
+	}
+	for _, t := range types {
+		ev := base
+		ev.Type = t
+		body, id, err := ev.Payload()
+		if err == nil {
+			err = SendRazorpay(r.Context(), s.cfg.Client, s.cfg.BaseURL+"/api/webhooks/razorpay", s.cfg.RazorpaySecret, id, body)
+		}
+		if err != nil {
+			writeJSON(w, http.StatusBadGateway, map[string]string{"error": "The sandbox could not deliver Razorpay's webhook: " + err.Error()})
+			return
+		}
+	}
+	if r.PathValue("action") == "decline" {
+		writeJSON(w, http.StatusOK, map[string]any{"error": map[string]any{
+			"code": "BAD_REQUEST_ERROR", "description": "Your payment has been declined by your bank.",
+			"source": "bank", "step": "payment_authorization", "reason": "payment_failed",
+			"metadata": map[string]string{"order_id": ss.Ref, "payment_id": paymentID},
+		}})
+		return
+	}
+	// What Checkout.js passes to options.handler; the signature is Razorpay's
+	// HMAC of "order_id|payment_id" with the key secret.
+	writeJSON(w, http.StatusOK, map[string]string{
+		"razorpay_payment_id": paymentID, "razorpay_order_id": ss.Ref,
+		"razorpay_signature": razorpaygw.Sign([]byte(ss.Ref+"|"+paymentID), s.cfg.RazorpayKeySecret),
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,166 @@
+// jampay.js — the one file a static site includes to sell through jampay.
+// A dependency-free ES module: no build step, works from Hugo, Astro, Next
+// export or plain HTML.
+//
+//   import { createCheckout, waitForOrder, formatMoney } from "/jampay.js";
+//   await createCheckout({ apiBase: "https://abc.execute-api.eu-west-1.amazonaws.com",
+//                          gateway: "stripe", items: [{ sku: "tee-m", quantity: 2 }] });
+//   // …and on the success page:
+//   waitForOrder({ onUpdate: (order) => render(order) });
+//
+// Prices never leave the browser: the cart says which products and how many,
+// and jampay prices them from the catalog it ships with. The order id and
+// its status token are kept in sessionStorage, never put in a URL.
+
+const STORAGE_KEY = "jampay.order";
+const RAZORPAY_SCRIPT = "https://checkout.razorpay.com/v1/checkout.js";
+
+/** Statuses after which polling stops: nothing more is expected soon. */
+export const SETTLED = ["paid", "failed", "expired", "refunded", "partially_refunded", "disputed", "amount_mismatch"];
+
+/** JampayError carries the API's error code ("unknown_sku", …) and HTTP status. */
+export class JampayError extends Error {
+  constructor(code, message, status) {
+    super(message);
+    this.name = "JampayError";
+    this.code = code;
+    this.status = status;
+  }
+}
+
+function base(apiBase) {
+  return (apiBase || "").replace(/\/+$/, "");
+}
+
+async function request(url, init) {
+  let res;
+  try {
+    res = await fetch(url, init);
+  } catch (err) {
+    throw new JampayError("network_error", "Could not reach the payment service. Check your connection and try again.", 0);
+  }
+  const body = await res.json().catch(() => null);
+  if (!res.ok) {
+    const e = (body && body.error) || {};
+    throw new JampayError(e.code || "http_" + res.status, e.message || "The payment service answered " + res.status + ".", res.status);
+  }
+  return body;
+}
+
+/**
+ * Creates an order and sends the customer to pay.
+ * @param {object} o
+ * @param {string} [o.apiBase]  where jampay's API is ("" for the same origin)
+ * @param {"stripe"|"razorpay"} o.gateway
+ * @param {{sku:string, quantity:number}[]} o.items
+ * @param {string} [o.email]
+ * @param {string} [o.idempotencyKey]  defaults to a fresh UUID; pass the same one to retry safely
+ * @param {boolean} [o.redirect=true]  false: only create, return the response
+ * @param {string} [o.successUrl="success.html"]  Razorpay: where to go after paying or failing
+ * @param {string} [o.cancelUrl="cancel.html"]   Razorpay: where to go if Checkout is closed
+ */
+export async function createCheckout(o) {
+  const apiBase = base(o.apiBase);
+  const key = o.idempotencyKey || (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2));
+  const body = { gateway: o.gateway, items: o.items.map((i) => ({ sku: i.sku, quantity: i.quantity })) };
+  if (o.email) body.email = o.email;
+  const created = await request(apiBase + "/api/checkout", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "Idempotency-Key": key },
+    body: JSON.stringify(body),
+  });
+  sessionStorage.setItem(STORAGE_KEY, JSON.stringify({
+    apiBase, orderId: created.orderId, statusToken: created.statusToken, gateway: created.gateway,
+    checkoutUrl: created.checkout && created.checkout.url, amount: created.amount, currency: created.currency,
+  }));
+  if (o.redirect === false) return created;
+  if (created.gateway === "razorpay") {
+    await openRazorpay(created, o);
+  } else {
+    location.assign(created.checkout.url);
+  }
+  return created;
+}
+
+function loadScript(src) {
+  if (window.Razorpay) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const s = document.createElement("script");
+    s.src = src;
+    s.onload = () => resolve();
+    s.onerror = () => reject(new JampayError("gateway_unavailable", "Razorpay Checkout could not be loaded.", 0));
+    document.head.appendChild(s);
+  });
+}
+
+async function openRazorpay(created, o) {
+  const c = created.checkout;
+  await loadScript(c.script || RAZORPAY_SCRIPT);
+  const go = (url) => location.assign(url);
+  const rzp = new window.Razorpay({
+    key: c.keyId,
+    order_id: c.orderId,
+    amount: c.amount,
+    currency: c.currency,
+    name: c.name,
+    prefill: c.prefill || {},
+    // Copied onto the payment, so every payment event names our order.
+    notes: { order_id: created.orderId },
+    // Not proof of payment (only the webhook is): just where to wait.
+    handler: () => go(o.successUrl || "success.html"),
+    modal: { ondismiss: () => go(o.cancelUrl || "cancel.html") },
+  });
+  rzp.on("payment.failed", () => go(o.successUrl || "success.html"));
+  rzp.open();
+}
+
+/** The order this browser tab last checked out, or null. */
+export function currentOrder() {
+  try {
+    return JSON.parse(sessionStorage.getItem(STORAGE_KEY));
+  } catch {
+    return null;
+  }
+}
+
+/** Forgets the current order (e.g. after showing it paid). */
+export function clearOrder() {
+  sessionStorage.removeItem(STORAGE_KEY);
+}
+
+/** Fetches an order's status with its token. */
+export function getOrder({ apiBase, orderId, statusToken }) {
+  return request(base(apiBase) + "/api/orders/" + encodeURIComponent(orderId), {
+    headers: { Authorization: "Bearer " + statusToken },
+    cache: "no-store",
+  });
+}
+
+/**
+ * Polls the current order (or the one given) with backoff — 1 s, growing
+ * to 8 s — until it settles or timeoutMs passes, calling onUpdate with every
+ * answer. Resolves with the last order seen.
+ */
+export async function waitForOrder({ order = currentOrder(), onUpdate = () => {}, timeoutMs = 10 * 60 * 1000, signal } = {}) {
+  if (!order) throw new JampayError("no_order", "There is no order to wait for in this browser tab.", 0);
+  const deadline = Date.now() + timeoutMs;
+  let delay = 1000, last = null;
+  for (;;) {
+    try {
+      last = await getOrder(order);
+      onUpdate(last);
+      if (SETTLED.includes(last.status)) return last;
+    } catch (err) {
+      if (err.status === 404) throw err; // wrong token or no such order: polling will not help
+    }
+    if (Date.now() + delay > deadline || (signal && signal.aborted)) return last;
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 1.5, 8000);
+  }
+}
+
+/** Formats minor units for display: formatMoney(4000, "usd") → "$40.00", formatMoney(1500, "jpy") → "¥1,500". */
+export function formatMoney(amount, currency, locale) {
+  const f = new Intl.NumberFormat(locale, { style: "currency", currency: currency.toUpperCase() });
+  return f.format(amount / 10 ** f.resolvedOptions().maximumFractionDigits);
+}
