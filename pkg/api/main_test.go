@@ -25,6 +25,7 @@ import (
 	"github.com/jampay/jampay/pkg/gatewayevents"
 	"github.com/jampay/jampay/pkg/memstore"
 	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/razorpaygw"
 	"github.com/jampay/jampay/pkg/stripegw"
 	"github.com/jampay/jampay/pkg/stripemock"
 )
@@ -70,6 +71,8 @@ const (
 	whsec     = "whsec_test_jampay_current"
 	whsecNext = "whsec_test_jampay_next"
 	origin    = "https://shop.example.com"
+
+	rzpSecret, rzpSecretNext = "rzp_test_webhook_current", "rzp_test_webhook_next"
 )
 
 const testCatalog = `{"shopName":"Test Shop","products":[
@@ -136,10 +139,13 @@ func newEnvWith(t *testing.T, kind storeKind, realStripe bool) *env {
 		gw = stripegw.New(stripegw.Config{SecretKey: "sk_test_123", APIBase: mock.URL, SiteURL: origin})
 	}
 	e.h = api.Handler(api.Deps{
-		Store:          e.store,
-		Catalog:        cat,
-		Gateways:       map[string]api.Gateway{"stripe": gw},
-		Webhooks:       map[string]api.WebhookParser{"stripe": &stripegw.Verifier{Secrets: []string{whsec, whsecNext}}},
+		Store:    e.store,
+		Catalog:  cat,
+		Gateways: map[string]api.Gateway{"stripe": gw, "razorpay": e.gw},
+		Webhooks: map[string]api.WebhookParser{
+			"stripe":   &stripegw.Verifier{Secrets: []string{whsec, whsecNext}},
+			"razorpay": &razorpaygw.Verifier{Secrets: []string{rzpSecret, rzpSecretNext}},
+		},
 		AllowedOrigins: []string{origin},
 		Effects: func(ctx context.Context, before, after order.Order) {
 			e.effects.Add(1)
@@ -263,3 +269,31 @@ func (e *env) signedStripeHeader(body []byte, secret string, at time.Time) http.
 func headerOf(h http.Header) string { return h.Get("Stripe-Signature") }
 
 func itoa(n int64) string { return fmt.Sprint(n) }
+
+// razorpayWebhook sends a Razorpay event with its HMAC and event id.
+func (e *env) razorpayWebhook(ev gatewayevents.Razorpay) response {
+	e.t.Helper()
+	body, id, err := ev.Payload()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return e.signedRazorpay(body, id, rzpSecret)
+}
+
+func (e *env) signedRazorpay(body []byte, eventID, secret string) response {
+	return e.do("POST", "/api/webhooks/razorpay", body, http.Header{
+		"X-Razorpay-Signature": {razorpaygw.Sign(body, secret)}, "X-Razorpay-Event-Id": {eventID}, "Content-Type": {"application/json"},
+	})
+}
+
+func mustCatalog(t *testing.T) *catalog.Catalog {
+	cat, err := catalog.Parse(strings.NewReader(testCatalog))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat
+}
+
+func stripeMockGateway() api.Gateway {
+	return stripegw.New(stripegw.Config{SecretKey: "sk_test_123", APIBase: mock.URL, SiteURL: origin})
+}

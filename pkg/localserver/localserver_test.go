@@ -1,0 +1,171 @@
+package localserver_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jampay/jampay/pkg/ddblocal"
+	"github.com/jampay/jampay/pkg/localserver"
+	"github.com/jampay/jampay/pkg/razorpaygw"
+)
+
+var local *ddblocal.Server
+
+func TestMain(m *testing.M) {
+	var err error
+	if local, err = ddblocal.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "localserver tests need DynamoDB Local:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	local.Stop()
+	os.Exit(code)
+}
+
+func start(t *testing.T, env map[string]string) (*localserver.Server, *bytes.Buffer) {
+	t.Helper()
+	var out bytes.Buffer
+	s, err := localserver.Start(context.Background(), localserver.Options{
+		Addr: "127.0.0.1:0", SiteDir: "../../site", CatalogPath: "../../site/catalog.json",
+		Getenv: func(k string) string { return env[k] }, Out: &out,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	return s, &out
+}
+
+var noRedirect = &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+func postJSON(t *testing.T, url, body string) map[string]any {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	if resp.StatusCode >= 300 {
+		t.Fatalf("POST %s: %d %v", url, resp.StatusCode, m)
+	}
+	return m
+}
+
+func status(t *testing.T, base string, c map[string]any) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/api/orders/"+c["orderId"].(string), nil)
+	req.Header.Set("Authorization", "Bearer "+c["statusToken"].(string))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	s, _ := m["status"].(string)
+	return s
+}
+
+// stripeFlow checks out on the Stripe sandbox and presses a button.
+func stripeFlow(t *testing.T, base, action, wantRedirect, wantStatus string) {
+	c := postJSON(t, base+"/api/checkout", `{"gateway":"stripe","items":[{"sku":"tee-m","quantity":1}]}`)
+	url := c["checkout"].(map[string]any)["url"].(string)
+	page, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	if !strings.Contains(string(html), "T-shirt (M) × 1") || !strings.Contains(string(html), "Decline") {
+		t.Fatalf("sandbox page: %s", html)
+	}
+	resp, err := noRedirect.Post(url+"/"+action, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 303 || resp.Header.Get("Location") != base+wantRedirect {
+		t.Fatalf("%s: %d → %s", action, resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if got := status(t, base, c); got != wantStatus {
+		t.Fatalf("%s: status %s, want %s", action, got, wantStatus)
+	}
+}
+
+func TestServe_StripeSandboxInMemory(t *testing.T) {
+	s, out := start(t, nil)
+	for _, want := range []string{"jampay serving " + s.URL, "stripe    sandbox", "razorpay  sandbox", "in memory", "STRIPE_WEBHOOK_SECRET=whsec_local_"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, out)
+		}
+	}
+	stripeFlow(t, s.URL, "pay", "/success.html", "paid")
+	stripeFlow(t, s.URL, "decline", "/success.html", "failed")
+	stripeFlow(t, s.URL, "abandon", "/cancel.html", "expired")
+	for _, path := range []string{"/", "/jampay.js", "/catalog.json", "/success.html"} {
+		if resp, err := http.Get(s.URL + path); err != nil || resp.StatusCode != 200 {
+			t.Errorf("GET %s: %v %v", path, resp, err)
+		}
+	}
+}
+
+func TestServe_DynamoDBLocalCreatesTheTable(t *testing.T) {
+	table := fmt.Sprintf("jampay-serve-%d", time.Now().UnixNano())
+	s, out := start(t, map[string]string{"DYNAMODB_ENDPOINT": local.Endpoint, "TABLE_NAME": table})
+	if !strings.Contains(out.String(), "DynamoDB table "+table+" at "+local.Endpoint) {
+		t.Fatalf("banner: %s", out)
+	}
+	stripeFlow(t, s.URL, "pay", "/success.html", "paid")
+}
+
+func TestServe_RazorpaySandbox(t *testing.T) {
+	s, _ := start(t, nil)
+	if resp, err := http.Get(s.URL + "/sandbox/razorpay/checkout.js"); err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), "javascript") {
+		t.Fatalf("checkout.js: %v %v", resp, err)
+	}
+	for _, tc := range []struct{ action, want string }{{"pay", "paid"}, {"decline", "failed"}, {"abandon", "expired"}} {
+		c := postJSON(t, s.URL+"/api/checkout", `{"gateway":"razorpay","items":[{"sku":"sticker-in","quantity":2}]}`)
+		co := c["checkout"].(map[string]any)
+		if co["keyId"] != "rzp_test_sandbox" || co["amount"] != 39800.0 || co["currency"] != "INR" || co["name"] != "Jam & Co." {
+			t.Fatalf("checkout %v", co)
+		}
+		reply := postJSON(t, s.URL+"/sandbox/razorpay/"+co["orderId"].(string)+"/"+tc.action, "")
+		if tc.action == "pay" {
+			// The handler's fields carry Razorpay's payment signature.
+			want := razorpaygw.Sign([]byte(reply["razorpay_order_id"].(string)+"|"+reply["razorpay_payment_id"].(string)), "sandbox")
+			if reply["razorpay_signature"] != want {
+				t.Fatalf("handler fields %v", reply)
+			}
+		}
+		if got := status(t, s.URL, c); got != tc.want {
+			t.Fatalf("%s: %s, want %s", tc.action, got, tc.want)
+		}
+	}
+}
+
+func TestServe_BadSettingFailsAtStart(t *testing.T) {
+	_, err := localserver.Start(context.Background(), localserver.Options{
+		Addr: "127.0.0.1:0", CatalogPath: "../../site/catalog.json",
+		Getenv: func(k string) string { return map[string]string{"SITE_URL": "not a url"}[k] },
+	})
+	if err == nil || !strings.Contains(err.Error(), "SITE_URL is malformed") {
+		t.Fatalf("%v", err)
+	}
+	_, err = localserver.Start(context.Background(), localserver.Options{
+		Addr: "127.0.0.1:0", CatalogPath: "../../site/catalog.json",
+		Getenv: func(k string) string { return map[string]string{"DYNAMODB_ENDPOINT": "http://127.0.0.1:8000"}[k] },
+	})
+	if err == nil || !strings.Contains(err.Error(), "TABLE_NAME") {
+		t.Fatalf("%v", err)
+	}
+}
