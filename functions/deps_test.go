@@ -25,9 +25,9 @@ func deps(t *testing.T, fn string) map[string]bool {
 func TestDeps(t *testing.T) {
 	const stripe, razorpay = "github.com/stripe/stripe-go/v76", "github.com/razorpay/razorpay-go"
 	cases := []struct {
-		fn        string
-		must      []string
-		mustNot   []string // package path prefixes
+		fn      string
+		must    []string
+		mustNot []string // package path prefixes
 	}{
 		{"status", []string{"github.com/jampay/jampay/pkg/api", "github.com/aws/aws-lambda-go/lambda"},
 			[]string{stripe, razorpay, "github.com/jampay/jampay/pkg/sandbox", "testing", "net/http/httptest/internal"}},

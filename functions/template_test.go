@@ -1,0 +1,245 @@
+package functions_test
+
+import (
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/jampay/jampay/pkg/config"
+	"github.com/jampay/jampay/pkg/dynamostore"
+)
+
+// node is template.yaml parsed with CloudFormation's short tags (!Ref,
+// !Sub, !GetAtt) kept as tags, so the test can read what they point at.
+type node struct{ *yaml.Node }
+
+func loadTemplate(t *testing.T) node {
+	t.Helper()
+	b, err := os.ReadFile("../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return node{doc.Content[0]}
+}
+
+func (n node) get(path ...string) node {
+	cur := n.Node
+	for _, key := range path {
+		if cur == nil || cur.Kind != yaml.MappingNode {
+			return node{}
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(cur.Content); i += 2 {
+			if cur.Content[i].Value == key {
+				next = cur.Content[i+1]
+			}
+		}
+		cur = next
+	}
+	return node{cur}
+}
+
+func (n node) str() string {
+	if n.Node == nil {
+		return ""
+	}
+	return n.Value
+}
+
+func (n node) keys() []string {
+	var out []string
+	if n.Node != nil && n.Kind == yaml.MappingNode {
+		for i := 0; i < len(n.Content); i += 2 {
+			out = append(out, n.Content[i].Value)
+		}
+	}
+	return out
+}
+
+func (n node) each(fn func(node)) {
+	if n.Node != nil {
+		for _, c := range n.Content {
+			fn(node{c})
+		}
+	}
+}
+
+var functions = map[string]string{"CheckoutFunction": "checkout", "WebhookFunction": "webhook", "StatusFunction": "status"}
+
+func TestTemplate_FunctionsBuildFromThisRepo(t *testing.T) {
+	tpl := loadTemplate(t)
+	g := tpl.get("Globals", "Function")
+	if g.get("Runtime").str() != "provided.al2023" || g.get("Handler").str() != "bootstrap" || g.get("Architectures").Content[0].Value != "arm64" {
+		t.Fatal("functions must run provided.al2023 on arm64 with a bootstrap handler")
+	}
+	if g.get("MemorySize").str() == "" || g.get("Timeout").str() == "" {
+		t.Fatal("memory and timeout must be set")
+	}
+	makefile, _ := os.ReadFile("../Makefile")
+	for logical, dir := range functions {
+		fn := tpl.get("Resources", logical)
+		if fn.get("Type").str() != "AWS::Serverless::Function" || fn.get("Metadata", "BuildMethod").str() != "makefile" {
+			t.Errorf("%s: not a makefile-built function", logical)
+		}
+		target := regexp.MustCompile(`(?m)^build-` + logical + `:\n\t.*-o \$\(ARTIFACTS_DIR\)/bootstrap \./functions/` + dir + `\s*$`)
+		if !target.Match(makefile) {
+			t.Errorf("Makefile has no build-%s target building ./functions/%s", logical, dir)
+		}
+		if out, err := exec.Command("go", "list", "../functions/"+dir).CombinedOutput(); err != nil {
+			t.Errorf("./functions/%s: %s", dir, out)
+		}
+		logs := tpl.get("Resources", strings.TrimSuffix(logical, "Function")+"Logs")
+		if logs.get("Properties", "RetentionInDays").str() == "" {
+			t.Errorf("%s has no log group with a retention", logical)
+		}
+	}
+	if !strings.Contains(string(makefile), "cp site/catalog.json $(ARTIFACTS_DIR)/catalog.json") {
+		t.Error("the catalog is not shipped with the checkout function")
+	}
+}
+
+// env returns a function's environment: Globals merged with its own.
+func env(tpl node, logical string) map[string]bool {
+	m := map[string]bool{}
+	for _, k := range tpl.get("Globals", "Function", "Environment", "Variables").keys() {
+		m[k] = true
+	}
+	for _, k := range tpl.get("Resources", logical, "Properties", "Environment", "Variables").keys() {
+		m[k] = true
+	}
+	return m
+}
+
+func TestTemplate_EverySettingTheFunctionsRequire(t *testing.T) {
+	tpl := loadTemplate(t)
+	need := map[string][]string{
+		"CheckoutFunction": {config.TableName, config.SiteURL, config.AllowedOrigins, config.SecretsParameterPath},
+		"WebhookFunction":  {config.TableName, config.SecretsParameterPath},
+		"StatusFunction":   {config.TableName, config.AllowedOrigins},
+	}
+	for logical, names := range need {
+		e := env(tpl, logical)
+		for _, n := range names {
+			if !e[n] {
+				t.Errorf("%s lacks %s", logical, n)
+			}
+		}
+		for _, secret := range config.Secrets {
+			if e[secret] {
+				t.Errorf("%s has the secret %s in its plaintext environment", logical, secret)
+			}
+		}
+	}
+	for _, p := range tpl.get("Parameters").keys() {
+		for _, secret := range []string{"Secret", "Key"} {
+			if strings.Contains(p, secret) && p != "SecretsPath" {
+				t.Errorf("parameter %s looks like a secret: secrets belong in SSM", p)
+			}
+		}
+	}
+}
+
+func TestTemplate_EveryRouteToTheRightFunction(t *testing.T) {
+	tpl := loadTemplate(t)
+	want := map[string]string{
+		"POST /api/checkout":            "CheckoutFunction",
+		"OPTIONS /api/checkout":         "CheckoutFunction",
+		"POST /api/webhooks/{gateway}":  "WebhookFunction",
+		"GET /api/orders/{orderId}":     "StatusFunction",
+		"OPTIONS /api/orders/{orderId}": "StatusFunction",
+	}
+	got := map[string]string{}
+	for logical := range functions {
+		events := tpl.get("Resources", logical, "Properties", "Events")
+		for _, name := range events.keys() {
+			ev := events.get(name)
+			if ev.get("Type").str() != "HttpApi" || ev.get("Properties", "ApiId").Tag != "!Ref" || ev.get("Properties", "ApiId").str() != "HttpApi" {
+				t.Errorf("%s.%s is not on the HttpApi", logical, name)
+			}
+			got[ev.get("Properties", "Method").str()+" "+ev.get("Properties", "Path").str()] = logical
+		}
+	}
+	for route, fn := range want {
+		if got[route] != fn {
+			t.Errorf("%s goes to %q, want %s", route, got[route], fn)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("routes %v, want exactly %v", got, want)
+	}
+	s := tpl.get("Resources", "HttpApi", "Properties", "DefaultRouteSettings")
+	if s.get("ThrottlingRateLimit").str() == "" || s.get("ThrottlingBurstLimit").str() == "" {
+		t.Error("the API has no default throttling")
+	}
+	for _, out := range []string{"ApiUrl", "StripeWebhookUrl", "RazorpayWebhookUrl"} {
+		if tpl.get("Outputs", out, "Value").str() == "" {
+			t.Errorf("no output %s", out)
+		}
+	}
+}
+
+func TestTemplate_TableMatchesTheStore(t *testing.T) {
+	tpl := loadTemplate(t)
+	table := tpl.get("Resources", "OrdersTable")
+	p := table.get("Properties")
+	if table.get("DeletionPolicy").str() != "Retain" || p.get("BillingMode").str() != "PAY_PER_REQUEST" {
+		t.Error("the table must be retained and pay-per-request")
+	}
+	var keys []string
+	p.get("KeySchema").each(func(k node) { keys = append(keys, k.get("AttributeName").str()+"/"+k.get("KeyType").str()) })
+	if len(keys) != 1 || keys[0] != dynamostore.KeyAttr+"/HASH" {
+		t.Errorf("key schema %v, want %s/HASH", keys, dynamostore.KeyAttr)
+	}
+	if p.get("TimeToLiveSpecification", "AttributeName").str() != dynamostore.TTLAttr || p.get("TimeToLiveSpecification", "Enabled").str() != "true" {
+		t.Errorf("TTL is not on %s", dynamostore.TTLAttr)
+	}
+	if p.get("PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled").str() != "true" || p.get("SSESpecification", "SSEEnabled").str() != "true" {
+		t.Error("point-in-time recovery and encryption must be on")
+	}
+}
+
+func TestTemplate_NoWildcardResource(t *testing.T) {
+	tpl := loadTemplate(t)
+	statements := 0
+	for logical := range functions {
+		tpl.get("Resources", logical, "Properties", "Policies").each(func(pol node) {
+			if pol.Kind != yaml.MappingNode {
+				t.Errorf("%s uses a policy template %q: write statements, scoped", logical, pol.str())
+				return
+			}
+			pol.get("Statement").each(func(st node) {
+				statements++
+				res := st.get("Resource")
+				var all []string
+				if res.Kind == yaml.SequenceNode {
+					res.each(func(r node) { all = append(all, r.str()) })
+				} else {
+					all = []string{res.str()}
+				}
+				for _, r := range all {
+					if strings.Contains(r, "*") || r == "" {
+						t.Errorf("%s: statement with resource %q", logical, r)
+					}
+				}
+				actions := []string{st.get("Action").str()}
+				st.get("Action").each(func(a node) { actions = append(actions, a.str()) })
+				for _, a := range actions {
+					if strings.Contains(a, "*") {
+						t.Errorf("%s: action %q", logical, a)
+					}
+				}
+			})
+		})
+	}
+	if statements < 5 {
+		t.Fatalf("read only %d statements; the test proves little", statements)
+	}
+}
