@@ -90,7 +90,7 @@ func TestDecode_EveryHandledType(t *testing.T) {
 		{gatewayevents.Stripe{Type: "payment_intent.payment_failed", OrderID: "ord_a", Amount: 4000, Reason: "Your card has insufficient funds."},
 			order.Event{Kind: order.KindDeclined, OrderID: "ord_a", PaymentRef: "pi_a", Reason: "Your card has insufficient funds."}},
 		{gatewayevents.Stripe{Type: "charge.refunded", OrderID: "ord_a", Amount: 4000, Refunded: 1000},
-			order.Event{Kind: order.KindRefunded, Amount: 4000, Currency: "usd", Refunded: 1000}},
+			order.Event{Kind: order.KindRefunded, OrderID: "ord_a", Amount: 4000, Currency: "usd", Refunded: 1000}},
 		{gatewayevents.Stripe{Type: "charge.dispute.created", OrderID: "ord_a", Amount: 4000},
 			order.Event{Kind: order.KindDisputeOpened, Dispute: "dp_a"}},
 		{gatewayevents.Stripe{Type: "charge.dispute.closed", OrderID: "ord_a", Amount: 4000, DisputeStatus: "lost"},
