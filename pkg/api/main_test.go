@@ -297,3 +297,23 @@ func mustCatalog(t *testing.T) *catalog.Catalog {
 func stripeMockGateway() api.Gateway {
 	return stripegw.New(stripegw.Config{SecretKey: "sk_test_123", APIBase: mock.URL, SiteURL: origin})
 }
+
+// wrapEffects rebuilds e's handler with an effects hook that also reports
+// each winning write's order id and version.
+func wrapEffects(t *testing.T, e *env, report func(id string, version int64)) http.Handler {
+	return api.Handler(api.Deps{
+		Store: e.store, Catalog: mustCatalog(t),
+		Gateways: map[string]api.Gateway{"stripe": e.gw, "razorpay": e.gw},
+		Webhooks: map[string]api.WebhookParser{
+			"stripe":   &stripegw.Verifier{Secrets: []string{whsec}},
+			"razorpay": &razorpaygw.Verifier{Secrets: []string{rzpSecret}},
+		},
+		Effects: func(ctx context.Context, before, after order.Order) {
+			report(after.ID, after.Version)
+			prev, _ := e.moves.Load(after.ID)
+			list, _ := prev.([]order.Status)
+			e.moves.Store(after.ID, append(list, after.Status))
+		},
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+	})
+}

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -164,6 +165,7 @@ func TestCheckout_SameFlowBothGateways(t *testing.T) {
 			"stripe":   stripeMockGateway(),
 			"razorpay": razorpaygw.New(razorpaygw.Config{KeyID: "rzp_test_abc", KeySecret: "s", APIBase: rzp.URL, ShopName: "Test Shop"}),
 		},
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
 	})
 	for _, tc := range []struct{ gateway, items, want string }{
 		{"stripe", `[{"sku":"tee-m","quantity":2}]`, `"url":"https://`},
@@ -173,5 +175,18 @@ func TestCheckout_SameFlowBothGateways(t *testing.T) {
 		if r.Status != 201 || !strings.Contains(string(r.Body), tc.want) {
 			t.Errorf("%s: %d %s", tc.gateway, r.Status, r.Body)
 		}
+	}
+}
+
+// TestRazorpayWebhook_PaymentRefOfAnotherOrderStillMoves: a reference that
+// already belongs to another order is not a race to retry forever.
+func TestRazorpayWebhook_PaymentRefOfAnotherOrderStillMoves(t *testing.T) {
+	e := newEnv(t, memory)
+	a, rzpA := e.rzpOrder()
+	b, rzpB := e.rzpOrder()
+	e.mustReceiveRzp(gatewayevents.Razorpay{Type: "payment.captured", OrderID: a.OrderID, RazorpayOrderID: rzpA, PaymentID: "pay_shared", Amount: 39800})
+	e.mustReceiveRzp(gatewayevents.Razorpay{Type: "payment.captured", OrderID: b.OrderID, RazorpayOrderID: rzpB, PaymentID: "pay_shared", Amount: 39800})
+	if e.get(b.OrderID).Status != order.Paid {
+		t.Fatal("the second order did not move")
 	}
 }

@@ -31,6 +31,7 @@ type Client interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 }
 
 // Store is an order.Store on one DynamoDB table.
@@ -157,8 +158,20 @@ func (s *Store) Move(ctx context.Context, m order.Move) error {
 	var canceled *ddb.TransactionCanceledException
 	if errors.As(err, &canceled) {
 		reasons := canceled.CancellationReasons
-		if m.Event != nil && len(reasons) > 1 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed" {
-			return order.ErrDuplicateEvent
+		failed := func(i int) bool { return i < len(reasons) && aws.ToString(reasons[i].Code) == "ConditionalCheckFailed" }
+		firstRef := 1
+		if m.Event != nil {
+			if failed(1) {
+				return order.ErrDuplicateEvent
+			}
+			firstRef = 2
+		}
+		if !failed(0) {
+			for i := firstRef; i < len(items); i++ {
+				if failed(i) {
+					return order.ErrRefTaken
+				}
+			}
 		}
 		for _, r := range reasons {
 			switch aws.ToString(r.Code) {

@@ -20,6 +20,7 @@ type Store struct {
 	refs   map[string]string // gateway + "#" + ref → order id
 	events map[string]order.EventRecord
 	keys   map[string]order.IdempotencyRecord
+	parked map[string][]order.Event
 }
 
 var _ order.Store = (*Store)(nil)
@@ -32,6 +33,7 @@ func New(now func() time.Time) *Store {
 		refs:   map[string]string{},
 		events: map[string]order.EventRecord{},
 		keys:   map[string]order.IdempotencyRecord{},
+		parked: map[string][]order.Event{},
 	}
 }
 
@@ -91,7 +93,7 @@ func (s *Store) Move(ctx context.Context, m order.Move) error {
 	for _, ref := range m.Refs {
 		// A gateway reference belongs to one order, for good.
 		if owner, ok := s.refs[m.Next.Gateway+"#"+ref]; ok && owner != m.Next.ID {
-			return order.ErrConflict
+			return order.ErrRefTaken
 		}
 	}
 	s.orders[m.Next.ID] = m.Next.Clone()
@@ -138,3 +140,22 @@ func (s *Store) eventTaken(r order.EventRecord) bool {
 }
 
 func eventKey(r order.EventRecord) string { return r.Gateway + "#" + r.ID }
+
+func (s *Store) Park(ctx context.Context, gateway, ref string, e order.Event) error {
+	if err := ctx.Err(); err != nil {
+		return &order.StoreError{Err: err}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.parked[gateway+"#"+ref] = append(s.parked[gateway+"#"+ref], e)
+	return nil
+}
+
+func (s *Store) Parked(ctx context.Context, gateway, ref string) ([]order.Event, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, &order.StoreError{Err: err}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]order.Event(nil), s.parked[gateway+"#"+ref]...), nil
+}

@@ -22,6 +22,7 @@ const (
 	Unchanged Outcome = "unchanged" // the event told us nothing new
 	Duplicate Outcome = "duplicate" // the event was recorded before
 	NoOrder   Outcome = "no_order"  // no order of ours matches the event
+	Parked    Outcome = "parked"    // kept until an event names its order
 	Ignored   Outcome = "ignored"   // a kind of event jampay does not act on
 )
 
@@ -40,6 +41,15 @@ func ApplyEvent(ctx context.Context, s Store, e Event, now time.Time, effects Ef
 		ReceivedAt: now, ProcessedAt: now, ExpiresAt: now.Add(EventRetention),
 	}
 	o, err := findOrder(ctx, s, e)
+	if errors.Is(err, ErrNotFound) && e.OrderID == "" && e.Kind != KindIgnored && len(e.Refs) > 0 {
+		// The event names our order only by a gateway reference we have not
+		// indexed yet (a Stripe dispute arriving before the completed
+		// session that tells us its PaymentIntent). Park it under those
+		// references; the move that indexes one replays it.
+		if o, err = park(ctx, s, e); err != nil || o == nil {
+			return Parked, nil, err
+		}
+	}
 	if errors.Is(err, ErrNotFound) || (err == nil && e.Kind == KindIgnored) {
 		outcome := NoOrder
 		if err == nil {
@@ -57,6 +67,7 @@ func ApplyEvent(ctx context.Context, s Store, e Event, now time.Time, effects Ef
 		return "", nil, err
 	}
 	rec.OrderID = o.ID
+	indexRefs := true
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		next, changed := Apply(*o, e)
 		if !changed {
@@ -70,18 +81,29 @@ func ApplyEvent(ctx context.Context, s Store, e Event, now time.Time, effects Ef
 		}
 		next.Version = o.Version + 1
 		next.UpdatedAt = now
-		err := s.Move(ctx, Move{Next: next, From: o.Status, FromVersion: o.Version, Event: &rec, Refs: newRefs(*o, next)})
+		refs := newRefs(*o, next)
+		if !indexRefs {
+			refs = nil
+		}
+		err := s.Move(ctx, Move{Next: next, From: o.Status, FromVersion: o.Version, Event: &rec, Refs: refs})
 		switch {
 		case err == nil:
+			outcome := Moved
 			if next.Status == o.Status {
-				return Updated, &next, nil
-			}
-			if effects != nil {
+				outcome = Updated
+			} else if effects != nil {
 				effects(ctx, *o, next)
 			}
-			return Moved, &next, nil
+			if err := replayParked(ctx, s, next, newRefs(*o, next), now, effects); err != nil {
+				return outcome, &next, err
+			}
+			return outcome, &next, nil
 		case errors.Is(err, ErrDuplicateEvent):
 			return Duplicate, o, nil
+		case errors.Is(err, ErrRefTaken):
+			// A payment reference that another order already owns cannot be
+			// a race to retry: move the order, leave the reference alone.
+			indexRefs = false
 		case errors.Is(err, ErrConflict):
 			// Another delivery moved the order first: read it again and
 			// decide afresh from what it now is.
@@ -133,4 +155,41 @@ func newRefs(o, next Order) []string {
 		refs = append(refs, next.PaymentRef)
 	}
 	return refs
+}
+
+// park keeps e under each of its references, then looks for its order once
+// more: a move indexing one of them may have landed between the first
+// lookup and the park, and then replayParked ran before e was there. With
+// consistent reads, one of the two always sees the other.
+func park(ctx context.Context, s Store, e Event) (*Order, error) {
+	for _, ref := range e.Refs {
+		if ref == "" {
+			continue
+		}
+		if err := s.Park(ctx, e.Gateway, ref, e); err != nil {
+			return nil, err
+		}
+	}
+	o, err := findOrder(ctx, s, e)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	return o, err
+}
+
+// replayParked applies the events parked under refs, now that they lead to
+// o. Replaying is safe more than once: each event is recorded with its move.
+func replayParked(ctx context.Context, s Store, o Order, refs []string, now time.Time, effects Effects) error {
+	for _, ref := range refs {
+		parked, err := s.Parked(ctx, o.Gateway, ref)
+		if err != nil {
+			return err
+		}
+		for _, p := range parked {
+			if _, _, err := ApplyEvent(ctx, s, p, now, effects); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -37,6 +37,7 @@ const (
 	CodeDuplicateEvent       Code = "duplicate_event"
 	CodeForbiddenMove        Code = "forbidden_move"
 	CodeIdempotencyKeyExists Code = "idempotency_key_exists"
+	CodeRefTaken             Code = "ref_taken"
 )
 
 // Error is jampay's one application error: a code a program can act on and
@@ -82,6 +83,9 @@ var (
 	ErrDuplicateEvent = &Error{Code: CodeDuplicateEvent, Message: "The event was already recorded."}
 	// ErrForbiddenMove: the status change is not in the table of moves.
 	ErrForbiddenMove = &Error{Code: CodeForbiddenMove, Message: "That status change is not allowed."}
+	// ErrRefTaken: a gateway reference in the move already belongs to
+	// another order; nothing was written.
+	ErrRefTaken = &Error{Code: CodeRefTaken, Message: "A gateway reference already belongs to another order."}
 	// ErrIdempotencyKeyExists: the checkout idempotency key is already claimed.
 	ErrIdempotencyKeyExists = &Error{Code: CodeIdempotencyKeyExists, Message: "The idempotency key is already claimed."}
 )

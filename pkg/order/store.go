@@ -70,6 +70,11 @@ type Store interface {
 	// ClaimIdempotencyKey stores r unless its key is taken; then it returns
 	// the stored record and ErrIdempotencyKeyExists.
 	ClaimIdempotencyKey(ctx context.Context, r IdempotencyRecord) (*IdempotencyRecord, error)
+	// Park keeps an event whose order cannot be found yet under a gateway
+	// reference it names, for EventRetention.
+	Park(ctx context.Context, gateway, ref string, e Event) error
+	// Parked returns the events parked under a gateway reference.
+	Parked(ctx context.Context, gateway, ref string) ([]Event, error)
 }
 
 // CheckMove validates a Move before any store writes it, so both stores

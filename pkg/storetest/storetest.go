@@ -55,6 +55,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"RefBelongsToOneOrder", testRefOwnership},
 		{"StatusTokenStoredOnlyAsHash", testToken},
 		{"StoreFailureIsStoreError", testStoreError},
+		{"ParkedEventsComeBack", testParked},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -357,8 +358,8 @@ func testRefOwnership(t *testing.T, s order.Store, clock *Clock) {
 	}
 	mb := moveTo(*b, order.Paid)
 	mb.Refs = []string{"pi_owned"}
-	if err := s.Move(ctx, mb); !errors.Is(err, order.ErrConflict) {
-		t.Fatalf("indexing another order's ref = %v, want ErrConflict", err)
+	if err := s.Move(ctx, mb); !errors.Is(err, order.ErrRefTaken) {
+		t.Fatalf("indexing another order's ref = %v, want ErrRefTaken", err)
 	}
 	if got := mustGet(t, s, b.ID); got.Status != order.Pending {
 		t.Fatalf("refused move still stored %s", got.Status)
@@ -401,5 +402,26 @@ func testStoreError(t *testing.T, s order.Store, clock *Clock) {
 		if !errors.As(err, &se) {
 			t.Errorf("%s on a failing store = %v, want *order.StoreError", name, err)
 		}
+	}
+}
+
+func testParked(t *testing.T, s order.Store, clock *Clock) {
+	if got, err := s.Parked(ctx, "stripe", "pi_none"); err != nil || len(got) != 0 {
+		t.Fatalf("nothing parked: %v %v", got, err)
+	}
+	a := order.Event{Gateway: "stripe", ID: "evt_a", Type: "charge.dispute.created", Kind: order.KindDisputeOpened, Refs: []string{"pi_1"}, Dispute: "dp_1", Created: clock.Now()}
+	b := a
+	b.ID, b.Kind = "evt_b", order.KindDisputeWon
+	for _, e := range []order.Event{a, b} {
+		if err := s.Park(ctx, "stripe", "pi_1", e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Parked(ctx, "stripe", "pi_1")
+	if err != nil || len(got) != 2 || !reflect.DeepEqual(got[0], a) || got[1].ID != "evt_b" || got[1].Kind != order.KindDisputeWon {
+		t.Fatalf("Parked = %+v, %v", got, err)
+	}
+	if other, _ := s.Parked(ctx, "razorpay", "pi_1"); len(other) != 0 {
+		t.Fatalf("parked under another gateway: %+v", other)
 	}
 }
