@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jampay/jampay/pkg/catalog"
@@ -66,7 +67,12 @@ func Handler(d Deps) http.Handler {
 	mux.HandleFunc("POST /api/webhooks/{gateway}", s.webhook)
 	mux.HandleFunc("GET /api/orders/{orderId}", s.status)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, order.Errorf(order.CodeNotFound, "No such route: %s %s.", r.Method, r.URL.Path))
+		p := r.URL.Path
+		if p == "/api/checkout" || strings.HasPrefix(p, "/api/webhooks/") || strings.HasPrefix(p, "/api/orders/") {
+			s.fail(w, r, order.Errorf(order.CodeMethodNotAllowed, "%s is not allowed on %s.", truncate(r.Method, 16), truncate(p, 100)))
+			return
+		}
+		s.fail(w, r, order.Errorf(order.CodeNotFound, "No such route: %s %s.", truncate(r.Method, 16), truncate(p, 100)))
 	})
 	return s.withRequestID(s.cors(s.recover(mux)))
 }

@@ -28,8 +28,9 @@ import (
 type checkoutRequest struct {
 	Gateway string `json:"gateway"`
 	Items   []struct {
-		SKU      string      `json:"sku"`
-		Quantity json.Number `json:"quantity"`
+		SKU string `json:"sku"`
+		// Quantity is read raw: a JSON integer only, not "2", not 2.0.
+		Quantity json.RawMessage `json:"quantity"`
 	} `json:"items"`
 	Email string `json:"email"`
 }
@@ -221,7 +222,7 @@ func decodeCheckout(body []byte) (checkoutRequest, []catalog.Line, error) {
 	}
 	lines := make([]catalog.Line, 0, len(req.Items))
 	for _, it := range req.Items {
-		q, err := strconv.ParseInt(it.Quantity.String(), 10, 64)
+		q, err := strconv.ParseInt(string(it.Quantity), 10, 64)
 		if err != nil {
 			return req, nil, order.Errorf(order.CodeInvalidQuantity, "The quantity of %q must be a whole number from 1 to %d.", truncate(it.SKU, 64), catalog.MaxQuantity)
 		}

@@ -86,10 +86,15 @@ const testCatalog = `{"shopName":"Test Shop","products":[
 type fakeGateway struct {
 	fail  atomic.Bool
 	calls atomic.Int64
+	mu    sync.Mutex
+	ids   []string
 }
 
 func (g *fakeGateway) CreateCheckout(ctx context.Context, o *order.Order) (order.Checkout, error) {
 	g.calls.Add(1)
+	g.mu.Lock()
+	g.ids = append(g.ids, o.ID)
+	g.mu.Unlock()
 	if g.fail.Load() {
 		return order.Checkout{}, fmt.Errorf("gateway timed out")
 	}
@@ -317,3 +322,25 @@ func wrapEffects(t *testing.T, e *env, report func(id string, version int64)) ht
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
 	})
 }
+
+// lastOrders calls fn with the id of every order the fake gateway was asked
+// to check out.
+func (g *fakeGateway) lastOrders(fn func(id string)) {
+	g.mu.Lock()
+	ids := append([]string(nil), g.ids...)
+	g.mu.Unlock()
+	for _, id := range ids {
+		fn(id)
+	}
+}
+
+func mustJSON(t *testing.T, b []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+}
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewJSONHandler(&logs, nil)) }
