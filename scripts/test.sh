@@ -83,6 +83,12 @@ go test -race -count=1 ./... 2>&1 | tee "$TOOLS/logs/go-test.log"
 go test -count=1 -v -run 'TestConformance$' ./pkg/memstore ./pkg/dynamostore 2>&1 \
   | grep -E '^--- (PASS|FAIL): TestConformance |^(ok|FAIL)' || true
 
+log "fuzzing each target for ${FUZZTIME:=15s} (seed corpora in testdata/fuzz)"
+for target in "FuzzParseWebhook ./pkg/stripegw" "FuzzRequest ./pkg/apigw" "FuzzWebhook ./pkg/api" "FuzzCheckoutBody ./pkg/api"; do
+  set -- $target
+  go test -run '^$' -fuzz "^$1\$" -fuzztime "$FUZZTIME" "$2" 2>&1 | tail -1 | sed "s/^/$1: /"
+done
+
 if [ -f template.yaml ]; then
   log "cfn-lint template.yaml"
   cfn-lint template.yaml

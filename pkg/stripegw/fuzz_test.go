@@ -1,0 +1,52 @@
+package stripegw_test
+
+import (
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/jampay/jampay/pkg/stripegw"
+)
+
+// FuzzParseWebhook: the Stripe-Signature parser and verifier never panic,
+// and accept a payload only if the header carries the genuine v1 signature
+// of those exact bytes at its timestamp.
+func FuzzParseWebhook(f *testing.F) {
+	body := []byte(`{"id":"evt_1","type":"checkout.session.completed","data":{"object":{"id":"cs_1","metadata":{"order_id":"ord_x"}}}}`)
+	f.Add(webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: secret}).Header, body)
+	f.Add("t=1,v1=00", body)
+	f.Add("", []byte("{}"))
+	v := &stripegw.Verifier{Secrets: []string{secret}, Tolerance: 100 * 365 * 24 * time.Hour}
+	f.Fuzz(func(t *testing.T, header string, body []byte) {
+		e, err := v.ParseWebhook(http.Header{"Stripe-Signature": {header}}, body)
+		if err != nil {
+			return
+		}
+		if e.ID == "" {
+			t.Fatal("accepted an event without an id")
+		}
+		var ts int64 = -1
+		var sigs []string
+		for _, part := range strings.Split(header, ",") {
+			k, val, _ := strings.Cut(part, "=")
+			switch k {
+			case "t":
+				ts, _ = strconv.ParseInt(val, 10, 64)
+			case "v1":
+				sigs = append(sigs, val)
+			}
+		}
+		want := hex.EncodeToString(webhook.ComputeSignature(time.Unix(ts, 0), body, secret))
+		for _, s := range sigs {
+			if strings.EqualFold(s, want) {
+				return
+			}
+		}
+		t.Fatalf("accepted %q without its signature", header)
+	})
+}
