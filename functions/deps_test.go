@@ -30,9 +30,11 @@ func TestDeps(t *testing.T) {
 		mustNot []string // package path prefixes
 	}{
 		{"status", []string{"github.com/jampay/jampay/pkg/api", "github.com/aws/aws-lambda-go/lambda"},
-			[]string{stripe, razorpay, "github.com/jampay/jampay/pkg/sandbox", "testing", "net/http/httptest/internal"}},
+			[]string{stripe, razorpay, "github.com/jampay/jampay/pkg/sandbox", "testing", "github.com/aws/aws-sdk-go-v2/service/ssm",
+				"github.com/aws/aws-sdk-go-v2/config", "github.com/aws/aws-sdk-go-v2/service/sso", "github.com/aws/aws-sdk-go-v2/service/sts"}},
 		{"webhook", []string{"github.com/stripe/stripe-go/v76/webhook"},
-			[]string{"testing", "github.com/stretchr/testify", "github.com/jampay/jampay/pkg/sandbox", "github.com/jampay/jampay/pkg/gatewayevents"}},
+			[]string{"testing", "github.com/stretchr/testify", "github.com/jampay/jampay/pkg/sandbox", "github.com/jampay/jampay/pkg/gatewayevents",
+				"github.com/aws/aws-sdk-go-v2/config", "github.com/aws/aws-sdk-go-v2/service/sso", "github.com/aws/aws-sdk-go-v2/service/sts"}},
 		{"checkout", []string{"github.com/stripe/stripe-go/v76/checkout/session"},
 			[]string{"testing", "github.com/stretchr/testify", "github.com/jampay/jampay/pkg/sandbox", "github.com/jampay/jampay/pkg/gatewayevents"}},
 	}

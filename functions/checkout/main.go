@@ -10,11 +10,12 @@ import (
 	"github.com/jampay/jampay/pkg/config"
 	"github.com/jampay/jampay/pkg/gateways"
 	"github.com/jampay/jampay/pkg/lambdafn"
+	"github.com/jampay/jampay/pkg/ssmsecrets"
 )
 
 func main() {
 	ctx, log := context.Background(), lambdafn.Logger()
-	cfg, err := lambdafn.LoadConfig(ctx, true)
+	cfg, err := ssmsecrets.LoadConfig(ctx)
 	lambdafn.Must(log, err)
 	lambdafn.Must(log, cfg.Require(config.TableName, config.SiteURL, config.AllowedOrigins))
 	if cfg.CatalogPath == "" {

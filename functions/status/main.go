@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"time"
 
 	"github.com/jampay/jampay/pkg/api"
@@ -13,7 +14,7 @@ import (
 
 func main() {
 	ctx, log := context.Background(), lambdafn.Logger()
-	cfg, err := lambdafn.LoadConfig(ctx, false)
+	cfg, err := config.Load(os.Getenv)
 	lambdafn.Must(log, err)
 	lambdafn.Must(log, cfg.Require(config.TableName, config.AllowedOrigins))
 	store, err := lambdafn.Store(ctx, cfg)

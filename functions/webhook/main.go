@@ -8,11 +8,12 @@ import (
 	"github.com/jampay/jampay/pkg/api"
 	"github.com/jampay/jampay/pkg/gateways"
 	"github.com/jampay/jampay/pkg/lambdafn"
+	"github.com/jampay/jampay/pkg/ssmsecrets"
 )
 
 func main() {
 	ctx, log := context.Background(), lambdafn.Logger()
-	cfg, err := lambdafn.LoadConfig(ctx, true)
+	cfg, err := ssmsecrets.LoadConfig(ctx)
 	lambdafn.Must(log, err)
 	hooks, err := gateways.Webhooks(cfg)
 	lambdafn.Must(log, err)

@@ -1,7 +1,8 @@
 // Package lambdafn is what every jampay Lambda function does at cold start:
-// read the settings (secrets from SSM Parameter Store, once), build the
-// DynamoDB store and a JSON logger, and serve an http.Handler through the
-// API Gateway adapter. A function's main is wiring over this and nothing else.
+// build the DynamoDB store and a JSON logger, and serve an http.Handler
+// through the API Gateway adapter. (Functions that need secrets read them
+// with ssmsecrets.LoadConfig; the status function needs none and does not
+// link the SSM client.) A function's main is wiring over this and nothing else.
 package lambdafn
 
 import (
@@ -13,37 +14,16 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/jampay/jampay/pkg/apigw"
 	jconfig "github.com/jampay/jampay/pkg/config"
 	"github.com/jampay/jampay/pkg/dynamostore"
-	"github.com/jampay/jampay/pkg/ssmsecrets"
 )
 
 // Logger is the functions' structured logger: JSON lines on stderr, which
 // Lambda ships to CloudWatch Logs.
 func Logger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-}
-
-// LoadConfig reads the settings. With withSecrets and SECRETS_PARAMETER_PATH
-// set, the secrets under that path in SSM are layered over the environment.
-func LoadConfig(ctx context.Context, withSecrets bool) (jconfig.Config, error) {
-	getenv := os.Getenv
-	if dir := os.Getenv(jconfig.SecretsParameterPath); withSecrets && dir != "" {
-		awsCfg, err := config.LoadDefaultConfig(ctx)
-		if err != nil {
-			return jconfig.Config{}, fmt.Errorf("AWS configuration: %w", err)
-		}
-		secrets, err := ssmsecrets.Fetch(ctx, ssm.NewFromConfig(awsCfg), dir)
-		if err != nil {
-			return jconfig.Config{}, err
-		}
-		getenv = ssmsecrets.Getenv(secrets)
-	}
-	return jconfig.Load(getenv)
 }
 
 // Store builds the DynamoDB store the settings name.

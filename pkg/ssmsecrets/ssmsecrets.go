@@ -13,7 +13,29 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/jampay/jampay/pkg/awsenv"
+	"github.com/jampay/jampay/pkg/config"
 )
+
+// LoadConfig reads the settings; with SECRETS_PARAMETER_PATH set, the
+// secrets under that path in SSM are layered over the environment.
+func LoadConfig(ctx context.Context) (config.Config, error) {
+	dir := os.Getenv(config.SecretsParameterPath)
+	if dir == "" {
+		return config.Load(os.Getenv)
+	}
+	creds, err := awsenv.Credentials()
+	if err != nil {
+		return config.Config{}, fmt.Errorf("read secrets: %w", err)
+	}
+	client := ssm.New(ssm.Options{Region: awsenv.Region(""), Credentials: creds})
+	secrets, err := Fetch(ctx, client, dir)
+	if err != nil {
+		return config.Config{}, err
+	}
+	return config.Load(Getenv(secrets))
+}
 
 // Client is the part of the SSM client this package uses.
 type Client interface {

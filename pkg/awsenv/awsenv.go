@@ -1,0 +1,39 @@
+// Package awsenv gives AWS SDK clients their region and credentials from
+// the environment Lambda sets for every function (AWS_REGION, and the
+// role's session credentials in AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+// AWS_SESSION_TOKEN). It replaces the SDK's config loader, which reads
+// shared config files at every cold start and links SSO, STS and IMDS
+// clients that a jampay function never uses.
+package awsenv
+
+import (
+	"errors"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+)
+
+// Region returns AWS_REGION (Lambda sets it), else AWS_DEFAULT_REGION, else
+// fallback.
+func Region(fallback string) string {
+	for _, name := range []string{"AWS_REGION", "AWS_DEFAULT_REGION"} {
+		if v := os.Getenv(name); v != "" {
+			return v
+		}
+	}
+	return fallback
+}
+
+// ErrNoCredentials says the environment holds no AWS credentials.
+var ErrNoCredentials = errors.New("no AWS credentials in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)")
+
+// Credentials returns the environment's credentials. Lambda's last as long
+// as the execution environment, so they need no refreshing.
+func Credentials() (aws.CredentialsProvider, error) {
+	id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+	if id == "" || secret == "" {
+		return nil, ErrNoCredentials
+	}
+	return credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN")), nil
+}
