@@ -7,6 +7,7 @@ package dynamostore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -32,6 +33,7 @@ type Client interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 }
 
 // Store is an order.Store on one DynamoDB table.
@@ -87,6 +89,36 @@ func (s *Store) GetOrder(ctx context.Context, id string) (*order.Order, error) {
 		return nil, order.ErrNotFound
 	}
 	return unmarshalOrder(out.Item)
+}
+
+// GetForEvent reads the order and the event's record in one BatchGetItem,
+// strongly consistent.
+func (s *Store) GetForEvent(ctx context.Context, orderID, gateway, eventID string) (*order.Order, bool, error) {
+	want := []map[string]ddb.AttributeValue{key(orderKey(orderID)), key(eventKey(gateway, eventID))}
+	var o *order.Order
+	seen := false
+	for attempt := 0; len(want) > 0; attempt++ {
+		if attempt == 5 {
+			return nil, false, &order.StoreError{Err: fmt.Errorf("BatchGetItem left keys unprocessed 5 times")}
+		}
+		out, err := s.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
+			RequestItems: map[string]ddb.KeysAndAttributes{s.table: {Keys: want, ConsistentRead: aws.Bool(true)}},
+		})
+		if err != nil {
+			return nil, false, wrap(err)
+		}
+		for _, item := range out.Responses[s.table] {
+			if getS(item, KeyAttr) == orderKey(orderID) {
+				if o, err = unmarshalOrder(item); err != nil {
+					return nil, false, err
+				}
+			} else if getN(item, TTLAttr) >= s.now().Unix() {
+				seen = true
+			}
+		}
+		want = out.UnprocessedKeys[s.table].Keys
+	}
+	return o, seen, nil
 }
 
 func (s *Store) FindByRef(ctx context.Context, gateway, ref string) (*order.Order, error) {

@@ -159,3 +159,18 @@ func (s *Store) Parked(ctx context.Context, gateway, ref string) ([]order.Event,
 	defer s.mu.Unlock()
 	return append([]order.Event(nil), s.parked[gateway+"#"+ref]...), nil
 }
+
+func (s *Store) GetForEvent(ctx context.Context, orderID, gateway, eventID string) (*order.Order, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, &order.StoreError{Err: err}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := s.eventTaken(order.EventRecord{Gateway: gateway, ID: eventID})
+	o, ok := s.orders[orderID]
+	if !ok {
+		return nil, seen, nil
+	}
+	c := o.Clone()
+	return &c, seen, nil
+}

@@ -40,7 +40,24 @@ func ApplyEvent(ctx context.Context, s Store, e Event, now time.Time, effects Ef
 		Gateway: e.Gateway, ID: e.ID, Type: e.Type, PayloadHash: e.PayloadHash,
 		ReceivedAt: now, ProcessedAt: now, ExpiresAt: now.Add(EventRetention),
 	}
-	o, err := findOrder(ctx, s, e)
+	var o *Order
+	var err error = ErrNotFound
+	if e.OrderID != "" && ValidID(e.OrderID) {
+		// The usual case: the event names our order. One read tells both
+		// the order and whether this delivery is a repeat.
+		found, seen, gerr := s.GetForEvent(ctx, e.OrderID, e.Gateway, e.ID)
+		switch {
+		case gerr != nil:
+			return "", nil, gerr
+		case seen:
+			return Duplicate, found, nil
+		case found != nil && found.Gateway == e.Gateway:
+			o, err = found, nil
+		}
+	}
+	if o == nil {
+		o, err = findOrder(ctx, s, e)
+	}
 	if errors.Is(err, ErrNotFound) && e.OrderID == "" && e.Kind != KindIgnored && len(e.Refs) > 0 {
 		// The event names our order only by a gateway reference we have not
 		// indexed yet (a Stripe dispute arriving before the completed
@@ -120,16 +137,8 @@ func ApplyEvent(ctx context.Context, s Store, e Event, now time.Time, effects Ef
 	return "", o, &StoreError{Err: errors.New("order " + o.ID + " kept changing; giving up for a redelivery")}
 }
 
+// findOrder finds e's order by the gateway references it carries.
 func findOrder(ctx context.Context, s Store, e Event) (*Order, error) {
-	if e.OrderID != "" && ValidID(e.OrderID) {
-		o, err := s.GetOrder(ctx, e.OrderID)
-		if err == nil && o.Gateway == e.Gateway {
-			return o, nil
-		}
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return nil, err
-		}
-	}
 	for _, ref := range e.Refs {
 		if ref == "" {
 			continue

@@ -57,6 +57,10 @@ type Store interface {
 	CreateOrder(ctx context.Context, o *Order) error
 	// GetOrder reads an order; ErrNotFound if there is none.
 	GetOrder(ctx context.Context, id string) (*Order, error)
+	// GetForEvent reads, in one request, an order (nil if there is none)
+	// and whether the gateway event is already recorded, so a redelivery
+	// costs a single read.
+	GetForEvent(ctx context.Context, orderID, gateway, eventID string) (*Order, bool, error)
 	// FindByRef finds the order indexed under a gateway reference.
 	FindByRef(ctx context.Context, gateway, ref string) (*Order, error)
 	// Move writes m.Next if the stored order is still m.From at

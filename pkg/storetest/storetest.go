@@ -56,6 +56,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"StatusTokenStoredOnlyAsHash", testToken},
 		{"StoreFailureIsStoreError", testStoreError},
 		{"ParkedEventsComeBack", testParked},
+		{"GetForEventInOneRead", testGetForEvent},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -423,5 +424,31 @@ func testParked(t *testing.T, s order.Store, clock *Clock) {
 	}
 	if other, _ := s.Parked(ctx, "razorpay", "pi_1"); len(other) != 0 {
 		t.Fatalf("parked under another gateway: %+v", other)
+	}
+}
+
+func testGetForEvent(t *testing.T, s order.Store, clock *Clock) {
+	o := NewOrder(clock)
+	mustCreate(t, s, o)
+	got, seen, err := s.GetForEvent(ctx, o.ID, "stripe", "evt_new")
+	if err != nil || seen || got == nil || got.ID != o.ID || got.Amount != o.Amount {
+		t.Fatalf("new event: %+v %v %v", got, seen, err)
+	}
+	if err := s.RecordEvent(ctx, *event(clock, "evt_new")); err != nil {
+		t.Fatal(err)
+	}
+	if _, seen, _ := s.GetForEvent(ctx, o.ID, "stripe", "evt_new"); !seen {
+		t.Fatal("recorded event not seen")
+	}
+	if _, seen, _ := s.GetForEvent(ctx, o.ID, "razorpay", "evt_new"); seen {
+		t.Fatal("event seen under another gateway")
+	}
+	none, seen, err := s.GetForEvent(ctx, order.NewID(), "stripe", "evt_new")
+	if err != nil || none != nil || !seen {
+		t.Fatalf("unknown order: %+v %v %v", none, seen, err)
+	}
+	clock.Advance(order.EventRetention + time.Hour)
+	if _, seen, _ := s.GetForEvent(ctx, o.ID, "stripe", "evt_new"); seen {
+		t.Fatal("an expired record still counts as seen")
 	}
 }

@@ -1,0 +1,90 @@
+package api_test
+
+import (
+	"log/slog"
+	"net/http"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/jampay/jampay/pkg/api"
+	"github.com/jampay/jampay/pkg/ddblocal"
+	"github.com/jampay/jampay/pkg/dynamostore"
+	"github.com/jampay/jampay/pkg/gatewayevents"
+	"github.com/jampay/jampay/pkg/razorpaygw"
+	"github.com/jampay/jampay/pkg/stripegw"
+)
+
+// TestDynamoDBRequestsPerFlow pins what each flow costs in DynamoDB
+// requests, counted by an SDK middleware on DynamoDB Local. DynamoDB bills
+// per request, so these are the cost per order; they are deterministic, so
+// they are asserted.
+func TestDynamoDBRequestsPerFlow(t *testing.T) {
+	var counter ddblocal.Counter
+	client := local.Client(t, counter.Option())
+	store := dynamostore.New(client, local.NewTable(t, client), time.Now)
+	gw := &fakeGateway{}
+	h := api.Handler(api.Deps{
+		Store: store, Catalog: mustCatalog(t),
+		Gateways: map[string]api.Gateway{"stripe": gw, "razorpay": gw},
+		Webhooks: map[string]api.WebhookParser{
+			"stripe":   &stripegw.Verifier{Secrets: []string{whsec}},
+			"razorpay": &razorpaygw.Verifier{Secrets: []string{rzpSecret}},
+		},
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+	})
+	e := &env{t: t, h: h, store: store, gw: gw}
+	counter.Take()
+
+	var c created
+	var completed, refund []byte
+	steps := []struct {
+		name string
+		run  func()
+		want map[string]int
+	}{
+		{"checkout", func() { c = e.checkout("stripe", `[{"sku":"tee-m","quantity":2}]`) },
+			map[string]int{"PutItem": 1, "TransactWriteItems": 1}},
+		{"checkout with Idempotency-Key", func() {
+			r := e.do("POST", "/api/checkout", []byte(`{"gateway":"stripe","items":[{"sku":"mug","quantity":1}]}`),
+				http.Header{"Content-Type": {"application/json"}, "Idempotency-Key": {"count-requests-key-0001"}})
+			if r.Status != 201 {
+				t.Fatalf("%d %s", r.Status, r.Body)
+			}
+		}, map[string]int{"PutItem": 2, "TransactWriteItems": 1}},
+		{"status poll", func() {
+			if r := e.do("GET", "/api/orders/"+c.OrderID, nil, bearer(c.StatusToken)); r.Status != 200 {
+				t.Fatalf("%d", r.Status)
+			}
+		}, map[string]int{"GetItem": 1}},
+		{"first webhook (indexes the PaymentIntent, looks for parked events)", func() {
+			completed, _ = gatewayevents.Stripe{Type: "checkout.session.completed", OrderID: c.OrderID, Amount: 4000}.Payload()
+			if r := e.signedStripe(completed, whsec, time.Now()); r.Status != 200 {
+				t.Fatalf("%d %s", r.Status, r.Body)
+			}
+		}, map[string]int{"BatchGetItem": 1, "TransactWriteItems": 1, "GetItem": 1}},
+		{"duplicate webhook", func() {
+			if r := e.signedStripe(completed, whsec, time.Now()); r.Status != 200 {
+				t.Fatalf("%d", r.Status)
+			}
+		}, map[string]int{"BatchGetItem": 1}},
+		{"later webhook", func() {
+			refund, _ = gatewayevents.Stripe{Type: "charge.refunded", OrderID: c.OrderID, Amount: 4000, Refunded: 1000}.Payload()
+			if r := e.signedStripe(refund, whsec, time.Now()); r.Status != 200 {
+				t.Fatalf("%d", r.Status)
+			}
+		}, map[string]int{"BatchGetItem": 1, "TransactWriteItems": 1}},
+		{"webhook that changes nothing (expired after paid)", func() {
+			body, _ := gatewayevents.Stripe{Type: "checkout.session.expired", OrderID: c.OrderID, Amount: 4000}.Payload()
+			if r := e.signedStripe(body, whsec, time.Now()); r.Status != 200 {
+				t.Fatalf("%d", r.Status)
+			}
+		}, map[string]int{"BatchGetItem": 1, "PutItem": 1}},
+	}
+	for _, st := range steps {
+		st.run()
+		if got := counter.Take(); !reflect.DeepEqual(got, st.want) {
+			t.Errorf("%s: DynamoDB requests %v, want %v", st.name, got, st.want)
+		}
+	}
+}
