@@ -81,19 +81,23 @@ func Apply(o Order, e Event) (Order, bool) {
 		// never paid; it is kept as evidence and flagged.
 		ev.Mismatch = true
 	}
+	// Evidence below what is already known can never change the status
+	// again (evidence only grows), so it is not written: an "expired" after
+	// "paid" costs no order write.
+	money := ev.Paid || len(ev.Disputes) > 0 || ev.Refunded > 0 || ev.Mismatch
 	switch e.Kind {
 	case KindProcessing:
-		ev.Processing = true
+		ev.Processing = ev.Processing || !(money || ev.FailedFinal)
 	case KindPaid:
 		if !ev.Paid {
 			ev.Paid, ev.PaidAmount, ev.PaidCurrency = true, e.Amount, strings.ToLower(e.Currency)
 		}
 	case KindDeclined:
-		ev.Declined = true
+		ev.Declined = ev.Declined || !(money || ev.FailedFinal || ev.Processing || ev.Expired)
 	case KindFailed:
 		ev.FailedFinal = true
 	case KindExpired:
-		ev.Expired = true
+		ev.Expired = ev.Expired || !(money || ev.FailedFinal || ev.Processing)
 	case KindRefunded:
 		if e.Refunded > ev.Refunded {
 			ev.Refunded = e.Refunded
