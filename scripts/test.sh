@@ -83,6 +83,9 @@ go test -race -count=1 ./... 2>&1 | tee "$TOOLS/logs/go-test.log"
 go test -count=1 -v -run 'TestConformance$' ./pkg/memstore ./pkg/dynamostore 2>&1 \
   | grep -E '^--- (PASS|FAIL): TestConformance |^(ok|FAIL)' || true
 
+log "benchmarks, once each so they cannot rot (go test -bench . -benchmem ./bench for figures)"
+go test -run '^$' -bench . -benchtime 1x ./bench | grep -E '^(Benchmark|ok|FAIL)'
+
 log "fuzzing each target for ${FUZZTIME:=15s} (seed corpora in testdata/fuzz)"
 for target in "FuzzParseWebhook ./pkg/stripegw" "FuzzRequest ./pkg/apigw" "FuzzWebhook ./pkg/api" "FuzzCheckoutBody ./pkg/api"; do
   set -- $target

@@ -1,0 +1,266 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/jampay/jampay/pkg/api"
+	"github.com/jampay/jampay/pkg/catalog"
+	"github.com/jampay/jampay/pkg/gatewayevents"
+	"github.com/jampay/jampay/pkg/memstore"
+	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/razorpaygw"
+	"github.com/jampay/jampay/pkg/stripegw"
+)
+
+const whsec, rzpSecret = "whsec_bench", "rzp_bench"
+
+type stubGateway struct{}
+
+func (stubGateway) CreateCheckout(ctx context.Context, o *order.Order) (order.Checkout, error) {
+	return order.Checkout{SessionRef: "cs_" + o.ID[4:], Data: []byte(`{"url":"https://checkout.example/x"}`), Deadline: time.Now()}, nil
+}
+
+func handler(b *testing.B) (http.Handler, *memstore.Store) {
+	b.Helper()
+	cat, err := catalog.Load("../site/catalog.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	store := memstore.New(time.Now)
+	return api.Handler(api.Deps{
+		Store: store, Catalog: cat,
+		Gateways: map[string]api.Gateway{"stripe": stubGateway{}, "razorpay": stubGateway{}},
+		Webhooks: map[string]api.WebhookParser{
+			"stripe":   &stripegw.Verifier{Secrets: []string{whsec}},
+			"razorpay": &razorpaygw.Verifier{Secrets: []string{rzpSecret}},
+		},
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	}), store
+}
+
+// StripePayload returns a checkout.session.completed event padded with the
+// fields a real one carries, to about 3 KB.
+func StripePayload(orderID string, amount int64) []byte {
+	body, _ := gatewayevents.Stripe{Type: "checkout.session.completed", OrderID: orderID, Amount: amount, EventID: "evt_" + orderID[4:]}.Payload()
+	var ev map[string]any
+	_ = json.Unmarshal(body, &ev)
+	obj := ev["data"].(map[string]any)["object"].(map[string]any)
+	for k, v := range map[string]any{
+		"automatic_tax":              map[string]any{"enabled": false, "liability": nil, "status": nil},
+		"billing_address_collection": nil, "consent": nil, "consent_collection": nil, "created": 1700000000,
+		"currency_conversion": nil, "custom_fields": []any{}, "custom_text": map[string]any{"after_submit": nil, "shipping_address": nil, "submit": nil, "terms_of_service_acceptance": nil},
+		"customer_creation": "if_required", "invoice": nil,
+		"invoice_creation": map[string]any{"enabled": false, "invoice_data": map[string]any{"account_tax_ids": nil, "custom_fields": nil, "description": nil, "footer": nil, "issuer": nil, "metadata": map[string]any{}, "rendering_options": nil}},
+		"locale":           nil, "payment_link": nil, "payment_method_collection": "if_required", "payment_method_configuration_details": nil,
+		"payment_method_options":  map[string]any{"card": map[string]any{"request_three_d_secure": "automatic"}},
+		"phone_number_collection": map[string]any{"enabled": false}, "recovered_from": nil, "saved_payment_method_options": nil,
+		"setup_intent": nil, "shipping_address_collection": nil, "shipping_cost": nil, "shipping_details": nil, "shipping_options": []any{},
+		"submit_type": nil, "subscription": nil, "ui_mode": "hosted",
+		"adaptive_pricing": map[string]any{"enabled": true}, "allow_promotion_codes": nil, "client_secret": nil,
+		"after_expiration": map[string]any{"recovery": map[string]any{"allow_promotion_codes": true, "enabled": false, "expires_at": nil, "url": nil}},
+		"collected_information": map[string]any{"shipping_details": nil}, "discounts": []any{}, "optional_items": nil, "origin_context": nil,
+		"presentment_details": map[string]any{"presentment_amount": amount, "presentment_currency": "usd"}, "permissions": nil,
+		"redirect_on_completion": nil, "return_url": nil, "wallet_options": nil,
+		"tax_id_collection": map[string]any{"enabled": false, "required": "never"},
+		"payment_method_types": []any{"card", "link"},
+		"customer_details": map[string]any{"address": map[string]any{"city": "South San Francisco", "country": "US", "line1": "354 Oyster Point Blvd", "line2": nil, "postal_code": "94080", "state": "CA"},
+			"email": "customer@example.com", "name": "Jenny Rosen", "phone": nil, "tax_exempt": "none", "tax_ids": []any{}},
+	} {
+		obj[k] = v
+	}
+	out, _ := json.Marshal(ev)
+	return out
+}
+
+func stripeRequest(body []byte) *http.Request {
+	sp := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: whsec})
+	req := httptest.NewRequest("POST", "/api/webhooks/stripe", bytes.NewReader(body))
+	req.Header.Set("Stripe-Signature", sp.Header)
+	return req
+}
+
+func newOrders(b *testing.B, store *memstore.Store, gateway string, n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		o := &order.Order{ID: order.NewID(), Gateway: gateway, Status: order.Pending, Amount: 4000, Currency: "usd",
+			Items: []order.LineItem{{SKU: "tee-m", Name: "T-shirt (M)", Quantity: 2, UnitAmount: 2000}}}
+		if err := store.CreateOrder(context.Background(), o); err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = o.ID
+	}
+	return ids
+}
+
+func serve(b *testing.B, h http.Handler, req *http.Request) {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 200 && rec.Code != 201 {
+		b.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+}
+
+// BenchmarkStripeWebhook: one Stripe webhook through the HTTP handler on
+// the in-memory store: a new event that moves an order, and a redelivery.
+func BenchmarkStripeWebhook(b *testing.B) {
+	b.Run("new", func(b *testing.B) {
+		h, store := handler(b)
+		ids := newOrders(b, store, "stripe", b.N)
+		bodies := make([][]byte, b.N)
+		for i, id := range ids {
+			bodies[i] = StripePayload(id, 4000)
+		}
+		b.SetBytes(int64(len(bodies[0])))
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			serve(b, h, stripeRequest(bodies[i]))
+		}
+	})
+	b.Run("duplicate", func(b *testing.B) {
+		h, store := handler(b)
+		body := StripePayload(newOrders(b, store, "stripe", 1)[0], 4000)
+		serve(b, h, stripeRequest(body))
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			serve(b, h, stripeRequest(body))
+		}
+	})
+}
+
+func razorpayRequest(body []byte, id string) *http.Request {
+	req := httptest.NewRequest("POST", "/api/webhooks/razorpay", bytes.NewReader(body))
+	req.Header.Set("X-Razorpay-Signature", razorpaygw.Sign(body, rzpSecret))
+	req.Header.Set("X-Razorpay-Event-Id", id)
+	return req
+}
+
+// BenchmarkRazorpayWebhook: one Razorpay payment.captured through the HTTP
+// handler on the in-memory store, new and duplicate.
+func BenchmarkRazorpayWebhook(b *testing.B) {
+	payload := func(orderID string) ([]byte, string) {
+		body, id, _ := gatewayevents.Razorpay{Type: "payment.captured", OrderID: orderID, Amount: 4000, Currency: "usd"}.Payload()
+		return body, id
+	}
+	b.Run("new", func(b *testing.B) {
+		h, store := handler(b)
+		ids := newOrders(b, store, "razorpay", b.N)
+		bodies, evs := make([][]byte, b.N), make([]string, b.N)
+		for i, id := range ids {
+			bodies[i], evs[i] = payload(id)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			serve(b, h, razorpayRequest(bodies[i], evs[i]))
+		}
+	})
+	b.Run("duplicate", func(b *testing.B) {
+		h, store := handler(b)
+		body, id := payload(newOrders(b, store, "razorpay", 1)[0])
+		serve(b, h, razorpayRequest(body, id))
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			serve(b, h, razorpayRequest(body, id))
+		}
+	})
+}
+
+// BenchmarkVerify: signature verification alone, and the floor the
+// webhook handler is compared with — stripe-go's ValidatePayload plus
+// decoding only the fields used.
+func BenchmarkVerify(b *testing.B) {
+	body := StripePayload(order.NewID(), 4000)
+	header := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: whsec}).Header
+	b.Run("stripe-ValidatePayload", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if err := webhook.ValidatePayload(body, header, whsec); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("stripe-floor-validate+decode", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if err := webhook.ValidatePayload(body, header, whsec); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := stripegw.Decode(body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("stripe-verifier", func(b *testing.B) {
+		v := &stripegw.Verifier{Secrets: []string{whsec}}
+		h := http.Header{"Stripe-Signature": {header}}
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := v.ParseWebhook(h, body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("razorpay-verifier", func(b *testing.B) {
+		rbody, id, _ := gatewayevents.Razorpay{Type: "payment.captured", OrderID: order.NewID(), Amount: 4000}.Payload()
+		v := &razorpaygw.Verifier{Secrets: []string{rzpSecret}}
+		h := http.Header{"X-Razorpay-Signature": {razorpaygw.Sign(rbody, rzpSecret)}, "X-Razorpay-Event-Id": {id}}
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := v.ParseWebhook(h, rbody); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkCheckout: POST /api/checkout with a stubbed gateway.
+func BenchmarkCheckout(b *testing.B) {
+	h, _ := handler(b)
+	body := []byte(`{"gateway":"stripe","items":[{"sku":"tee-m","quantity":2},{"sku":"mug","quantity":1}],"email":"a@example.com"}`)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		req := httptest.NewRequest("POST", "/api/checkout", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		serve(b, h, req)
+	}
+}
+
+// BenchmarkStatus: GET /api/orders/{id} with the right token.
+func BenchmarkStatus(b *testing.B) {
+	h, _ := handler(b)
+	req := httptest.NewRequest("POST", "/api/checkout", strings.NewReader(`{"gateway":"stripe","items":[{"sku":"tee-m","quantity":2}]}`))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var c struct{ OrderID, StatusToken string }
+	_ = json.Unmarshal(rec.Body.Bytes(), &c)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r := httptest.NewRequest("GET", "/api/orders/"+c.OrderID, nil)
+		r.Header.Set("Authorization", "Bearer "+c.StatusToken)
+		serve(b, h, r)
+	}
+}
+
+func TestStripePayloadIsRealisticSize(t *testing.T) {
+	n := len(StripePayload(order.NewID(), 4000))
+	if n < 2500 || n > 4000 {
+		t.Fatalf("benchmark payload is %d bytes, want about 3 KB", n)
+	}
+}
