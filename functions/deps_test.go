@@ -34,7 +34,8 @@ func TestDeps(t *testing.T) {
 				"github.com/aws/aws-sdk-go-v2/config", "github.com/aws/aws-sdk-go-v2/service/sso", "github.com/aws/aws-sdk-go-v2/service/sts"}},
 		{"webhook", []string{"github.com/stripe/stripe-go/v76/webhook"},
 			[]string{"testing", "github.com/stretchr/testify", "github.com/jampay/jampay/pkg/sandbox", "github.com/jampay/jampay/pkg/gatewayevents",
-				"github.com/aws/aws-sdk-go-v2/config", "github.com/aws/aws-sdk-go-v2/service/sso", "github.com/aws/aws-sdk-go-v2/service/sts"}},
+				"github.com/aws/aws-sdk-go-v2/config", "github.com/aws/aws-sdk-go-v2/service/sso", "github.com/aws/aws-sdk-go-v2/service/sts",
+				"github.com/aws/aws-sdk-go-v2/service/ssm"}},
 		{"checkout", []string{"github.com/stripe/stripe-go/v76/checkout/session"},
 			[]string{"testing", "github.com/stretchr/testify", "github.com/jampay/jampay/pkg/sandbox", "github.com/jampay/jampay/pkg/gatewayevents"}},
 	}

@@ -86,6 +86,9 @@ go test -count=1 -v -run 'TestConformance$' ./pkg/memstore ./pkg/dynamostore 2>&
 log "benchmarks, once each so they cannot rot (go test -bench . -benchmem ./bench for figures)"
 go test -run '^$' -bench . -benchtime 1x ./bench | grep -E '^(Benchmark|ok|FAIL)'
 
+log "cold start, briefly so the tool cannot rot (go run ./bench/coldstart for figures)"
+go run ./bench/coldstart -runs 1 -warm 5
+
 log "fuzzing each target for ${FUZZTIME:=15s} (seed corpora in testdata/fuzz)"
 for target in "FuzzParseWebhook ./pkg/stripegw" "FuzzRequest ./pkg/apigw" "FuzzWebhook ./pkg/api" "FuzzCheckoutBody ./pkg/api"; do
   set -- $target

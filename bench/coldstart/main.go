@@ -1,0 +1,343 @@
+// Command coldstart measures jampay's Lambda functions starting cold. It
+// plays the Lambda Runtime API (the HTTP protocol aws-lambda-go speaks:
+// /2018-06-01/runtime/invocation/next, …/response, …/error, /init/error),
+// builds each function as Lambda would (for this machine's architecture),
+// starts it against DynamoDB Local, feeds it real API Gateway v2 events and
+// reports exec→first `next` (init), the first invoke, warm invoke p50/p99
+// and peak resident memory. Secrets come from the environment, not SSM, so
+// the SSM round trip (one request, in AWS) is not in the figures.
+//
+//	go run ./bench/coldstart -runs 5 -warm 200
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/jampay/jampay/pkg/ddblocal"
+	"github.com/jampay/jampay/pkg/dynamostore"
+	"github.com/jampay/jampay/pkg/gatewayevents"
+	"github.com/jampay/jampay/pkg/order"
+)
+
+const whsec = "whsec_coldstart"
+
+func main() {
+	runs := flag.Int("runs", 5, "cold starts per function")
+	warm := flag.Int("warm", 200, "warm invokes after the last cold start")
+	flag.Parse()
+	if err := run(*runs, *warm); err != nil {
+		fmt.Fprintln(os.Stderr, "coldstart:", err)
+		os.Exit(1)
+	}
+}
+
+// runtimeAPI is the stand-in for Lambda's Runtime API.
+type runtimeAPI struct {
+	srv     *http.Server
+	addr    string
+	mu      sync.Mutex
+	nextAt  chan time.Time       // each `next` call's arrival
+	events  chan []byte          // queued invocations
+	results chan result          // responses and errors
+	pending map[string]time.Time // request id → handed out at
+}
+
+type result struct {
+	err     string
+	body    []byte
+	elapsed time.Duration
+}
+
+func newRuntimeAPI() (*runtimeAPI, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	a := &runtimeAPI{addr: l.Addr().String(), nextAt: make(chan time.Time, 16), events: make(chan []byte),
+		results: make(chan result, 16), pending: map[string]time.Time{}}
+	mux := http.NewServeMux()
+	n := 0
+	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", func(w http.ResponseWriter, r *http.Request) {
+		a.nextAt <- time.Now()
+		select {
+		case ev := <-a.events:
+			a.mu.Lock()
+			n++
+			id := fmt.Sprintf("req-%d", n)
+			a.pending[id] = time.Now()
+			a.mu.Unlock()
+			w.Header().Set("Lambda-Runtime-Aws-Request-Id", id)
+			w.Header().Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(time.Now().Add(10*time.Second).UnixMilli(), 10))
+			w.Header().Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:eu-west-1:123456789012:function:jampay")
+			w.Header().Set("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000")
+			_, _ = w.Write(ev)
+		case <-r.Context().Done():
+		}
+	})
+	finish := func(w http.ResponseWriter, r *http.Request, isErr bool) {
+		body, _ := io.ReadAll(r.Body)
+		a.mu.Lock()
+		at := a.pending[r.PathValue("id")]
+		a.mu.Unlock()
+		res := result{body: body, elapsed: time.Since(at)}
+		if isErr {
+			res.err = string(body)
+		}
+		a.results <- res
+		w.WriteHeader(http.StatusAccepted)
+	}
+	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", func(w http.ResponseWriter, r *http.Request) { finish(w, r, false) })
+	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/error", func(w http.ResponseWriter, r *http.Request) { finish(w, r, true) })
+	mux.HandleFunc("POST /2018-06-01/runtime/init/error", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		a.results <- result{err: "init error: " + string(body)}
+		w.WriteHeader(http.StatusAccepted)
+	})
+	a.srv = &http.Server{Handler: mux}
+	go a.srv.Serve(l)
+	return a, nil
+}
+
+// invoke queues one event and waits for the function's answer.
+func (a *runtimeAPI) invoke(ev []byte) (result, error) {
+	select {
+	case a.events <- ev:
+	case res := <-a.results:
+		return res, fmt.Errorf("%s", res.err)
+	case <-time.After(20 * time.Second):
+		return result{}, fmt.Errorf("the function never asked for an event")
+	}
+	select {
+	case res := <-a.results:
+		if res.err != "" {
+			return res, fmt.Errorf("%s", res.err)
+		}
+		return res, nil
+	case <-time.After(20 * time.Second):
+		return result{}, fmt.Errorf("no response")
+	}
+}
+
+type function struct {
+	name   string
+	env    []string
+	events func(i int) []byte // the i-th event to invoke with
+	check  func(body []byte) error
+}
+
+func apiEvent(method, path string, headers map[string]string, body []byte) []byte {
+	ev := events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: method + " " + path, RawPath: path, Headers: headers, Body: string(body)}
+	ev.RequestContext.HTTP.Method, ev.RequestContext.HTTP.Path = method, path
+	ev.RequestContext.RequestID, ev.RequestContext.DomainName = "coldstart", "abc123.execute-api.eu-west-1.amazonaws.com"
+	b, _ := json.Marshal(ev)
+	return b
+}
+
+func statusIs(code int) func([]byte) error {
+	return func(b []byte) error {
+		var r events.APIGatewayV2HTTPResponse
+		if err := json.Unmarshal(b, &r); err != nil || r.StatusCode != code {
+			return fmt.Errorf("want %d, got %s", code, b)
+		}
+		return nil
+	}
+}
+
+func run(runs, warm int) error {
+	ctx := context.Background()
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	bin, err := os.MkdirTemp("", "jampay-coldstart")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(bin)
+	for _, fn := range []string{"status", "webhook"} {
+		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(bin, fn, "bootstrap"), "./functions/"+fn)
+		cmd.Dir, cmd.Stderr = root, os.Stderr
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("build %s: %w", fn, err)
+		}
+	}
+	ddb, err := ddblocal.Start()
+	if err != nil {
+		return err
+	}
+	defer ddb.Stop()
+	client, err := dynamostore.NewClient(ctx, ddb.Endpoint)
+	if err != nil {
+		return err
+	}
+	table := fmt.Sprintf("jampay-coldstart-%d", time.Now().UnixNano())
+	if err := dynamostore.CreateTable(ctx, client, table); err != nil {
+		return err
+	}
+	store := dynamostore.New(client, table, time.Now)
+	// Orders to poll and to pay: one per invoke.
+	total := runs*1 + warm + 1
+	ids, tokens := make([]string, total), make([]string, total)
+	for i := range ids {
+		token, hash := order.NewToken()
+		o := &order.Order{ID: order.NewID(), Gateway: "stripe", Status: order.Pending, Amount: 4000, Currency: "usd", TokenHash: hash,
+			Items: []order.LineItem{{SKU: "tee-m", Name: "T-shirt (M)", Quantity: 2, UnitAmount: 2000}}, CreatedAt: time.Now(), UpdatedAt: time.Now()}
+		if err := store.CreateOrder(ctx, o); err != nil {
+			return err
+		}
+		ids[i], tokens[i] = o.ID, token
+	}
+	base := []string{"PATH=" + os.Getenv("PATH"), "TABLE_NAME=" + table, "DYNAMODB_ENDPOINT=" + ddb.Endpoint,
+		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local", "ALLOWED_ORIGINS=https://shop.example.com",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128"}
+	fns := []function{
+		{name: "status", env: base, check: statusIs(200), events: func(i int) []byte {
+			return apiEvent("GET", "/api/orders/"+ids[i], map[string]string{"authorization": "Bearer " + tokens[i]}, nil)
+		}},
+		{name: "webhook", env: append(append([]string{}, base...), "STRIPE_WEBHOOK_SECRET="+whsec), check: statusIs(200), events: func(i int) []byte {
+			body, _ := gatewayevents.Stripe{Type: "checkout.session.completed", OrderID: ids[i], Amount: 4000}.Payload()
+			sig := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: whsec}).Header
+			return apiEvent("POST", "/api/webhooks/stripe", map[string]string{"stripe-signature": sig, "content-type": "application/json"}, body)
+		}},
+	}
+	fmt.Printf("machine: %s/%s, %d CPUs; %d cold starts per function, then %d warm invokes\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runs, warm)
+	fmt.Printf("%-8s %12s %14s %16s %10s %10s %12s\n", "function", "init (p50)", "first invoke", "exec→1st resp", "warm p50", "warm p99", "peak RSS")
+	for _, fn := range fns {
+		var inits, firsts, totals, warms []time.Duration
+		var peak int64
+		next := 0
+		for r := 0; r < runs; r++ {
+			api, err := newRuntimeAPI()
+			if err != nil {
+				return err
+			}
+			cmd := exec.Command(filepath.Join(bin, fn.name, "bootstrap"))
+			cmd.Env = append(fn.env, "AWS_LAMBDA_RUNTIME_API="+api.addr)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			start := time.Now()
+			if err := cmd.Start(); err != nil {
+				return err
+			}
+			var initAt time.Time
+			select {
+			case initAt = <-api.nextAt:
+			case res := <-api.results:
+				return fmt.Errorf("%s: %s %s", fn.name, res.err, stderr.String())
+			case <-time.After(20 * time.Second):
+				return fmt.Errorf("%s never asked for an event: %s", fn.name, stderr.String())
+			}
+			res, err := api.invoke(fn.events(next))
+			next++
+			if err == nil {
+				err = fn.check(res.body)
+			}
+			if err != nil {
+				return fmt.Errorf("%s first invoke: %v %s", fn.name, err, stderr.String())
+			}
+			inits, firsts, totals = append(inits, initAt.Sub(start)), append(firsts, res.elapsed), append(totals, time.Since(start))
+			if r == runs-1 {
+				for i := 0; i < warm; i++ {
+					<-api.nextAt
+					res, err := api.invoke(fn.events(next))
+					next++
+					if err == nil {
+						err = fn.check(res.body)
+					}
+					if err != nil {
+						return fmt.Errorf("%s warm invoke: %v", fn.name, err)
+					}
+					warms = append(warms, res.elapsed)
+				}
+			}
+			if kb := peakRSS(cmd.Process.Pid); kb > peak {
+				peak = kb
+			}
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			api.srv.Close()
+		}
+		fmt.Printf("%-8s %12s %14s %16s %10s %10s %9.1f MiB\n", fn.name, p(inits, 50), p(firsts, 50), p(totals, 50), p(warms, 50), p(warms, 99), float64(peak)/1024)
+	}
+	fmt.Printf("\nnode -e \"require('stripe')\" (p50 of %d): %s\n", runs, nodeStripe(root, runs))
+	return nil
+}
+
+// peakRSS reads the process's high-water resident set (VmHWM) in KiB.
+func peakRSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// nodeStripe times Node loading the official stripe package, the common
+// alternative's cold start floor.
+func nodeStripe(root string, runs int) string {
+	var d []time.Duration
+	for i := 0; i < runs; i++ {
+		cmd := exec.Command("node", "-e", "require('stripe')")
+		cmd.Dir = root
+		start := time.Now()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "not measured (" + strings.TrimSpace(string(out)) + "; run npm ci)"
+		}
+		d = append(d, time.Since(start))
+	}
+	return p(d, 50)
+}
+
+func p(d []time.Duration, pct int) string {
+	if len(d) == 0 {
+		return "-"
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := (len(s)*pct + 99) / 100
+	if i > 0 {
+		i--
+	}
+	return s[i].Round(10 * time.Microsecond).String()
+}
+
+func repoRoot() (string, error) {
+	dir, _ := os.Getwd()
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("run inside the jampay repository")
+		}
+		dir = parent
+	}
+}
