@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strings"
 
 	"github.com/jampay/jampay/pkg/order"
@@ -42,7 +41,22 @@ const (
 	MaxTotal = 99_999_999
 )
 
-var skuPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+// validSKU: 1 to 64 letters, digits, '.', '_' or '-', starting with a letter
+// or digit. A loop, not a regexp: the regexp's compile ran at every cold
+// start of every function that links the catalog.
+func validSKU(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || c != '.' && c != '_' && c != '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // Load reads and validates the catalog file at path.
 func Load(path string) (*Catalog, error) {
@@ -80,7 +94,7 @@ func Parse(r io.Reader) (*Catalog, error) {
 	for i, p := range c.Products {
 		name := fmt.Sprintf("product %d (sku %q)", i+1, p.SKU)
 		switch {
-		case !skuPattern.MatchString(p.SKU):
+		case !validSKU(p.SKU):
 			return nil, fmt.Errorf("%s: sku must be 1-64 letters, digits, '.', '_' or '-'", name)
 		case c.bySKU[p.SKU].SKU != "":
 			return nil, fmt.Errorf("%s: duplicate sku", name)
