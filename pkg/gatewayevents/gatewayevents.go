@@ -14,12 +14,14 @@ import (
 	"time"
 )
 
-//go:embed stripe/*.json
+//go:embed stripe/*.json razorpay/*.json
 var files embed.FS
 
+// templates holds both gateways' payloads by file name; js writes a value as
+// a JSON literal, so no value can break the JSON around it.
 var templates = template.Must(template.New("").Funcs(template.FuncMap{
 	"js": func(v any) (string, error) { b, err := json.Marshal(v); return string(b), err },
-}).ParseFS(files, "stripe/*.json"))
+}).ParseFS(files, "stripe/*.json", "razorpay/*.json"))
 
 // StripeAPIVersion is the API version stripe-go v76 speaks.
 const StripeAPIVersion = "2023-10-16"

@@ -2,20 +2,11 @@ package gatewayevents
 
 import (
 	"bytes"
-	"embed"
 	"encoding/json"
 	"fmt"
 	"strings"
-	"text/template"
 	"time"
 )
-
-//go:embed razorpay/*.json
-var razorpayFiles embed.FS
-
-var razorpayTemplates = template.Must(template.New("").Funcs(template.FuncMap{
-	"js": func(v any) (string, error) { b, err := json.Marshal(v); return string(b), err },
-}).ParseFS(razorpayFiles, "razorpay/*.json"))
 
 // Razorpay is one Razorpay event to write. Zero fields get defaults derived
 // from OrderID.
@@ -101,7 +92,7 @@ func (e Razorpay) Payload() (body []byte, eventID string, err error) {
 		data.DisputeStatus = map[string]string{"payment.dispute.created": "open", "payment.dispute.won": "won", "payment.dispute.lost": "lost"}[e.Type]
 	}
 	var buf bytes.Buffer
-	if err := razorpayTemplates.ExecuteTemplate(&buf, "payment.json", data); err != nil {
+	if err := templates.ExecuteTemplate(&buf, "payment.json", data); err != nil {
 		return nil, "", err
 	}
 	var out bytes.Buffer

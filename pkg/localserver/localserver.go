@@ -5,6 +5,7 @@
 package localserver
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -58,9 +59,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	if opts.CatalogPath == "" {
-		opts.CatalogPath = firstNonEmpty(cfg.CatalogPath, "site/catalog.json")
+		opts.CatalogPath = cmp.Or(cfg.CatalogPath, "site/catalog.json")
 	}
-	opts.Addr, opts.SiteDir = firstNonEmpty(opts.Addr, "127.0.0.1:8787"), firstNonEmpty(opts.SiteDir, "site")
+	opts.Addr, opts.SiteDir = cmp.Or(opts.Addr, "127.0.0.1:8787"), cmp.Or(opts.SiteDir, "site")
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -80,7 +81,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("listen on %s: %w", opts.Addr, err)
 	}
 	base := "http://" + ln.Addr().String()
-	siteURL := firstNonEmpty(cfg.SiteURL, base)
+	siteURL := cmp.Or(cfg.SiteURL, base)
 	origins := cfg.AllowedOrigins
 	if len(origins) == 0 {
 		origins = []string{base}
@@ -101,7 +102,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	sb := sandbox.New(sandbox.Config{
 		BaseURL: base, SiteURL: siteURL, ShopName: cat.ShopName,
 		StripeSecret: stripeSecrets[0], RazorpaySecret: rzpSecrets[0],
-		RazorpayKeySecret: firstNonEmpty(cfg.Razorpay.KeySecret, "sandbox"),
+		RazorpayKeySecret: cmp.Or(cfg.Razorpay.KeySecret, "sandbox"),
 		Expire: func(ctx context.Context, orderID string) error {
 			_, _, err := order.ApplyEvent(ctx, store, order.Event{
 				Gateway: "razorpay", ID: "jampay_expire_" + orderID, Type: "jampay.checkout.abandoned",
@@ -114,7 +115,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	mode := map[string]string{}
 	if cfg.StripeEnabled() {
 		gateways["stripe"] = stripegw.New(stripegw.Config{SecretKey: cfg.Stripe.SecretKey, APIBase: cfg.Stripe.APIBase, SiteURL: siteURL})
-		mode["stripe"] = "Stripe test mode (" + firstNonEmpty(cfg.Stripe.APIBase, "api.stripe.com") + ")"
+		mode["stripe"] = "Stripe test mode (" + cmp.Or(cfg.Stripe.APIBase, "api.stripe.com") + ")"
 	} else {
 		gateways["stripe"], mode["stripe"] = sb.Stripe(), "sandbox"
 	}
@@ -124,7 +125,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			return nil, err
 		}
 		gateways["razorpay"] = razorpaygw.New(razorpaygw.Config{KeyID: cfg.Razorpay.KeyID, KeySecret: cfg.Razorpay.KeySecret, APIBase: cfg.Razorpay.APIBase, ShopName: cat.ShopName})
-		mode["razorpay"] = "Razorpay (" + firstNonEmpty(cfg.Razorpay.APIBase, razorpaygw.DefaultAPIBase) + ")"
+		mode["razorpay"] = "Razorpay (" + cmp.Or(cfg.Razorpay.APIBase, razorpaygw.DefaultAPIBase) + ")"
 	} else {
 		gateways["razorpay"], mode["razorpay"] = sb.Razorpay(), "sandbox"
 	}
@@ -199,13 +200,4 @@ func staticFiles(dir string) http.Handler {
 		}
 		files.ServeHTTP(w, r)
 	})
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -1,6 +1,7 @@
 package razorpaygw
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -124,13 +125,13 @@ func Decode(body []byte) (order.Event, error) {
 	case "order.paid":
 		if o := re.Payload.Order; o != nil {
 			ent := o.Entity
-			e.OrderID = firstNonEmpty(ent.Notes["order_id"], ent.Receipt, e.OrderID)
+			e.OrderID = cmp.Or(ent.Notes["order_id"], ent.Receipt, e.OrderID)
 			e.Refs = []string{ent.ID, pay.ID}
 			e.Amount, e.Currency = ent.AmountPaid, strings.ToLower(ent.Currency)
 		}
 	case "payment.failed":
 		e.Currency = ""
-		e.Reason = firstNonEmpty(pay.ErrorDescription, pay.ErrorReason, "The payment failed.")
+		e.Reason = cmp.Or(pay.ErrorDescription, pay.ErrorReason, "The payment failed.")
 	case "refund.processed":
 		e.Refunded = pay.AmountRefunded
 		if r := re.Payload.Refund; e.Refunded == 0 && r != nil {
@@ -155,13 +156,4 @@ var kinds = map[string]order.Kind{
 	"payment.dispute.created": order.KindDisputeOpened,
 	"payment.dispute.won":     order.KindDisputeWon,
 	"payment.dispute.lost":    order.KindDisputeLost,
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -1,6 +1,7 @@
 package stripegw
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -148,7 +149,7 @@ func Decode(body []byte) (order.Event, error) {
 		e.Kind, e.Refs, e.PaymentRef = order.KindDeclined, []string{obj.ID}, obj.ID
 		e.Reason = "The payment was declined."
 		if pe := obj.LastPaymentError; pe != nil {
-			e.Reason = firstNonEmpty(pe.Message, pe.DeclineCode, pe.Code, e.Reason)
+			e.Reason = cmp.Or(pe.Message, pe.DeclineCode, pe.Code, e.Reason)
 		}
 	case "charge.refunded":
 		e.Kind, e.Refs = order.KindRefunded, []string{string(obj.PaymentIntent)}
@@ -172,13 +173,4 @@ var handled = map[string]bool{
 	"checkout.session.async_payment_failed": true, "checkout.session.expired": true,
 	"payment_intent.payment_failed": true, "charge.refunded": true,
 	"charge.dispute.created": true, "charge.dispute.closed": true,
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
