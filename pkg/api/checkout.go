@@ -184,7 +184,7 @@ func (s *server) attach(ctx context.Context, o *order.Order, c order.Checkout) (
 		if c.SessionRef != "" && c.SessionRef != o.SessionRef {
 			refs = []string{c.SessionRef}
 		}
-		err := s.Store.Move(ctx, order.Move{Next: next, From: o.Status, FromVersion: o.Version, Refs: refs})
+		err := order.MoveIndexing(ctx, s.Store, order.Move{Next: next, From: o.Status, FromVersion: o.Version, Refs: refs})
 		if err == nil {
 			return &next, nil
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jampay/jampay/pkg/api"
 	"github.com/jampay/jampay/pkg/order"
 )
 
@@ -169,5 +170,34 @@ func TestCheckout_StoreFailureIs503AndGatewayUntouched(t *testing.T) {
 	}
 	if e.gw.calls.Load() != 0 {
 		t.Fatal("the gateway was called for an order that was never stored")
+	}
+}
+
+// sameRefGateway answers every checkout with one session id, as a gateway
+// bug (or a test double reused across orders) would.
+type sameRefGateway struct{}
+
+func (sameRefGateway) CreateCheckout(ctx context.Context, o *order.Order) (order.Checkout, error) {
+	return order.Checkout{SessionRef: "cs_same", Data: []byte(`{"url":"https://checkout.example/cs_same"}`)}, nil
+}
+
+// TestCheckout_SessionRefTakenStillAnswers201: a session id already indexed
+// for another order is recorded without its index, not answered as an
+// internal error, and the index stays with the first order.
+func TestCheckout_SessionRefTakenStillAnswers201(t *testing.T) {
+	store := newStore(t, memory)
+	h := api.Handler(api.Deps{Store: store, Catalog: mustCatalog(t), Gateways: map[string]api.Gateway{"stripe": sameRefGateway{}}, Logger: quietLogger()})
+	var ids []string
+	for i := 0; i < 2; i++ {
+		r := doWith(t, h, "POST", "/api/checkout", []byte(`{"gateway":"stripe","items":[{"sku":"mug","quantity":1}]}`), jsonHeader)
+		if r.Status != 201 {
+			t.Fatalf("checkout %d: %d %s", i+1, r.Status, r.Body)
+		}
+		var c created
+		mustJSON(t, r.Body, &c)
+		ids = append(ids, c.OrderID)
+	}
+	if owner, err := store.FindByRef(context.Background(), "stripe", "cs_same"); err != nil || owner.ID != ids[0] {
+		t.Fatalf("the ref moved to another order: %v %v", owner, err)
 	}
 }

@@ -84,7 +84,6 @@ func ApplyEvent(ctx context.Context, s Store, e Event, now time.Time, effects Ef
 		return "", nil, err
 	}
 	rec.OrderID = o.ID
-	indexRefs := true
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		next, changed := Apply(*o, e)
 		if !changed {
@@ -98,11 +97,7 @@ func ApplyEvent(ctx context.Context, s Store, e Event, now time.Time, effects Ef
 		}
 		next.Version = o.Version + 1
 		next.UpdatedAt = now
-		refs := newRefs(*o, next)
-		if !indexRefs {
-			refs = nil
-		}
-		err := s.Move(ctx, Move{Next: next, From: o.Status, FromVersion: o.Version, Event: &rec, Refs: refs})
+		err := MoveIndexing(ctx, s, Move{Next: next, From: o.Status, FromVersion: o.Version, Event: &rec, Refs: newRefs(*o, next)})
 		switch {
 		case err == nil:
 			outcome := Moved
@@ -117,10 +112,6 @@ func ApplyEvent(ctx context.Context, s Store, e Event, now time.Time, effects Ef
 			return outcome, &next, nil
 		case errors.Is(err, ErrDuplicateEvent):
 			return Duplicate, o, nil
-		case errors.Is(err, ErrRefTaken):
-			// A payment reference that another order already owns cannot be
-			// a race to retry: move the order, leave the reference alone.
-			indexRefs = false
 		case errors.Is(err, ErrConflict):
 			// Another delivery moved the order first: read it again and
 			// decide afresh from what it now is.

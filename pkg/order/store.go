@@ -2,6 +2,7 @@ package order
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -91,4 +92,16 @@ func CheckMove(m Move) error {
 		return &Error{Code: CodeForbiddenMove, Message: "cannot move from " + string(m.From) + " to " + string(m.Next.Status)}
 	}
 	return nil
+}
+
+// MoveIndexing writes m; if one of its references already belongs to
+// another order (ErrRefTaken), it writes the move without indexing them:
+// a taken reference is not a race to retry, and the order must still move.
+func MoveIndexing(ctx context.Context, s Store, m Move) error {
+	err := s.Move(ctx, m)
+	if errors.Is(err, ErrRefTaken) {
+		m.Refs = nil
+		err = s.Move(ctx, m)
+	}
+	return err
 }
