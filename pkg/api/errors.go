@@ -54,13 +54,13 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &storeErr) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
 		status = http.StatusServiceUnavailable
 		body.Error.Code, body.Error.Message = order.CodeStoreUnavailable, "Orders cannot be stored right now; try again shortly."
-		s.log(r).Error("store unavailable", "err", err)
+		s.log(r, slog.LevelError, "store unavailable", "err", err)
 	case errors.As(err, &appErr) && statusOf[appErr.Code] != 0:
 		status = statusOf[appErr.Code]
 		body.Error.Code, body.Error.Message = appErr.Code, appErr.Message
 	default:
 		body.Error.Code, body.Error.Message = order.CodeInternal, "Internal error."
-		s.log(r).Error("unexpected error", "err", err)
+		s.log(r, slog.LevelError, "unexpected error", "err", err)
 	}
 	if status == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", "GET, POST, OPTIONS")
@@ -72,8 +72,9 @@ type ctxKey int
 
 const requestIDKey ctxKey = 0
 
-// log returns the logger with the request's id.
-func (s *server) log(r *http.Request) *slog.Logger {
+// log writes one line with the request's id first. (A logger made With
+// the id per request would clone the handler on every request.)
+func (s *server) log(r *http.Request, level slog.Level, msg string, args ...any) {
 	id, _ := r.Context().Value(requestIDKey).(string)
-	return s.Logger.With("request_id", id)
+	s.Logger.Log(r.Context(), level, msg, append([]any{"request_id", id}, args...)...)
 }

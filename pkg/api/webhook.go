@@ -1,10 +1,15 @@
 package api
 
 import (
+	"encoding/json"
+	"log/slog"
 	"net/http"
 
 	"github.com/jampay/jampay/pkg/order"
 )
+
+// received is the answer to every accepted webhook, marshaled once.
+var received = json.RawMessage(`{"received":true}`)
 
 // webhook handles POST /api/webhooks/{gateway}: verify the signature on the
 // raw bytes, then apply the event with a conditional write that records it.
@@ -25,22 +30,22 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 	}
 	e, err := parser.ParseWebhook(r.Header, body)
 	if err != nil {
-		s.log(r).Warn("webhook rejected", "gateway", name, "code", order.ErrorCode(err))
+		s.log(r, slog.LevelWarn, "webhook rejected", "gateway", name, "code", order.ErrorCode(err))
 		s.fail(w, r, err)
 		return
 	}
 	e.Gateway = name
 	e.PayloadHash = sha256Hex(body)
 	outcome, o, err := order.ApplyEvent(r.Context(), s.Store, e, s.Now(), s.Effects)
-	log := s.log(r).With("gateway", name, "event_id", e.ID, "event_type", e.Type)
+	attrs := []any{"gateway", name, "event_id", e.ID, "event_type", e.Type}
 	if o != nil {
-		log = log.With("order_id", o.ID, "status", o.Status)
+		attrs = append(attrs, "order_id", o.ID, "status", o.Status)
 	}
 	if err != nil {
-		log.Error("webhook not applied; the gateway will retry", "err", err)
+		s.log(r, slog.LevelError, "webhook not applied; the gateway will retry", append(attrs, "err", err)...)
 		s.fail(w, r, err)
 		return
 	}
-	log.Info("webhook", "outcome", outcome)
-	s.writeJSON(w, http.StatusOK, map[string]bool{"received": true})
+	s.log(r, slog.LevelInfo, "webhook", append(attrs, "outcome", outcome)...)
+	s.writeJSON(w, http.StatusOK, received)
 }

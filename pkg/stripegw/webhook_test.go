@@ -117,3 +117,20 @@ func TestDecode_EveryHandledType(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The envelope and the object are decoded in one pass, so an object of a
+// type jampay does not handle is decoded too: fields that share a name with
+// ours but not its type must not turn an event Stripe will keep retrying
+// into a 400. In a handled type they are a bad payload.
+func TestDecode_ForeignFieldTypes(t *testing.T) {
+	// Stripe sends "type" after "data".
+	foreign := `{"id":"evt_2","created":1,"data":{"object":{"id":"mtr_1","status":{"state":"active"},"amount":"12.5","metadata":{"n":1},"payment_intent":7,"charge":[1],"last_payment_error":"none"}},"type":"billing.meter.created"}`
+	got, err := stripegw.Decode([]byte(foreign))
+	if err != nil || got.Kind != order.KindIgnored || got.ID != "evt_2" {
+		t.Errorf("unhandled type with foreign field types: %+v %v, want ignored", got, err)
+	}
+	handled := `{"id":"evt_3","type":"checkout.session.completed","created":1,"data":{"object":{"id":"cs_1","client_reference_id":"ord_a","amount_total":"4000","currency":"usd","payment_status":"paid"}}}`
+	if _, err := stripegw.Decode([]byte(handled)); order.ErrorCode(err) != order.CodeInvalidPayload {
+		t.Errorf("handled type with a quoted amount: %v, want invalid_payload", err)
+	}
+}
