@@ -89,6 +89,9 @@ go test -run '^$' -bench . -benchtime 1x ./bench | grep -E '^(Benchmark|ok|FAIL)
 log "cold start, briefly so the tool cannot rot (go run ./bench/coldstart for figures)"
 go run ./bench/coldstart -runs 1 -warm 5
 
+log "load tool and its peers, briefly so they cannot rot (go run ./bench/load for figures)"
+go run ./bench/load -n 300 -warm 100 -rounds 1 -c 1,8
+
 log "fuzzing each target for ${FUZZTIME:=15s} (seed corpora in testdata/fuzz)"
 for target in "FuzzParseWebhook ./pkg/stripegw" "FuzzRequest ./pkg/apigw" "FuzzWebhook ./pkg/api" "FuzzCheckoutBody ./pkg/api"; do
   set -- $target
