@@ -100,7 +100,7 @@ func TestFaults_NthStoreCallFails(t *testing.T) {
 				e := newEnv(t, kind)
 				f := &faultyStore{Store: e.store, failAt: n}
 				e.store = f
-				e.h = wrapEffects(t, e, func(string, int64) {})
+				e.h = wrapEffects(t, e, func(order.Order) {})
 				r := e.do("POST", "/api/checkout", []byte(`{"gateway":"stripe","items":[{"sku":"tee-m","quantity":2}]}`), jsonHeader)
 				if r.Status != 201 && r.Status != 502 && r.Status != 503 {
 					t.Fatalf("checkout with call %d failing: %d %s", n, r.Status, r.Body)

@@ -119,7 +119,7 @@ func TestHostileInput(t *testing.T) {
 	e := newEnv(t, memory)
 	f := &faultyStore{Store: e.store, failAt: -1}
 	e.store = f
-	e.h = wrapEffects(t, e, func(string, int64) {})
+	e.h = wrapEffects(t, e, func(order.Order) {})
 	for _, tc := range cases {
 		r := e.do(tc.method, tc.path, tc.body, tc.header)
 		if r.Status < 400 || r.Status > 499 {

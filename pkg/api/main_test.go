@@ -305,7 +305,7 @@ func stripeMockGateway() api.Gateway {
 
 // wrapEffects rebuilds e's handler with an effects hook that also reports
 // each winning write's order id and version.
-func wrapEffects(t *testing.T, e *env, report func(id string, version int64)) http.Handler {
+func wrapEffects(t *testing.T, e *env, report func(after order.Order)) http.Handler {
 	return api.Handler(api.Deps{
 		Store: e.store, Catalog: mustCatalog(t),
 		Gateways: map[string]api.Gateway{"stripe": e.gw, "razorpay": e.gw},
@@ -314,7 +314,7 @@ func wrapEffects(t *testing.T, e *env, report func(id string, version int64)) ht
 			"razorpay": &razorpaygw.Verifier{Secrets: []string{rzpSecret}},
 		},
 		Effects: func(ctx context.Context, before, after order.Order) {
-			report(after.ID, after.Version)
+			report(after)
 			prev, _ := e.moves.Load(after.ID)
 			list, _ := prev.([]order.Status)
 			e.moves.Store(after.ID, append(list, after.Status))
