@@ -35,6 +35,7 @@ import (
 	"github.com/jampay/jampay/pkg/ddblocal"
 	"github.com/jampay/jampay/pkg/dynamostore"
 	"github.com/jampay/jampay/pkg/gatewayevents"
+	"github.com/jampay/jampay/pkg/localproc"
 	"github.com/jampay/jampay/pkg/order"
 )
 
@@ -270,7 +271,7 @@ func run(runs, warm int) error {
 					warms = append(warms, res.elapsed)
 				}
 			}
-			if kb := peakRSS(cmd.Process.Pid); kb > peak {
+			if kb := localproc.PeakRSS(cmd.Process.Pid); kb > peak {
 				peak = kb
 			}
 			_ = cmd.Process.Kill()
@@ -281,22 +282,6 @@ func run(runs, warm int) error {
 	}
 	fmt.Printf("\nnode -e \"require('stripe')\" (p50 of %d): %s\n", runs, nodeStripe(root, runs))
 	return nil
-}
-
-// peakRSS reads the process's high-water resident set (VmHWM) in KiB.
-func peakRSS(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			f := strings.Fields(line)
-			n, _ := strconv.ParseInt(f[1], 10, 64)
-			return n
-		}
-	}
-	return 0
 }
 
 // nodeStripe times Node loading the official stripe package, the common

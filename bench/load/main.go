@@ -318,36 +318,12 @@ func npmVersion(root, pkg string) string {
 	return p.Version
 }
 
-// peakRSS reads a process's peak resident memory from Linux's /proc.
+// peakRSS formats a process's peak resident memory, or "" if unknown.
 func peakRSS(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil || pid == 0 {
-		return ""
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			return fmt.Sprintf("%.1f MiB", float64(kb)/1024)
-		}
+	if kb := localproc.PeakRSS(pid); kb > 0 {
+		return fmt.Sprintf("%.1f MiB", float64(kb)/1024)
 	}
 	return ""
-}
-
-// cpuTime reads the user and system CPU time a process has used so far
-// from Linux's /proc (fields 14 and 15 of stat, in clock ticks of 10 ms).
-func cpuTime(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil || pid == 0 {
-		return 0
-	}
-	_, rest, _ := strings.Cut(string(b), ") ") // the command name may hold spaces
-	f := strings.Fields(rest)
-	if len(f) < 13 {
-		return 0
-	}
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // event is one event the run sends, once or more.
@@ -384,9 +360,9 @@ func (t *target) measure(o options, c, round int) (row, error) {
 		return row{}, err
 	}
 	time.Sleep(settle) // let the setup's background work (GC, sweeping) end outside the timing
-	cpu0, self0, start := cpuTime(t.pid), cpuTime(os.Getpid()), time.Now()
+	cpu0, self0, start := localproc.CPUTime(t.pid), localproc.CPUTime(os.Getpid()), time.Now()
 	lat, err := send(o, t, c, mainPlan)
-	elapsed, cpu, self := time.Since(start), cpuTime(t.pid)-cpu0, cpuTime(os.Getpid())-self0
+	elapsed, cpu, self := time.Since(start), localproc.CPUTime(t.pid)-cpu0, localproc.CPUTime(os.Getpid())-self0
 	if err != nil {
 		return row{}, fmt.Errorf("%s at c=%d: %w", t.name, c, err)
 	}
