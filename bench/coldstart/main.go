@@ -39,7 +39,7 @@ import (
 	"github.com/jampay/jampay/pkg/order"
 )
 
-const whsec = "whsec_coldstart"
+const whsec = "whsec_coldstart_0123456789abcdef"
 
 func main() {
 	runs := flag.Int("runs", 5, "cold starts per function")
@@ -201,8 +201,11 @@ func run(runs, warm int) error {
 	ids, tokens := make([]string, total), make([]string, total)
 	for i := range ids {
 		token, hash := order.NewToken()
-		o := &order.Order{ID: order.NewID(), Gateway: "stripe", Status: order.Pending, Amount: 4000, Currency: "usd", TokenHash: hash,
-			Items: []order.LineItem{{SKU: "tee-m", Name: "T-shirt (M)", Quantity: 2, UnitAmount: 2000}}, CreatedAt: time.Now(), UpdatedAt: time.Now()}
+		id := order.NewID()
+		// The session the webhook names is the order's own (provenance).
+		o := &order.Order{ID: id, Gateway: "stripe", Status: order.Pending, Amount: 4000, Currency: "usd", TokenHash: hash,
+			Items: []order.LineItem{{SKU: "tee-m", Name: "T-shirt (M)", Quantity: 2, UnitAmount: 2000}}, CreatedAt: time.Now(), UpdatedAt: time.Now(),
+			SessionRef: "cs_test_" + id[4:]}
 		if err := store.CreateOrder(ctx, o); err != nil {
 			return err
 		}
@@ -210,12 +213,12 @@ func run(runs, warm int) error {
 	}
 	base := []string{"PATH=" + os.Getenv("PATH"), "TABLE_NAME=" + table, "DYNAMODB_ENDPOINT=" + ddb.Endpoint,
 		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local", "ALLOWED_ORIGINS=https://shop.example.com",
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128"}
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128", "CHECKOUT_RATE_LIMIT=0"}
 	fns := []function{
 		{name: "status", env: base, check: statusIs(200), events: func(i int) []byte {
 			return apiEvent("GET", "/api/orders/"+ids[i], map[string]string{"authorization": "Bearer " + tokens[i]}, nil)
 		}},
-		{name: "webhook", env: append(append([]string{}, base...), "STRIPE_WEBHOOK_SECRET="+whsec), check: statusIs(200), events: func(i int) []byte {
+		{name: "webhook", env: append(append([]string{}, base...), "STRIPE_WEBHOOK_SECRET="+whsec, "STRIPE_MODE=test"), check: statusIs(200), events: func(i int) []byte {
 			body, _ := gatewayevents.Stripe{Type: "checkout.session.completed", OrderID: ids[i], Amount: 4000}.Payload()
 			sig := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: whsec}).Header
 			return apiEvent("POST", "/api/webhooks/stripe", map[string]string{"stripe-signature": sig, "content-type": "application/json"}, body)

@@ -36,6 +36,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -206,7 +207,9 @@ func compare(o options, targets []*target) error {
 // newTarget builds one of the comparison's servers, to be started for each
 // measurement.
 func newTarget(key, root, tmp, secret string) (*target, error) {
-	env := append(os.Environ(), "STRIPE_WEBHOOK_SECRET="+secret)
+	// One load generator is one client IP: the checkout rate limit would
+	// measure itself, so it is off.
+	env := append(os.Environ(), "STRIPE_WEBHOOK_SECRET="+secret, "CHECKOUT_RATE_LIMIT=0")
 	t := &target{key: key, close: func() {}}
 	var args []string
 	switch key {
@@ -410,15 +413,15 @@ func newEvents(o options, t *target, n int) ([]*event, error) {
 	events := make([]*event, n)
 	err := parallel(8, n, func(i int) error {
 		e := &event{orderID: "ord_" + strings.ToUpper(sandbox.NewSecret(""))[:26]}
-		amount, currency := int64(4000), "usd"
+		amount, currency, session := int64(4000), "usd", ""
 		if t.jampay {
 			var err error
-			if e.orderID, e.token, amount, currency, err = checkout(t.client, t.url, o.gateway); err != nil {
+			if e.orderID, e.token, session, amount, currency, err = checkout(t.client, t.url, o.gateway); err != nil {
 				return err
 			}
 		}
 		if o.gateway == "razorpay" {
-			body, id, err := gatewayevents.Razorpay{Type: "payment.captured", OrderID: e.orderID, Amount: amount, Currency: strings.ToUpper(currency)}.Payload()
+			body, id, err := gatewayevents.Razorpay{Type: "payment.captured", OrderID: e.orderID, RazorpayOrderID: session, Amount: amount, Currency: strings.ToUpper(currency)}.Payload()
 			e.body, e.id = body, id
 			events[i] = e
 			return err
@@ -426,7 +429,7 @@ func newEvents(o options, t *target, n int) ([]*event, error) {
 		if currency != "usd" {
 			return fmt.Errorf("checkout answered currency %s, the load payload is usd", currency)
 		}
-		e.body, events[i] = bench.StripePayload(e.orderID, amount), e
+		e.body, events[i] = bench.StripePayload(e.orderID, session, amount), e
 		return nil
 	})
 	return events, err
@@ -437,21 +440,28 @@ var checkoutBody = map[string]string{
 	"razorpay": `{"gateway":"razorpay","items":[{"sku":"sticker-in","quantity":2}],"email":"load@example.com"}`,
 }
 
-func checkout(client *http.Client, base, gateway string) (id, token string, amount int64, currency string, err error) {
+// checkout makes an order on jampay serve and returns it with its gateway
+// checkout (the sandbox's Checkout Session or Razorpay order), which the
+// order's events must name.
+func checkout(client *http.Client, base, gateway string) (id, token, session string, amount int64, currency string, err error) {
 	resp, err := client.Post(base+"/api/checkout", "application/json", strings.NewReader(checkoutBody[gateway]))
 	if err != nil {
-		return "", "", 0, "", err
+		return "", "", "", 0, "", err
 	}
 	defer resp.Body.Close()
 	var c struct {
 		OrderID, StatusToken, Currency string
 		Amount                         int64
+		Checkout                       struct{ URL, OrderID string }
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	if resp.StatusCode != http.StatusCreated || json.Unmarshal(body, &c) != nil || c.OrderID == "" {
-		return "", "", 0, "", fmt.Errorf("POST /api/checkout: %d %s", resp.StatusCode, bytes.TrimSpace(body))
+		return "", "", "", 0, "", fmt.Errorf("POST /api/checkout: %d %s", resp.StatusCode, bytes.TrimSpace(body))
 	}
-	return c.OrderID, c.StatusToken, c.Amount, c.Currency, nil
+	// Razorpay Checkout is given the Razorpay order; a Stripe checkout URL
+	// ends in its session id.
+	session = cmp.Or(c.Checkout.OrderID, path.Base(c.Checkout.URL))
+	return c.OrderID, c.StatusToken, session, c.Amount, c.Currency, nil
 }
 
 // send delivers reqs with c workers and returns each request's latency.
@@ -532,7 +542,7 @@ func parallel(c, n int, f func(int) error) error {
 }
 
 func printRows(o options, rows []row) {
-	size := len(bench.StripePayload("ord_00000000000000000000000000", 4000))
+	size := len(bench.StripePayload("ord_00000000000000000000000000", "", 4000))
 	fmt.Printf("\n%d timed requests per level after %d to warm up, each level on a freshly started server; %.0f%% redeliveries; %s events of %d bytes; median of %d rounds; the load tool and the servers share %d CPUs\n\n",
 		o.n, o.warm, o.dup*100, o.gateway, size, o.rounds, runtime.NumCPU())
 	fmt.Println("| server | concurrency | req/s | p50 | p99 | max | server CPU per request | load tool CPU per request | server peak RSS |")

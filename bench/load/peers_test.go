@@ -23,7 +23,7 @@ func TestPeersVerifySignatures(t *testing.T) {
 		t.Fatal(err)
 	}
 	secret := sandbox.NewSecret("whsec_peer_")
-	body := bench.StripePayload("ord_01JAMPAYPEERTEST0000000000", 4000)
+	body := bench.StripePayload("ord_01JAMPAYPEERTEST0000000000", "", 4000)
 	signature := func(secret string, at time.Time) string {
 		return webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: secret, Timestamp: at}).Header
 	}

@@ -91,6 +91,23 @@ func disorderScenarios() []struct {
 		{"razorpay", "captured, disputed, lost", []delivery{
 			rzpEv("payment.authorized", nil), rzpEv("payment.captured", nil),
 			rzpEv("payment.dispute.created", nil), rzpEv("payment.dispute.lost", nil)}, order.Refunded, false},
+		{"stripe", "a Payment Link session and another session name it, it is declined, then expires", []delivery{
+			stripeEv("checkout.session.completed", func(e *gatewayevents.Stripe) {
+				e.SessionID, e.NoMetadata, e.ClientReferenceID, e.PaymentIntentID = "cs_test_link"+e.OrderID[4:], true, e.OrderID, "pi_link"+e.OrderID[4:]
+			}),
+			stripeEv("checkout.session.completed", func(e *gatewayevents.Stripe) {
+				e.SessionID, e.PaymentIntentID = "cs_test_other"+e.OrderID[4:], "pi_other"+e.OrderID[4:]
+			}),
+			stripeEv("payment_intent.payment_failed", nil),
+			stripeEv("checkout.session.expired", nil)}, order.Expired, false},
+		{"razorpay", "a payment on another Razorpay order names it in its notes; its own attempt is declined", []delivery{
+			rzpEv("payment.captured", func(e *gatewayevents.Razorpay) {
+				e.RazorpayOrderID, e.PaymentID = "order_other"+e.OrderID[4:12], "pay_other"+e.OrderID[4:12]
+			}),
+			rzpEv("payment.failed", nil)}, order.Pending, false},
+		{"razorpay", "captured twice by two payments", []delivery{
+			rzpEv("payment.captured", nil), rzpEv("order.paid", nil),
+			rzpEv("payment.captured", func(e *gatewayevents.Razorpay) { e.PaymentID = "pay_second" + e.OrderID[4:12] })}, order.Paid, false},
 		{"razorpay", "underpaid capture", []delivery{
 			rzpEv("payment.authorized", func(e *gatewayevents.Razorpay) { e.Amount = 100 }),
 			rzpEv("payment.captured", func(e *gatewayevents.Razorpay) { e.Amount = 100 }),

@@ -214,3 +214,15 @@ func TestFaults_StripeDownOrSlowIs502AndTheOrderIsKept(t *testing.T) {
 		t.Fatalf("stripe-go made %d attempts with %d idempotency keys; want retries with one key", hits.Load(), n)
 	}
 }
+func (f *faultyStore) Unpark(ctx context.Context, gw, ref string, ids []string) error {
+	if err := f.fail(); err != nil {
+		return err
+	}
+	return f.wrote(f.Store.Unpark(ctx, gw, ref, ids))
+}
+func (f *faultyStore) ClearReplay(ctx context.Context, id string, refs []string) error {
+	if err := f.fail(); err != nil {
+		return err
+	}
+	return f.wrote(f.Store.ClearReplay(ctx, id, refs))
+}

@@ -57,12 +57,12 @@ func TestDynamoDBRequestsPerFlow(t *testing.T) {
 				t.Fatalf("%d", r.Status)
 			}
 		}, map[string]int{"GetItem": 1}},
-		{"first webhook (indexes the PaymentIntent, looks for parked events)", func() {
+		{"first webhook (indexes the PaymentIntent, replays and clears what was parked under it)", func() {
 			completed, _ = gatewayevents.Stripe{Type: "checkout.session.completed", OrderID: c.OrderID, Amount: 4000}.Payload()
 			if r := e.signedStripe(completed, whsec, time.Now()); r.Status != 200 {
 				t.Fatalf("%d %s", r.Status, r.Body)
 			}
-		}, map[string]int{"BatchGetItem": 1, "TransactWriteItems": 1, "GetItem": 1}},
+		}, map[string]int{"BatchGetItem": 1, "TransactWriteItems": 1, "GetItem": 1, "UpdateItem": 1}},
 		{"duplicate webhook", func() {
 			if r := e.signedStripe(completed, whsec, time.Now()); r.Status != 200 {
 				t.Fatalf("%d", r.Status)
@@ -83,6 +83,42 @@ func TestDynamoDBRequestsPerFlow(t *testing.T) {
 	}
 	for _, st := range steps {
 		st.run()
+		if got := counter.Take(); !reflect.DeepEqual(got, st.want) {
+			t.Errorf("%s: DynamoDB requests %v, want %v", st.name, got, st.want)
+		}
+	}
+}
+
+// TestDynamoDBRequests_RateLimit pins what the checkout rate limit costs:
+// one conditional UpdateItem per checkout that makes an order, nothing for
+// a replay, and a refused checkout writes nothing else.
+func TestDynamoDBRequests_RateLimit(t *testing.T) {
+	var counter ddblocal.Counter
+	client := local.Client(t, counter.Option())
+	store := dynamostore.New(client, local.NewTable(t, client), time.Now)
+	gw := &fakeGateway{}
+	e := &env{t: t, store: store, gw: gw, h: api.Handler(api.Deps{
+		Store: store, Catalog: mustCatalog(t), Gateways: map[string]api.Gateway{"stripe": gw},
+		CheckoutRateLimit: 2, Logger: quietLogger(),
+	})}
+	keyed := http.Header{"Content-Type": {"application/json"}, "Idempotency-Key": {"count-rate-limit-key-01"}}
+	body := []byte(`{"gateway":"stripe","items":[{"sku":"mug","quantity":1}]}`)
+	counter.Take()
+	steps := []struct {
+		name   string
+		header http.Header
+		status int
+		want   map[string]int
+	}{
+		{"checkout", jsonHeader, 201, map[string]int{"UpdateItem": 1, "PutItem": 1, "TransactWriteItems": 1}},
+		{"checkout with Idempotency-Key", keyed, 201, map[string]int{"PutItem": 2, "UpdateItem": 1, "TransactWriteItems": 1}},
+		{"replay", keyed, 201, map[string]int{"PutItem": 1, "GetItem": 1}},
+		{"refused", jsonHeader, 429, map[string]int{"UpdateItem": 1}},
+	}
+	for _, st := range steps {
+		if r := e.do("POST", "/api/checkout", body, st.header); r.Status != st.status {
+			t.Fatalf("%s: %d %s", st.name, r.Status, r.Body)
+		}
 		if got := counter.Take(); !reflect.DeepEqual(got, st.want) {
 			t.Errorf("%s: DynamoDB requests %v, want %v", st.name, got, st.want)
 		}

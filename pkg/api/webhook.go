@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"slices"
 
 	"github.com/jampay/jampay/pkg/order"
 )
@@ -46,6 +47,21 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.log(r, slog.LevelInfo, "webhook", append(attrs, "outcome", outcome)...)
+	attrs = append(attrs, "outcome", outcome)
+	switch {
+	case e.Ignore != "":
+		s.log(r, slog.LevelWarn, "webhook ignored", append(attrs, "reason", e.Ignore)...)
+	case (outcome == order.NoOrder || outcome == order.Parked || outcome == order.Foreign) &&
+		(e.Kind == order.KindPaid || e.Kind == order.KindProcessing):
+		// Money the gateway took that moves no order of ours: the owner
+		// must hear of it (a payment without order).
+		s.log(r, slog.LevelError, "payment without order", append(attrs, "payment", e.PaymentRef, "checkout", e.SessionRef, "amount", e.Amount, "currency", e.Currency)...)
+	case outcome == order.Foreign:
+		s.log(r, slog.LevelWarn, "webhook names another checkout than the order's; not applied", append(attrs, "checkout", e.SessionRef)...)
+	case o != nil && e.Kind == order.KindPaid && slices.Contains(o.Evidence.ExtraPayments, e.PaymentRef) && (outcome == order.Updated || outcome == order.Moved):
+		s.log(r, slog.LevelError, "second payment on a paid order: the customer was charged twice", append(attrs, "payment", e.PaymentRef, "paid_by", o.Evidence.PaidRef)...)
+	default:
+		s.log(r, slog.LevelInfo, "webhook", attrs...)
+	}
 	s.writeJSON(w, http.StatusOK, received)
 }

@@ -43,7 +43,7 @@ func TestRazorpayWebhook_EveryEvent(t *testing.T) {
 			{gatewayevents.Razorpay{Type: "payment.captured"}, order.Paid},
 			{gatewayevents.Razorpay{Type: "order.paid"}, order.Paid}},
 		"failed then captured on a retry": {
-			{gatewayevents.Razorpay{Type: "payment.failed", PaymentID: "pay_first"}, order.Failed},
+			{gatewayevents.Razorpay{Type: "payment.failed", PaymentID: "pay_first"}, order.Pending},
 			{gatewayevents.Razorpay{Type: "payment.captured", PaymentID: "pay_second"}, order.Paid}},
 		"refund partial then full": {
 			{gatewayevents.Razorpay{Type: "payment.captured"}, order.Paid},

@@ -181,8 +181,9 @@ func TestStripeWebhook_Flows(t *testing.T) {
 		"full refund before partial":          {{paid, order.Paid}, {refund(4000), order.Refunded}, {refund(1000), order.Refunded}},
 		"async succeeded":                     {{unpaid, order.Processing}, {ev("checkout.session.async_payment_succeeded", nil), order.Paid}},
 		"async failed":                        {{unpaid, order.Processing}, {ev("checkout.session.async_payment_failed", nil), order.Failed}},
-		"declined then paid on the same page": {{declined, order.Failed}, {paid, order.Paid}},
-		"declined then abandoned":             {{declined, order.Failed}, {expired, order.Expired}},
+		"declined then paid on the same page": {{declined, order.Pending}, {paid, order.Paid}},
+		"declined then abandoned":             {{declined, order.Pending}, {expired, order.Expired}},
+		"declined during an async payment":    {{unpaid, order.Processing}, {declined, order.Processing}},
 		"dispute lost": {{paid, order.Paid}, {ev("charge.dispute.created", nil), order.Disputed},
 			{ev("charge.dispute.closed", func(e *gatewayevents.Stripe) { e.DisputeStatus = "lost" }), order.Refunded}},
 		"dispute won": {{paid, order.Paid}, {ev("charge.dispute.created", nil), order.Disputed},
@@ -204,12 +205,12 @@ func TestStripeWebhook_Flows(t *testing.T) {
 	}
 }
 
-func TestStripeWebhook_DeclineReasonShownToTheCustomer(t *testing.T) {
+func TestStripeWebhook_DeclineShowsItsReasonAndLeavesTheOrderOpen(t *testing.T) {
 	e := newEnv(t, memory)
 	c := e.checkout("stripe", `[{"sku":"tee-m","quantity":2}]`)
 	e.mustReceive(gatewayevents.Stripe{Type: "payment_intent.payment_failed", OrderID: c.OrderID, Amount: 4000, Reason: "Your card has insufficient funds."})
 	m := e.do("GET", "/api/orders/"+c.OrderID, nil, bearer(c.StatusToken)).json(t)
-	if m["status"] != "failed" || m["failureReason"] != "Your card has insufficient funds." {
+	if m["status"] != "pending" || m["failureReason"] != "Your card has insufficient funds." {
 		t.Fatalf("status = %v", m)
 	}
 }

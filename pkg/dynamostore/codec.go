@@ -2,6 +2,7 @@ package dynamostore
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -24,6 +25,12 @@ func marshalOrder(o *order.Order) map[string]ddb.AttributeValue {
 		"processing": boolean(ev.Processing), "paid": boolean(ev.Paid), "paidAmount": num(ev.PaidAmount),
 		"paidCurrency": str(ev.PaidCurrency), "mismatch": boolean(ev.Mismatch), "declined": boolean(ev.Declined),
 		"failedFinal": boolean(ev.FailedFinal), "expired": boolean(ev.Expired), "refunded": num(ev.Refunded),
+	}
+	if ev.PaidRef != "" {
+		evidence["paidRef"] = str(ev.PaidRef)
+	}
+	if len(ev.ExtraPayments) > 0 {
+		evidence["extraPayments"] = &ddb.AttributeValueMemberSS{Value: ev.ExtraPayments}
 	}
 	if len(ev.Disputes) > 0 {
 		d := make(map[string]ddb.AttributeValue, len(ev.Disputes))
@@ -48,6 +55,15 @@ func marshalOrder(o *order.Order) map[string]ddb.AttributeValue {
 	}
 	if !o.Deadline.IsZero() {
 		item["deadline"] = timeAttr(o.Deadline)
+	}
+	if exp := o.ExpiresAt(); !exp.IsZero() {
+		// An order that ended expired with no money evidence goes with the
+		// table's TTL; a later write that brings money removes this.
+		item[TTLAttr] = num(exp.Unix())
+	}
+	if len(o.PendingReplay) > 0 {
+		// A string set, so ClearReplay can DELETE refs from it.
+		item["pendingReplay"] = &ddb.AttributeValueMemberSS{Value: o.PendingReplay}
 	}
 	for name, v := range map[string]string{
 		"email": o.Email, "sessionRef": o.SessionRef, "paymentRef": o.PaymentRef, "checkout": o.Checkout,
@@ -79,6 +95,7 @@ func unmarshalOrder(item map[string]ddb.AttributeValue) (*order.Order, error) {
 		GatewayError:  getS(item, "gatewayError"),
 		FailureReason: getS(item, "failureReason"),
 	}
+	o.PendingReplay = getSS(item, "pendingReplay")
 	if !o.Status.Valid() || o.ID == "" {
 		return nil, &order.StoreError{Err: fmt.Errorf("stored order %q has no valid status %q", o.ID, o.Status)}
 	}
@@ -100,6 +117,7 @@ func unmarshalOrder(item map[string]ddb.AttributeValue) (*order.Order, error) {
 			Processing: getBool(e, "processing"), Paid: getBool(e, "paid"), PaidAmount: getN(e, "paidAmount"),
 			PaidCurrency: getS(e, "paidCurrency"), Mismatch: getBool(e, "mismatch"), Declined: getBool(e, "declined"),
 			FailedFinal: getBool(e, "failedFinal"), Expired: getBool(e, "expired"), Refunded: getN(e, "refunded"),
+			PaidRef: getS(e, "paidRef"), ExtraPayments: getSS(e, "extraPayments"),
 		}
 		if d, ok := e["disputes"].(*ddb.AttributeValueMemberM); ok {
 			o.Evidence.Disputes = make(map[string]string, len(d.Value))
@@ -116,6 +134,15 @@ func getS(item map[string]ddb.AttributeValue, name string) string {
 		return v.Value
 	}
 	return ""
+}
+
+// getSS reads a string set, sorted: DynamoDB keeps no order in a set.
+func getSS(item map[string]ddb.AttributeValue, name string) []string {
+	v, _ := item[name].(*ddb.AttributeValueMemberSS)
+	if v == nil || len(v.Value) == 0 {
+		return nil
+	}
+	return slices.Sorted(slices.Values(v.Value))
 }
 
 func getN(item map[string]ddb.AttributeValue, name string) int64 {

@@ -230,15 +230,19 @@ func (s *Store) RecordEvent(ctx context.Context, r order.EventRecord) error {
 }
 
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, r order.IdempotencyRecord) (*order.IdempotencyRecord, error) {
+	item := map[string]ddb.AttributeValue{
+		KeyAttr:       str(idempotencyKey(r.KeyHash)),
+		"requestHash": str(r.RequestHash),
+		"orderId":     str(r.OrderID),
+		"createdAt":   timeAttr(r.CreatedAt),
+		TTLAttr:       num(r.ExpiresAt.Unix()),
+	}
+	if len(r.SealedToken) > 0 {
+		item["sealedToken"] = &ddb.AttributeValueMemberB{Value: r.SealedToken}
+	}
 	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: &s.table,
-		Item: map[string]ddb.AttributeValue{
-			KeyAttr:       str(idempotencyKey(r.KeyHash)),
-			"requestHash": str(r.RequestHash),
-			"orderId":     str(r.OrderID),
-			"createdAt":   timeAttr(r.CreatedAt),
-			TTLAttr:       num(r.ExpiresAt.Unix()),
-		},
+		TableName:                           &s.table,
+		Item:                                item,
 		ConditionExpression:                 aws.String(absentOrExpired),
 		ExpressionAttributeValues:           map[string]ddb.AttributeValue{":now": num(s.now().Unix())},
 		ReturnValuesOnConditionCheckFailure: ddb.ReturnValuesOnConditionCheckFailureAllOld,
@@ -246,12 +250,17 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, r order.IdempotencyReco
 	var ccf *ddb.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		// The stored record comes back with the failure: no second request.
+		// (Records of earlier releases hold no sealed token: nil.)
+		sealed, _ := ccf.Item["sealedToken"].(*ddb.AttributeValueMemberB)
 		old := &order.IdempotencyRecord{
 			KeyHash:     r.KeyHash,
 			RequestHash: getS(ccf.Item, "requestHash"),
 			OrderID:     getS(ccf.Item, "orderId"),
 			CreatedAt:   getTime(ccf.Item, "createdAt"),
 			ExpiresAt:   time.Unix(getN(ccf.Item, TTLAttr), 0),
+		}
+		if sealed != nil {
+			old.SealedToken = sealed.Value
 		}
 		return old, order.ErrIdempotencyKeyExists
 	}

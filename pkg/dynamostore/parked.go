@@ -1,9 +1,13 @@
 package dynamostore
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -14,27 +18,37 @@ import (
 
 func parkedKey(gateway, ref string) string { return "parked#" + gateway + "#" + ref }
 
-// Park appends e to the list kept under the reference, in one UpdateItem,
-// and pushes the list's expiry out to EventRetention from now.
+// parkedPrefix starts the name of each parked event's attribute on the
+// reference's item: one attribute per event id, so parking an event twice
+// keeps it once and one applied event is removed without touching others.
+const parkedPrefix = "ev#"
+
+// legacyParked is the list the previous release appended parked events to.
+const legacyParked = "events"
+
+// Park sets e's attribute on the reference's item, in one UpdateItem, and
+// pushes the item's expiry out to EventRetention from now.
 func (s *Store) Park(ctx context.Context, gateway, ref string, e order.Event) error {
 	b, err := json.Marshal(e)
 	if err != nil {
 		return err
 	}
 	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:        &s.table,
-		Key:              key(parkedKey(gateway, ref)),
-		UpdateExpression: aws.String("SET events = list_append(if_not_exists(events, :none), :e), expiresAt = :exp"),
+		TableName:                &s.table,
+		Key:                      key(parkedKey(gateway, ref)),
+		UpdateExpression:         aws.String("SET #e = :e, expiresAt = :exp"),
+		ExpressionAttributeNames: map[string]string{"#e": parkedPrefix + e.ID},
 		ExpressionAttributeValues: map[string]ddb.AttributeValue{
-			":none": &ddb.AttributeValueMemberL{Value: []ddb.AttributeValue{}},
-			":e":    &ddb.AttributeValueMemberL{Value: []ddb.AttributeValue{str(string(b))}},
-			":exp":  num(s.now().Add(order.EventRetention).Unix()),
+			":e":   str(string(b)),
+			":exp": num(s.now().Add(order.EventRetention).Unix()),
 		},
 	})
 	return wrap(err)
 }
 
-// Parked reads the events kept under the reference.
+// Parked reads the events kept under the reference. Events the previous
+// release parked in a list are moved to their own attributes first, so
+// Unpark can remove them one by one.
 func (s *Store) Parked(ctx context.Context, gateway, ref string) ([]order.Event, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: &s.table, Key: key(parkedKey(gateway, ref)), ConsistentRead: aws.Bool(true),
@@ -42,18 +56,119 @@ func (s *Store) Parked(ctx context.Context, gateway, ref string) ([]order.Event,
 	if err != nil {
 		return nil, wrap(err)
 	}
-	list, _ := out.Item["events"].(*ddb.AttributeValueMemberL)
-	if list == nil {
+	if out.Item == nil || getN(out.Item, TTLAttr) < s.now().Unix() {
 		return nil, nil
 	}
-	events := make([]order.Event, 0, len(list.Value))
-	for _, v := range list.Value {
-		sv, _ := v.(*ddb.AttributeValueMemberS)
-		var e order.Event
-		if sv == nil || json.Unmarshal([]byte(sv.Value), &e) != nil {
-			return nil, &order.StoreError{Err: fmt.Errorf("parked event under %s is unreadable", ref)}
+	var events []order.Event
+	for name, v := range out.Item {
+		if !strings.HasPrefix(name, parkedPrefix) {
+			continue
+		}
+		e, err := decodeParked(v, ref)
+		if err != nil {
+			return nil, err
 		}
 		events = append(events, e)
 	}
+	if list, ok := out.Item[legacyParked].(*ddb.AttributeValueMemberL); ok {
+		legacy := make([]order.Event, 0, len(list.Value))
+		for _, v := range list.Value {
+			e, err := decodeParked(v, ref)
+			if err != nil {
+				return nil, err
+			}
+			legacy = append(legacy, e)
+		}
+		if err := s.migrateParked(ctx, gateway, ref, list.Value, legacy); err != nil {
+			return nil, err
+		}
+		events = append(events, legacy...)
+	}
+	// Attributes come back in no order: replay them in the order the
+	// gateway made them.
+	slices.SortFunc(events, func(a, b order.Event) int {
+		return cmp.Or(a.Created.Compare(b.Created), strings.Compare(a.ID, b.ID))
+	})
 	return events, nil
+}
+
+// migrateParked moves a legacy list of parked events to one attribute per
+// event, if the list is still the one read.
+func (s *Store) migrateParked(ctx context.Context, gateway, ref string, raw []ddb.AttributeValue, events []order.Event) error {
+	names := map[string]string{"#l": legacyParked}
+	values := map[string]ddb.AttributeValue{":n": num(int64(len(raw)))}
+	sets := make([]string, 0, len(events))
+	for i, e := range events {
+		n := strconv.Itoa(i)
+		names["#e"+n], values[":e"+n] = parkedPrefix+e.ID, raw[i]
+		sets = append(sets, "#e"+n+" = :e"+n)
+	}
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       key(parkedKey(gateway, ref)),
+		UpdateExpression:          aws.String("SET " + strings.Join(sets, ", ") + " REMOVE #l"),
+		ConditionExpression:       aws.String("size(#l) = :n"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+	})
+	if isConditionFailed(err) {
+		// The list changed under us (an older release still parking): the
+		// next read migrates it.
+		return nil
+	}
+	return wrap(err)
+}
+
+func decodeParked(v ddb.AttributeValue, ref string) (order.Event, error) {
+	sv, _ := v.(*ddb.AttributeValueMemberS)
+	var e order.Event
+	if sv == nil || json.Unmarshal([]byte(sv.Value), &e) != nil {
+		return e, &order.StoreError{Err: fmt.Errorf("parked event under %s is unreadable", ref)}
+	}
+	return e, nil
+}
+
+// Unpark removes applied events' attributes from the reference's item.
+func (s *Store) Unpark(ctx context.Context, gateway, ref string, eventIDs []string) error {
+	if len(eventIDs) == 0 {
+		return nil
+	}
+	names := make(map[string]string, len(eventIDs))
+	removes := make([]string, 0, len(eventIDs))
+	for i, id := range eventIDs {
+		n := "#e" + strconv.Itoa(i)
+		names[n] = parkedPrefix + id
+		removes = append(removes, n)
+	}
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                &s.table,
+		Key:                      key(parkedKey(gateway, ref)),
+		UpdateExpression:         aws.String("REMOVE " + strings.Join(removes, ", ")),
+		ExpressionAttributeNames: names,
+		// Removing from an item that is gone must not create one.
+		ConditionExpression: aws.String("attribute_exists(pk)"),
+	})
+	if isConditionFailed(err) {
+		return nil
+	}
+	return wrap(err)
+}
+
+// ClearReplay deletes refs from the order's pendingReplay set. It leaves
+// the version alone: see order.Store.
+func (s *Store) ClearReplay(ctx context.Context, orderID string, refs []string) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       key(orderKey(orderID)),
+		UpdateExpression:          aws.String("DELETE pendingReplay :refs"),
+		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		ExpressionAttributeValues: map[string]ddb.AttributeValue{":refs": &ddb.AttributeValueMemberSS{Value: refs}},
+	})
+	if isConditionFailed(err) {
+		return nil
+	}
+	return wrap(err)
 }

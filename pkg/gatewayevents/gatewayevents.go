@@ -10,6 +10,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"text/template"
 	"time"
 )
@@ -47,6 +48,20 @@ type Stripe struct {
 	DeclineCode   string
 	APIVersion    string
 	Created       time.Time
+	// Livemode is the event's mode: false (test) unless set.
+	Livemode bool
+	// NoMetadata leaves the object's metadata empty, as on a session a
+	// Payment Link or Buy Button made, not jampay.
+	NoMetadata bool
+	// ClientReferenceID is the session's client_reference_id (anyone can
+	// set it on a Payment Link); default OrderID, as jampay's checkout does.
+	ClientReferenceID string
+	// PresentmentCurrency and PresentmentAmount, when set, make a session
+	// paid with Adaptive Pricing as Stripe reported it for sessions created
+	// before 2025-03-30: amount_total and currency in the customer's
+	// currency, and the priced ones under currency_conversion.
+	PresentmentCurrency string
+	PresentmentAmount   int64
 }
 
 var stripeTemplate = map[string]string{
@@ -91,6 +106,7 @@ func (e Stripe) Payload() ([]byte, error) {
 	def(&e.APIVersion, StripeAPIVersion)
 	def(&e.Reason, "Your card was declined.")
 	def(&e.DeclineCode, "generic_decline")
+	def(&e.ClientReferenceID, e.OrderID)
 	if e.Created.IsZero() {
 		e.Created = time.Now()
 	}
@@ -98,7 +114,15 @@ func (e Stripe) Payload() ([]byte, error) {
 		Stripe
 		Created, ExpiresAt           int64
 		PaymentStatus, SessionStatus string
+		SourceAmount                 int64
+		SourceCurrency               string
 	}{Stripe: e, Created: e.Created.Unix(), ExpiresAt: e.Created.Add(30 * time.Minute).Unix()}
+	if e.PresentmentCurrency != "" && strings.HasPrefix(e.Type, "checkout.session.") {
+		// The priced amount moves under currency_conversion, and the
+		// customer's takes its place at the top, as Stripe wrote it.
+		data.SourceAmount, data.SourceCurrency = e.Amount, e.Currency
+		data.Stripe.Amount, data.Stripe.Currency = e.PresentmentAmount, e.PresentmentCurrency
+	}
 	switch e.Type {
 	case "checkout.session.expired":
 		data.PaymentStatus, data.SessionStatus, data.Stripe.PaymentIntentID = "unpaid", "expired", ""

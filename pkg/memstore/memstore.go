@@ -5,7 +5,9 @@
 package memstore
 
 import (
+	"bytes"
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -20,7 +22,14 @@ type Store struct {
 	refs   map[string]string // gateway + "#" + ref → order id
 	events map[string]order.EventRecord
 	keys   map[string]order.IdempotencyRecord
-	parked map[string][]order.Event
+	parked map[string][]parkedEvent
+	rates  rateCounters // checkout rate limit (ratelimit.go); ready at its zero value
+}
+
+// parkedEvent is an event parked under a reference, and when it expires.
+type parkedEvent struct {
+	e       order.Event
+	expires time.Time
 }
 
 var _ order.Store = (*Store)(nil)
@@ -33,7 +42,7 @@ func New(now func() time.Time) *Store {
 		refs:   map[string]string{},
 		events: map[string]order.EventRecord{},
 		keys:   map[string]order.IdempotencyRecord{},
-		parked: map[string][]order.Event{},
+		parked: map[string][]parkedEvent{},
 	}
 }
 
@@ -126,8 +135,10 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, r order.IdempotencyReco
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old, ok := s.keys[r.KeyHash]; ok && s.now().Before(old.ExpiresAt) {
+		old.SealedToken = bytes.Clone(old.SealedToken)
 		return &old, order.ErrIdempotencyKeyExists
 	}
+	r.SealedToken = bytes.Clone(r.SealedToken)
 	s.keys[r.KeyHash] = r
 	return nil, nil
 }
@@ -147,7 +158,16 @@ func (s *Store) Park(ctx context.Context, gateway, ref string, e order.Event) er
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.parked[gateway+"#"+ref] = append(s.parked[gateway+"#"+ref], e)
+	k := gateway + "#" + ref
+	exp := s.now().Add(order.EventRetention)
+	// As in DynamoDB, the whole list's expiry moves out with every park.
+	list := s.parked[k][:0:0]
+	for _, p := range s.parked[k] {
+		if p.e.ID != e.ID {
+			list = append(list, parkedEvent{p.e, exp})
+		}
+	}
+	s.parked[k] = append(list, parkedEvent{e, exp})
 	return nil
 }
 
@@ -157,7 +177,45 @@ func (s *Store) Parked(ctx context.Context, gateway, ref string) ([]order.Event,
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]order.Event(nil), s.parked[gateway+"#"+ref]...), nil
+	var out []order.Event
+	for _, p := range s.parked[gateway+"#"+ref] {
+		if s.now().Before(p.expires) {
+			out = append(out, p.e)
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) Unpark(ctx context.Context, gateway, ref string, eventIDs []string) error {
+	if err := ctx.Err(); err != nil {
+		return &order.StoreError{Err: err}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := gateway + "#" + ref
+	s.parked[k] = slices.DeleteFunc(s.parked[k], func(p parkedEvent) bool { return slices.Contains(eventIDs, p.e.ID) })
+	if len(s.parked[k]) == 0 {
+		delete(s.parked, k)
+	}
+	return nil
+}
+
+func (s *Store) ClearReplay(ctx context.Context, orderID string, refs []string) error {
+	if err := ctx.Err(); err != nil {
+		return &order.StoreError{Err: err}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.orders[orderID]
+	if !ok {
+		return nil
+	}
+	o.PendingReplay = slices.DeleteFunc(slices.Clone(o.PendingReplay), func(r string) bool { return slices.Contains(refs, r) })
+	if len(o.PendingReplay) == 0 {
+		o.PendingReplay = nil
+	}
+	s.orders[orderID] = o
+	return nil
 }
 
 func (s *Store) GetForEvent(ctx context.Context, orderID, gateway, eventID string) (*order.Order, bool, error) {

@@ -22,6 +22,7 @@ const (
 	CodeInvalidIdempotency   Code = "invalid_idempotency_key"
 	CodeIdempotencyReused    Code = "idempotency_key_reused"
 	CodeRequestInProgress    Code = "request_in_progress"
+	CodeRateLimited          Code = "rate_limited"
 	CodeBodyTooLarge         Code = "body_too_large"
 	CodeUnsupportedMedia     Code = "unsupported_media_type"
 	CodeMethodNotAllowed     Code = "method_not_allowed"

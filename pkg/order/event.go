@@ -1,6 +1,9 @@
 package order
 
 import (
+	"cmp"
+	"math/bits"
+	"slices"
 	"strings"
 	"time"
 )
@@ -38,32 +41,36 @@ type Event struct {
 	Type    string // the gateway's event type, e.g. checkout.session.completed
 	Kind    Kind
 
-	// OrderID is our order id when the payload carries it (metadata, notes).
+	// Ignore, when set, says why this verified event is dropped before any
+	// order is looked for (a Stripe event of the other mode). It is
+	// recorded so a redelivery is a duplicate, and logged.
+	Ignore string
+
+	// OrderID is our order id when the payload carries it in a field only
+	// the gateway account's keys can set (Stripe metadata set at creation,
+	// Razorpay's receipt). Fields a customer can set (Razorpay Checkout
+	// notes on a payment, Stripe client_reference_id) never fill it.
 	OrderID string
 	// Refs are gateway references the order can be found by when the
 	// payload carries no order id (payment intent, Razorpay order id).
 	Refs []string
-	// SessionRef and PaymentRef, when set, are recorded on the order.
+	// SessionRef is the checkout object the event is about (Stripe Checkout
+	// Session cs_…, Razorpay order order_…). When set, the event belongs
+	// only to the order whose own SessionRef it is: provenance, whatever
+	// else the payload names.
 	SessionRef string
+	// PaymentRef is the payment the event is about (pi_…, pay_…); a
+	// processing or paid event records it on the order.
 	PaymentRef string
 
 	Amount   int64  // the amount the payment or charge was for, minor units
 	Currency string // lower-case ISO 4217
-	Refunded int64  // KindRefunded: cumulative amount refunded so far
+	Refunded int64  // KindRefunded: cumulative amount refunded so far, in Currency
 	Reason   string // KindDeclined, KindFailed: why, in the gateway's words
 	Dispute  string // dispute kinds: the dispute's id
 
 	PayloadHash string    // hex SHA-256 of the raw body
 	Created     time.Time // when the gateway says it happened
-}
-
-// HasMoney reports whether e carries an amount to check against the order.
-func (e Event) hasMoney() bool {
-	switch e.Kind {
-	case KindProcessing, KindPaid, KindRefunded, KindDisputeOpened, KindDisputeWon, KindDisputeLost:
-		return e.Currency != ""
-	}
-	return false
 }
 
 // Apply returns the order as it stands once e is taken into account, and
@@ -76,7 +83,7 @@ func Apply(o Order, e Event) (Order, bool) {
 	next.Evidence = o.Evidence.clone()
 	ev := &next.Evidence
 
-	if e.hasMoney() && (e.Amount != o.Amount || !strings.EqualFold(e.Currency, o.Currency)) {
+	if mismatched(o, e) {
 		// Invariant 6: an amount or currency that is not the order's is
 		// never paid; it is kept as evidence and flagged.
 		ev.Mismatch = true
@@ -84,13 +91,27 @@ func Apply(o Order, e Event) (Order, bool) {
 	// Evidence below what is already known can never change the status
 	// again (evidence only grows), so it is not written: an "expired" after
 	// "paid" costs no order write.
-	money := ev.Paid || len(ev.Disputes) > 0 || ev.Refunded > 0 || ev.Mismatch
+	money := o.Evidence.money()
 	switch e.Kind {
 	case KindProcessing:
 		ev.Processing = ev.Processing || !(money || ev.FailedFinal)
+		if next.PaymentRef == "" {
+			next.PaymentRef = e.PaymentRef
+		}
 	case KindPaid:
-		if !ev.Paid {
+		paidRef := cmp.Or(ev.PaidRef, o.PaymentRef)
+		switch {
+		case !ev.Paid:
 			ev.Paid, ev.PaidAmount, ev.PaidCurrency = true, e.Amount, strings.ToLower(e.Currency)
+			ev.PaidRef = e.PaymentRef
+			// The captured payment is the order's payment, whatever
+			// declined attempt was recorded before it.
+			next.PaymentRef = cmp.Or(e.PaymentRef, next.PaymentRef)
+		case e.PaymentRef != "" && paidRef != "" && e.PaymentRef != paidRef && !slices.Contains(ev.ExtraPayments, e.PaymentRef):
+			// A second, distinct payment captured for an order already
+			// paid: the customer was charged twice. Kept for the owner.
+			ev.ExtraPayments = append(ev.ExtraPayments, e.PaymentRef)
+			slices.Sort(ev.ExtraPayments)
 		}
 	case KindDeclined:
 		ev.Declined = ev.Declined || !(money || ev.FailedFinal || ev.Processing || ev.Expired)
@@ -99,8 +120,8 @@ func Apply(o Order, e Event) (Order, bool) {
 	case KindExpired:
 		ev.Expired = ev.Expired || !(money || ev.FailedFinal || ev.Processing)
 	case KindRefunded:
-		if e.Refunded > ev.Refunded {
-			ev.Refunded = e.Refunded
+		if r := refundedInOrderUnits(o, e); r > ev.Refunded {
+			ev.Refunded = r
 		}
 	case KindDisputeOpened, KindDisputeWon, KindDisputeLost:
 		if e.Dispute != "" {
@@ -115,14 +136,13 @@ func Apply(o Order, e Event) (Order, bool) {
 			}
 		}
 	}
-	if next.PaymentRef == "" && e.PaymentRef != "" {
-		next.PaymentRef = e.PaymentRef
-	}
 	if next.SessionRef == "" && e.SessionRef != "" {
 		next.SessionRef = e.SessionRef
 	}
 	next.Status = ev.derive(o.Amount)
-	if (e.Kind == KindDeclined || e.Kind == KindFailed) && next.Status == Failed && e.Reason != "" {
+	if (e.Kind == KindDeclined || e.Kind == KindFailed) && e.Reason != "" && !money {
+		// The last reason an attempt failed stays with the order, open or
+		// expired, until money arrives.
 		next.FailureReason = e.Reason
 	}
 	changed := next.Status != o.Status || !ev.equal(o.Evidence) ||
@@ -131,4 +151,43 @@ func Apply(o Order, e Event) (Order, bool) {
 		return o, false
 	}
 	return next, true
+}
+
+// mismatched reports whether e's money contradicts the order's amount or
+// currency (invariant 6). A paid event must carry both; one without a
+// currency is a mismatch, never paid. Other events are checked when they
+// say what they are in.
+func mismatched(o Order, e Event) bool {
+	switch e.Kind {
+	case KindPaid:
+		return e.Currency == "" || e.Amount != o.Amount || !strings.EqualFold(e.Currency, o.Currency)
+	case KindProcessing:
+		return e.Currency != "" && (e.Amount != o.Amount || !strings.EqualFold(e.Currency, o.Currency))
+	case KindRefunded:
+		// A refund is reported on the charge, in the charge's currency.
+		// With Stripe's Adaptive Pricing on sessions created before
+		// 2025-03-30 that is the customer's (presentment) currency, not
+		// the order's: a charge in another currency says nothing about
+		// the order's amount, and only the share refunded is read from it.
+		return strings.EqualFold(e.Currency, o.Currency) && e.Amount != o.Amount
+	}
+	return false
+}
+
+// refundedInOrderUnits is the cumulative refund e reports, in the order's
+// minor units. In the order's currency it is the refund itself; in another
+// (a presentment currency) it is the same share of the order's amount, so
+// a charge refunded in full refunds the order in full.
+func refundedInOrderUnits(o Order, e Event) int64 {
+	if e.Currency == "" || strings.EqualFold(e.Currency, o.Currency) || e.Amount <= 0 || e.Refunded <= 0 || o.Amount <= 0 {
+		return e.Refunded
+	}
+	if e.Refunded >= e.Amount {
+		return o.Amount
+	}
+	// Rounded down, so a partial refund never reads as a full one; the
+	// 128-bit product cannot overflow, and the quotient is below o.Amount.
+	hi, lo := bits.Mul64(uint64(o.Amount), uint64(e.Refunded))
+	q, _ := bits.Div64(hi, lo, uint64(e.Amount))
+	return int64(q)
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"time"
 )
@@ -53,6 +54,27 @@ type Order struct {
 
 	FailureReason string
 	Evidence      Evidence
+
+	// PendingReplay lists gateway references a move indexed whose parked
+	// events may not have been applied yet. It is written in the same
+	// write as the move and cleared once they are, so a replay cut short
+	// (a failed write, a process that died) is taken up again by the next
+	// delivery for this order, duplicates included.
+	PendingReplay []string
+}
+
+// ExpiredRetention is how long an order that ended expired with no money
+// evidence is kept before the table's TTL deletes it.
+const ExpiredRetention = 30 * 24 * time.Hour
+
+// ExpiresAt is when the store may delete o: 30 days after it ended expired
+// with no money evidence. An order the gateways ever said money moved for
+// is the shop's record of it and never expires (zero time).
+func (o Order) ExpiresAt() time.Time {
+	if o.Status != Expired || o.Evidence.money() || o.Evidence.Processing {
+		return time.Time{}
+	}
+	return o.UpdatedAt.Add(ExpiredRetention)
 }
 
 // Evidence is what verified gateway events have established about an
@@ -71,6 +93,16 @@ type Evidence struct {
 	Refunded     int64  // the largest cumulative refunded amount reported
 	// Disputes maps a dispute id to DisputeOpen, DisputeWon or DisputeLost.
 	Disputes map[string]string
+	// PaidRef is the gateway's id of the payment that paid the order.
+	PaidRef string
+	// ExtraPayments are other captured payments on an order already paid:
+	// a double charge the owner should refund.
+	ExtraPayments []string
+}
+
+// money reports whether the gateways ever said money moved for the order.
+func (ev Evidence) money() bool {
+	return ev.Paid || len(ev.Disputes) > 0 || ev.Refunded > 0 || ev.Mismatch || len(ev.ExtraPayments) > 0
 }
 
 // Dispute states in Evidence.Disputes.
@@ -107,9 +139,9 @@ func (ev Evidence) derive(amount int64) Status {
 		return Processing
 	case ev.Expired:
 		return Expired
-	case ev.Declined:
-		return Failed
 	default:
+		// A decline (ev.Declined) leaves the order open: the customer may
+		// try again on the same checkout (invariant 11).
 		return Pending
 	}
 }
@@ -118,7 +150,7 @@ func (ev Evidence) equal(o Evidence) bool {
 	if ev.Processing != o.Processing || ev.Paid != o.Paid || ev.PaidAmount != o.PaidAmount ||
 		ev.PaidCurrency != o.PaidCurrency || ev.Mismatch != o.Mismatch || ev.Declined != o.Declined ||
 		ev.FailedFinal != o.FailedFinal || ev.Expired != o.Expired || ev.Refunded != o.Refunded ||
-		len(ev.Disputes) != len(o.Disputes) {
+		len(ev.Disputes) != len(o.Disputes) || ev.PaidRef != o.PaidRef || !slices.Equal(ev.ExtraPayments, o.ExtraPayments) {
 		return false
 	}
 	for k, v := range ev.Disputes {
@@ -137,6 +169,7 @@ func (ev Evidence) clone() Evidence {
 			c.Disputes[k] = v
 		}
 	}
+	c.ExtraPayments = slices.Clone(ev.ExtraPayments)
 	return c
 }
 
@@ -204,6 +237,7 @@ func randomBytes(n int) []byte {
 func (o Order) Clone() Order {
 	o.Items = append([]LineItem(nil), o.Items...)
 	o.Evidence = o.Evidence.clone()
+	o.PendingReplay = slices.Clone(o.PendingReplay)
 	return o
 }
 

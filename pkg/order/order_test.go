@@ -2,7 +2,9 @@ package order
 
 import (
 	"fmt"
+	"slices"
 	"testing"
+	"time"
 )
 
 func TestCanMove_NothingReturnsToPendingOrLeavesRefunded(t *testing.T) {
@@ -54,6 +56,12 @@ var scenarios = []struct {
 }{
 	{"declined then paid", []Event{decline("ev1"), paid("ev2", 4000, "usd")}, Paid},
 	{"abandoned after a decline", []Event{decline("ev1"), expired("ev2")}, Expired},
+	{"declined twice", []Event{decline("ev1"), decline("ev2")}, Pending},
+	{"declined during an async payment", []Event{processing("ev1"), decline("ev2")}, Processing},
+	{"paid twice by two payments", []Event{paid("ev1", 4000, "usd"), paidBy("ev2", "pi_2"), decline("ev3")}, Paid},
+	{"paid without a currency", []Event{paid("ev1", 4000, ""), decline("ev2")}, AmountMismatch},
+	{"refunded in the presentment currency", []Event{paid("ev1", 4000, "usd"), refundIn("ev2", 3700, "eur", 3700)}, Refunded},
+	{"partly refunded in the presentment currency", []Event{paid("ev1", 4000, "usd"), refundIn("ev2", 3700, "eur", 3699)}, PartiallyRefunded},
 	{"async then succeeded", []Event{processing("ev1"), paid("ev2", 4000, "usd")}, Paid},
 	{"async then failed", []Event{decline("ev0"), processing("ev1"), failed("ev2")}, Failed},
 	{"paid then partial then full refund", []Event{paid("ev1", 4000, "usd"), refund("ev2", 1000), refund("ev3", 4000)}, Refunded},
@@ -74,6 +82,12 @@ func processing(id string) Event {
 }
 func paid(id string, amount int64, cur string) Event {
 	return Event{ID: id, Kind: KindPaid, Amount: amount, Currency: cur, PaymentRef: "pi_1"}
+}
+func paidBy(id, ref string) Event {
+	return Event{ID: id, Kind: KindPaid, Amount: 4000, Currency: "usd", PaymentRef: ref}
+}
+func refundIn(id string, chargeAmount int64, cur string, cum int64) Event {
+	return Event{ID: id, Kind: KindRefunded, Amount: chargeAmount, Currency: cur, Refunded: cum}
 }
 func refund(id string, cum int64) Event {
 	return Event{ID: id, Kind: KindRefunded, Amount: 4000, Currency: "usd", Refunded: cum}
@@ -122,11 +136,14 @@ func TestApply_AnyOrderSameEnd(t *testing.T) {
 	}
 }
 
-func TestApply_DeclineRecordsReasonAndAllowsRetry(t *testing.T) {
+func TestApply_DeclineRecordsReasonAndLeavesTheOrderOpen(t *testing.T) {
 	o := Order{Status: Pending, Amount: 4000, Currency: "usd"}
 	o, _ = Apply(o, decline("e1"))
-	if o.Status != Failed || o.FailureReason != "card_declined" {
-		t.Fatalf("after decline: %s %q", o.Status, o.FailureReason)
+	if o.Status != Pending || o.FailureReason != "card_declined" {
+		t.Fatalf("after decline: %s %q, want pending with the reason", o.Status, o.FailureReason)
+	}
+	if p, _ := Apply(o, processing("e1b")); p.Status != Processing {
+		t.Fatalf("processing after a decline: %s", p.Status)
 	}
 	o, _ = Apply(o, paid("e2", 4000, "usd"))
 	if o.Status != Paid {
@@ -144,6 +161,65 @@ func TestApply_ZeroDecimalAmounts(t *testing.T) {
 		got, _ := Apply(o, paid(fmt.Sprint(tc.amount), tc.amount, tc.cur))
 		if got.Status != tc.want {
 			t.Errorf("paid %d %s on a 1500 jpy order: %s, want %s", tc.amount, tc.cur, got.Status, tc.want)
+		}
+	}
+}
+
+func TestApply_ExpiredKeepsTheLastReason(t *testing.T) {
+	o := Order{Status: Pending, Amount: 4000, Currency: "usd"}
+	for _, e := range []Event{decline("e1"), {ID: "e2", Kind: KindDeclined, Reason: "insufficient_funds"}, expired("e3")} {
+		o, _ = Apply(o, e)
+	}
+	if o.Status != Expired || o.FailureReason != "insufficient_funds" {
+		t.Fatalf("%s %q, want expired with the last reason", o.Status, o.FailureReason)
+	}
+	if late, _ := Apply(o, paid("e4", 4000, "usd")); late.Status != Paid {
+		t.Fatalf("money after expiry: %s, want paid", late.Status)
+	}
+}
+
+func TestApply_SecondCaptureIsRecordedNotIgnored(t *testing.T) {
+	o := Order{Status: Pending, Amount: 4000, Currency: "usd"}
+	// A declined Razorpay attempt, then the payment that paid.
+	o, _ = Apply(o, Event{ID: "e0", Kind: KindProcessing, Amount: 4000, Currency: "usd", PaymentRef: "pay_failed"})
+	o, _ = Apply(o, paidBy("e1", "pay_ok"))
+	if o.PaymentRef != "pay_ok" || o.Evidence.PaidRef != "pay_ok" {
+		t.Fatalf("the order's payment is %q (paid by %q), want the captured pay_ok", o.PaymentRef, o.Evidence.PaidRef)
+	}
+	same, changed := Apply(o, paidBy("e2", "pay_ok"))
+	if changed || len(same.Evidence.ExtraPayments) > 0 {
+		t.Fatalf("the same payment reported again counted as a second one: %+v", same.Evidence)
+	}
+	twice, changed := Apply(o, paidBy("e3", "pay_other"))
+	if !changed || twice.Status != Paid || !slices.Equal(twice.Evidence.ExtraPayments, []string{"pay_other"}) || twice.PaymentRef != "pay_ok" {
+		t.Fatalf("a second capture: changed=%v %s %+v", changed, twice.Status, twice.Evidence)
+	}
+	if again, changed := Apply(twice, paidBy("e4", "pay_other")); changed {
+		t.Fatalf("the second capture counted twice: %+v", again.Evidence)
+	}
+}
+
+func TestOrder_ExpiresOnlyWhenExpiredWithoutMoney(t *testing.T) {
+	at := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name   string
+		events []Event
+		expire bool
+	}{
+		{"abandoned", []Event{expired("e1")}, true},
+		{"declined then abandoned", []Event{decline("e1"), expired("e2")}, true},
+		{"pending", nil, false},
+		{"paid", []Event{paid("e1", 4000, "usd")}, false},
+		{"underpaid then expired", []Event{paid("e1", 10, "usd"), expired("e2")}, false},
+		{"paid late", []Event{expired("e1"), paid("e2", 4000, "usd")}, false},
+	} {
+		o := Order{Status: Pending, Amount: 4000, Currency: "usd", UpdatedAt: at}
+		for _, e := range tc.events {
+			o, _ = Apply(o, e)
+		}
+		got := o.ExpiresAt()
+		if tc.expire != !got.IsZero() || (tc.expire && !got.Equal(at.Add(ExpiredRetention))) {
+			t.Errorf("%s (%s): ExpiresAt = %v", tc.name, o.Status, got)
 		}
 	}
 }

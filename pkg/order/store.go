@@ -31,6 +31,11 @@ type IdempotencyRecord struct {
 	KeyHash     string // hex SHA-256 of the key; the key is not stored
 	RequestHash string // hex SHA-256 of the normalised request
 	OrderID     string
+	// SealedToken is the order's status token sealed (AES-GCM) under a key
+	// derived from the Idempotency-Key and OrderID, so a replay can answer
+	// the same token while the server keeps only its hash and a copy no one
+	// without the key can open. Empty in records of earlier releases.
+	SealedToken []byte
 	CreatedAt   time.Time
 	ExpiresAt   time.Time
 }
@@ -76,10 +81,19 @@ type Store interface {
 	// the stored record and ErrIdempotencyKeyExists.
 	ClaimIdempotencyKey(ctx context.Context, r IdempotencyRecord) (*IdempotencyRecord, error)
 	// Park keeps an event whose order cannot be found yet under a gateway
-	// reference it names, for EventRetention.
+	// reference it names, for EventRetention (with the event records).
+	// Parking an event already parked there keeps one copy.
 	Park(ctx context.Context, gateway, ref string, e Event) error
 	// Parked returns the events parked under a gateway reference.
 	Parked(ctx context.Context, gateway, ref string) ([]Event, error)
+	// Unpark removes the events with these ids from under a reference,
+	// once they are applied.
+	Unpark(ctx context.Context, gateway, ref string, eventIDs []string) error
+	// ClearReplay takes refs off the order's PendingReplay, once their
+	// parked events are applied. It changes nothing else and no version:
+	// a move from an older read may write a cleared ref back, which costs
+	// one more replay and nothing else.
+	ClearReplay(ctx context.Context, orderID string, refs []string) error
 }
 
 // CheckMove validates a Move before any store writes it, so both stores

@@ -35,6 +35,10 @@ func (v *Verifier) ParseWebhook(header http.Header, body []byte) (order.Event, e
 	}
 	ok := false
 	for _, secret := range v.Secrets {
+		if secret == "" {
+			// An empty key is a key anyone has: it verifies nothing.
+			continue
+		}
 		m := hmac.New(sha256.New, []byte(secret))
 		m.Write(body)
 		ok = ok || (err == nil && hmac.Equal(m.Sum(nil), sig))
@@ -117,16 +121,23 @@ func Decode(body []byte) (order.Event, error) {
 		return order.Event{}, order.Errorf(order.CodeInvalidPayload, "The %s event has no payment.", re.Event)
 	}
 	pay := p.Entity
-	e.Kind, e.PaymentRef = kind, pay.ID
-	e.OrderID = pay.Notes["order_id"]
-	e.Refs = []string{pay.OrderID, pay.ID}
+	// Provenance (invariant 9): a payment belongs to the order whose
+	// Razorpay order it was made on (jampay created that order and indexed
+	// its id), or to the order its id is already indexed to. The payment's
+	// notes are not read at all: Razorpay Checkout takes them from the
+	// browser, so anyone could name any order there.
+	e.Kind, e.PaymentRef, e.SessionRef = kind, pay.ID, pay.OrderID
+	e.Refs = nonEmpty(pay.OrderID, pay.ID)
 	e.Amount, e.Currency = pay.Amount, strings.ToLower(pay.Currency)
 	switch re.Event {
 	case "order.paid":
 		if o := re.Payload.Order; o != nil {
 			ent := o.Entity
-			e.OrderID = cmp.Or(ent.Notes["order_id"], ent.Receipt, e.OrderID)
-			e.Refs = []string{ent.ID, pay.ID}
+			// The order entity's receipt and notes were set by jampay
+			// when it created the order, with its keys.
+			e.OrderID = cmp.Or(ent.Receipt, ent.Notes["order_id"])
+			e.SessionRef = cmp.Or(ent.ID, e.SessionRef)
+			e.Refs = nonEmpty(e.SessionRef, pay.ID)
 			e.Amount, e.Currency = ent.AmountPaid, strings.ToLower(ent.Currency)
 		}
 	case "payment.failed":
@@ -145,6 +156,16 @@ func Decode(body []byte) (order.Event, error) {
 		e.Dispute, e.Currency = d.Entity.ID, ""
 	}
 	return e, nil
+}
+
+func nonEmpty(refs ...string) []string {
+	out := refs[:0]
+	for _, r := range refs {
+		if r != "" {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 var kinds = map[string]order.Kind{

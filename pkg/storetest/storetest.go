@@ -56,7 +56,10 @@ func Run(t *testing.T, newStore NewStore) {
 		{"StatusTokenStoredOnlyAsHash", testToken},
 		{"StoreFailureIsStoreError", testStoreError},
 		{"ParkedEventsComeBack", testParked},
+		{"UnparkRemovesOnlyWhatWasApplied", testUnpark},
+		{"ClearReplayTakesOffOnlyItsRefs", testClearReplay},
 		{"GetForEventInOneRead", testGetForEvent},
+		{"RateLimiter", testRateLimiter}, // ratelimit.go
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -127,7 +130,9 @@ func testRoundTrip(t *testing.T, s order.Store, clock *Clock) {
 	o.SessionRef, o.PaymentRef, o.Checkout = "cs_test_1", "pi_1", `{"url":"https://checkout.stripe.com/c/pay/cs_test_1"}`
 	o.GatewayError, o.FailureReason = "timeout", "card_declined"
 	o.Evidence = order.Evidence{Processing: true, Paid: true, PaidAmount: 5250, PaidCurrency: "usd", Mismatch: true,
-		Declined: true, FailedFinal: true, Expired: true, Refunded: 100, Disputes: map[string]string{"dp_1": order.DisputeWon}}
+		Declined: true, FailedFinal: true, Expired: true, Refunded: 100, Disputes: map[string]string{"dp_1": order.DisputeWon},
+		PaidRef: "pi_1", ExtraPayments: []string{"pi_2", "pi_3"}}
+	o.PendingReplay = []string{"cs_test_1", "pi_1"}
 	mustCreate(t, s, o)
 	got := mustGet(t, s, o.ID)
 	want := o.Clone()
@@ -424,6 +429,66 @@ func testParked(t *testing.T, s order.Store, clock *Clock) {
 	}
 	if other, _ := s.Parked(ctx, "razorpay", "pi_1"); len(other) != 0 {
 		t.Fatalf("parked under another gateway: %+v", other)
+	}
+	// A redelivery parked again is kept once.
+	if err := s.Park(ctx, "stripe", "pi_1", a); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Parked(ctx, "stripe", "pi_1"); len(got) != 2 {
+		t.Fatalf("the same event parked twice is kept %d times", len(got)-1)
+	}
+	// Parked events expire with the event records.
+	clock.Advance(order.EventRetention + time.Hour)
+	if got, _ := s.Parked(ctx, "stripe", "pi_1"); len(got) != 0 {
+		t.Fatalf("parked events outlived the event records: %+v", got)
+	}
+}
+
+func testUnpark(t *testing.T, s order.Store, clock *Clock) {
+	for _, id := range []string{"evt_1", "evt_2", "evt_3"} {
+		e := order.Event{Gateway: "stripe", ID: id, Kind: order.KindRefunded, Refs: []string{"pi_u"}, Created: clock.Now()}
+		if err := s.Park(ctx, "stripe", "pi_u", e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Unpark(ctx, "stripe", "pi_u", []string{"evt_1", "evt_3", "evt_never"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Parked(ctx, "stripe", "pi_u")
+	if err != nil || len(got) != 1 || got[0].ID != "evt_2" {
+		t.Fatalf("after unparking evt_1 and evt_3: %+v %v", got, err)
+	}
+	if err := s.Unpark(ctx, "stripe", "pi_nothing", []string{"evt_2"}); err != nil {
+		t.Fatalf("unparking under a reference with nothing parked: %v", err)
+	}
+	if got, _ := s.Parked(ctx, "stripe", "pi_nothing"); len(got) != 0 {
+		t.Fatalf("unparking made something: %+v", got)
+	}
+}
+
+func testClearReplay(t *testing.T, s order.Store, clock *Clock) {
+	o := NewOrder(clock)
+	o.PendingReplay = []string{"cs_test_r", "pi_r"}
+	mustCreate(t, s, o)
+	if err := s.ClearReplay(ctx, o.ID, []string{"pi_r"}); err != nil {
+		t.Fatal(err)
+	}
+	got := mustGet(t, s, o.ID)
+	if !reflect.DeepEqual(got.PendingReplay, []string{"cs_test_r"}) || got.Version != o.Version || got.Status != o.Status {
+		t.Fatalf("after clearing pi_r: %v v%d %s", got.PendingReplay, got.Version, got.Status)
+	}
+	if err := s.ClearReplay(ctx, o.ID, []string{"cs_test_r"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustGet(t, s, o.ID); len(got.PendingReplay) != 0 {
+		t.Fatalf("after clearing both: %v", got.PendingReplay)
+	}
+	gone := order.NewID()
+	if err := s.ClearReplay(ctx, gone, []string{"pi_r"}); err != nil {
+		t.Fatalf("clearing an order that is gone: %v", err)
+	}
+	if _, err := s.GetOrder(ctx, gone); !errors.Is(err, order.ErrNotFound) {
+		t.Fatalf("clearing made an order: %v", err)
 	}
 }
 

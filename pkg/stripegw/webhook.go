@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/stripe/stripe-go/v76/webhook"
@@ -20,6 +21,11 @@ type Verifier struct {
 	// Tolerance is how old a signature's timestamp may be; zero is
 	// stripe-go's default of five minutes.
 	Tolerance time.Duration
+	// Mode is STRIPE_MODE: "live" takes only livemode events, anything
+	// else only test-mode ones. An event of the other mode is ignored, so
+	// a test card cannot pay a live order when both endpoints' secrets
+	// are listed.
+	Mode string
 }
 
 // ParseWebhook verifies body against its Stripe-Signature with each secret
@@ -32,6 +38,10 @@ func (v *Verifier) ParseWebhook(header http.Header, body []byte) (order.Event, e
 	}
 	err := webhook.ErrNoValidSignature
 	for _, secret := range v.Secrets {
+		if secret == "" || secret == "whsec_" {
+			// An empty key is a key anyone has: it verifies nothing.
+			continue
+		}
 		if err = webhook.ValidatePayloadWithTolerance(body, sig, secret, tolerance); err == nil {
 			break
 		}
@@ -41,7 +51,13 @@ func (v *Verifier) ParseWebhook(header http.Header, body []byte) (order.Event, e
 	}
 	switch {
 	case err == nil:
-		return Decode(body)
+		e, live, err := decode(body)
+		if err == nil && live != (v.Mode == "live") {
+			// Invariant 9: with both endpoints' secrets listed, a test
+			// card must not pay a live order, nor a live one a test order.
+			e.Ignore = "the event's livemode is " + strconv.FormatBool(live) + " and STRIPE_MODE is " + cmp.Or(v.Mode, "test")
+		}
+		return e, err
 	case errors.Is(err, webhook.ErrNotSigned):
 		return order.Event{}, order.Errorf(order.CodeInvalidSignature, "The Stripe-Signature header is missing.")
 	case errors.Is(err, webhook.ErrTooOld):
@@ -59,10 +75,11 @@ func (v *Verifier) ParseWebhook(header http.Header, body []byte) (order.Event, e
 // scans the body twice per Unmarshal, so a second Unmarshal of the object
 // would double the work for a 3 KB event.
 type stripeEvent struct {
-	ID      string `json:"id"`
-	Type    string `json:"type"`
-	Created int64  `json:"created"`
-	Data    struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Created  int64  `json:"created"`
+	Livemode bool   `json:"livemode"`
+	Data     struct {
 		Object object `json:"object"`
 	} `json:"data"`
 }
@@ -70,18 +87,25 @@ type stripeEvent struct {
 // object is the union of the fields jampay reads from the objects of the
 // events it handles (Checkout Session, PaymentIntent, Charge, Dispute).
 type object struct {
-	ID                string            `json:"id"`
-	ClientReferenceID string            `json:"client_reference_id"`
-	Metadata          map[string]string `json:"metadata"`
-	PaymentStatus     string            `json:"payment_status"`
-	PaymentIntent     expandable        `json:"payment_intent"`
-	Charge            expandable        `json:"charge"`
-	AmountTotal       *int64            `json:"amount_total"`
-	Amount            int64             `json:"amount"`
-	AmountRefunded    int64             `json:"amount_refunded"`
-	Currency          string            `json:"currency"`
-	Status            string            `json:"status"`
-	LastPaymentError  *struct {
+	ID             string            `json:"id"`
+	Metadata       map[string]string `json:"metadata"`
+	PaymentStatus  string            `json:"payment_status"`
+	PaymentIntent  expandable        `json:"payment_intent"`
+	Charge         expandable        `json:"charge"`
+	AmountTotal    *int64            `json:"amount_total"`
+	Amount         int64             `json:"amount"`
+	AmountRefunded int64             `json:"amount_refunded"`
+	Currency       string            `json:"currency"`
+	Status         string            `json:"status"`
+	// CurrencyConversion is set on Checkout Sessions created before
+	// 2025-03-30 and paid with Adaptive Pricing: then amount_total and
+	// currency are what the customer paid in their own currency, and the
+	// amount in the currency jampay priced in is here.
+	CurrencyConversion *struct {
+		AmountTotal    int64  `json:"amount_total"`
+		SourceCurrency string `json:"source_currency"`
+	} `json:"currency_conversion"`
+	LastPaymentError *struct {
 		Code        string `json:"code"`
 		DeclineCode string `json:"decline_code"`
 		Message     string `json:"message"`
@@ -110,35 +134,48 @@ func (e *expandable) UnmarshalJSON(b []byte) error {
 
 // Decode turns a verified Stripe event into an order.Event.
 func Decode(body []byte) (order.Event, error) {
+	e, _, err := decode(body)
+	return e, err
+}
+
+// decode is Decode, and the event's livemode.
+func decode(body []byte) (order.Event, bool, error) {
 	var se stripeEvent
 	err := json.Unmarshal(body, &se)
 	// A field of another type in an object jampay does not handle (a type
 	// error, after which encoding/json goes on decoding) is not our concern.
 	var typeErr *json.UnmarshalTypeError
 	if err != nil && !errors.As(err, &typeErr) || se.ID == "" || se.Type == "" {
-		return order.Event{}, order.Errorf(order.CodeInvalidPayload, "The body is not a Stripe event.")
+		return order.Event{}, false, order.Errorf(order.CodeInvalidPayload, "The body is not a Stripe event.")
 	}
 	e := order.Event{ID: se.ID, Type: se.Type, Kind: order.KindIgnored, Created: time.Unix(se.Created, 0).UTC()}
 	if !handled[se.Type] {
-		return e, nil
+		return e, se.Livemode, nil
 	}
 	obj := &se.Data.Object
 	if err != nil || obj.ID == "" {
-		return order.Event{}, order.Errorf(order.CodeInvalidPayload, "The %s event has no readable object.", se.Type)
+		return order.Event{}, false, order.Errorf(order.CodeInvalidPayload, "The %s event has no readable object.", se.Type)
 	}
+	// Metadata is set with the account's keys only: checkout writes
+	// order_id on the session and, through payment_intent_data, on the
+	// PaymentIntent, and Stripe copies it onto the charge. The session's
+	// client_reference_id is never read: Payment Links and Buy Buttons let
+	// anyone set it.
 	e.OrderID = obj.Metadata["order_id"]
 	switch se.Type {
 	case "checkout.session.completed", "checkout.session.async_payment_succeeded",
 		"checkout.session.async_payment_failed", "checkout.session.expired":
-		if e.OrderID == "" {
-			e.OrderID = obj.ClientReferenceID
-		}
+		// The session must be the order's own (checked where the order is
+		// found), whatever its metadata says.
 		e.Refs = []string{obj.ID}
 		e.SessionRef, e.PaymentRef = obj.ID, string(obj.PaymentIntent)
 		if obj.AmountTotal != nil {
 			e.Amount = *obj.AmountTotal
 		}
 		e.Currency = obj.Currency
+		if cc := obj.CurrencyConversion; cc != nil && cc.SourceCurrency != "" {
+			e.Amount, e.Currency = cc.AmountTotal, cc.SourceCurrency
+		}
 		switch {
 		case se.Type == "checkout.session.expired":
 			e.Kind, e.Currency = order.KindExpired, ""
@@ -172,7 +209,7 @@ func Decode(body []byte) (order.Event, error) {
 			e.Kind = order.KindDisputeLost
 		}
 	}
-	return e, nil
+	return e, se.Livemode, nil
 }
 
 var handled = map[string]bool{

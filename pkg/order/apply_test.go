@@ -1,0 +1,118 @@
+package order_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/jampay/jampay/pkg/memstore"
+	"github.com/jampay/jampay/pkg/order"
+)
+
+var ctx = context.Background()
+
+func newOrder(t *testing.T, s order.Store, created time.Time, sessionRef string) *order.Order {
+	t.Helper()
+	o := &order.Order{ID: order.NewID(), Gateway: "stripe", Status: order.Pending, Amount: 4000, Currency: "usd",
+		CreatedAt: created, UpdatedAt: created, SessionRef: sessionRef}
+	if err := s.CreateOrder(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func paidBySession(o *order.Order, session string) order.Event {
+	return order.Event{Gateway: "stripe", ID: "evt_" + session, Type: "checkout.session.completed", Kind: order.KindPaid,
+		OrderID: o.ID, Refs: []string{session}, SessionRef: session, PaymentRef: "pi_" + session, Amount: 4000, Currency: "usd"}
+}
+
+// TestApplyEvent_ASessionEventBeforeTheCheckoutIsRecorded: the gateway made
+// the session, and the write that records it on the order has not landed.
+// Shortly after creation that is retryable (5xx, the gateway redelivers);
+// long after, a session the order never recorded is not its own.
+func TestApplyEvent_ASessionEventBeforeTheCheckoutIsRecorded(t *testing.T) {
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	s := memstore.New(func() time.Time { return now })
+	young := newOrder(t, s, now.Add(-time.Minute), "")
+	_, _, err := order.ApplyEvent(ctx, s, paidBySession(young, "cs_young"), now, nil)
+	var se *order.StoreError
+	if !errors.As(err, &se) {
+		t.Fatalf("an event before the checkout is recorded: %v, want a retryable store error", err)
+	}
+	old := newOrder(t, s, now.Add(-time.Hour), "")
+	if out, _, err := order.ApplyEvent(ctx, s, paidBySession(old, "cs_old"), now, nil); err != nil || out != order.Foreign {
+		t.Fatalf("an hour later: %s %v, want foreign", out, err)
+	}
+	for _, o := range []*order.Order{young, old} {
+		if got, _ := s.GetOrder(ctx, o.ID); got.Status != order.Pending || got.Version != 0 {
+			t.Fatalf("%s moved: %s v%d", o.ID, got.Status, got.Version)
+		}
+	}
+}
+
+func TestApplyEvent_OnlyTheOrdersOwnSessionMovesIt(t *testing.T) {
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	s := memstore.New(func() time.Time { return now })
+	o := newOrder(t, s, now, "cs_own")
+	out, _, err := order.ApplyEvent(ctx, s, paidBySession(o, "cs_other"), now, nil)
+	if err != nil || out != order.Foreign {
+		t.Fatalf("another session naming the order: %s %v", out, err)
+	}
+	// Its redelivery is a duplicate, and still moves nothing.
+	if out, _, _ := order.ApplyEvent(ctx, s, paidBySession(o, "cs_other"), now, nil); out != order.Duplicate {
+		t.Fatalf("redelivered: %s", out)
+	}
+	var moved int
+	effects := func(context.Context, order.Order, order.Order) { moved++ }
+	if out, got, err := order.ApplyEvent(ctx, s, paidBySession(o, "cs_own"), now, effects); err != nil || out != order.Moved || got.Status != order.Paid || moved != 1 {
+		t.Fatalf("its own session: %s %v %v, effects %d", out, got, err, moved)
+	}
+}
+
+func TestApplyEvent_IgnoredEventsLookForNoOrder(t *testing.T) {
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	s := memstore.New(func() time.Time { return now })
+	o := newOrder(t, s, now, "cs_own")
+	e := paidBySession(o, "cs_own")
+	e.Ignore = "the event's livemode is true and STRIPE_MODE is test"
+	if out, _, err := order.ApplyEvent(ctx, s, e, now, nil); err != nil || out != order.Ignored {
+		t.Fatalf("%s %v", out, err)
+	}
+	if got, _ := s.GetOrder(ctx, o.ID); got.Status != order.Pending {
+		t.Fatalf("moved by an ignored event: %s", got.Status)
+	}
+}
+
+// TestApplyEvent_ReplayRunsAgainUntilItFinishes parks a refund, indexes its
+// PaymentIntent with a move, and leaves the replay undone (as a process
+// that died after the move would): the next delivery for the order, a
+// duplicate, replays it, removes it and clears the mark.
+func TestApplyEvent_ReplayRunsAgainUntilItFinishes(t *testing.T) {
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	s := memstore.New(func() time.Time { return now })
+	o := newOrder(t, s, now, "cs_r")
+	refund := order.Event{Gateway: "stripe", ID: "evt_refund", Kind: order.KindRefunded, Refs: []string{"pi_cs_r"}, Amount: 4000, Currency: "usd", Refunded: 4000}
+	if out, _, err := order.ApplyEvent(ctx, s, refund, now, nil); err != nil || out != order.Parked {
+		t.Fatalf("refund before its payment: %s %v", out, err)
+	}
+	paid := paidBySession(o, "cs_r")
+	// The move alone, as ApplyEvent writes it, with nothing after it.
+	next, _ := order.Apply(*o, paid)
+	next.Version, next.PendingReplay = 1, []string{"pi_cs_r"}
+	rec := &order.EventRecord{Gateway: "stripe", ID: paid.ID, ExpiresAt: now.Add(order.EventRetention)}
+	if err := s.Move(ctx, order.Move{Next: next, From: order.Pending, FromVersion: 0, Event: rec, Refs: []string{"pi_cs_r"}}); err != nil {
+		t.Fatal(err)
+	}
+	out, got, err := order.ApplyEvent(ctx, s, paid, now, nil)
+	if err != nil || out != order.Duplicate {
+		t.Fatalf("redelivery: %s %v", out, err)
+	}
+	got, _ = s.GetOrder(ctx, o.ID)
+	if got.Status != order.Refunded || len(got.PendingReplay) != 0 {
+		t.Fatalf("after the redelivery: %s, mark %v", got.Status, got.PendingReplay)
+	}
+	if left, _ := s.Parked(ctx, "stripe", "pi_cs_r"); len(left) != 0 {
+		t.Fatalf("still parked: %+v", left)
+	}
+}
