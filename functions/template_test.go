@@ -1,9 +1,14 @@
 package functions_test
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -52,6 +57,13 @@ func (n node) str() string {
 		return ""
 	}
 	return n.Value
+}
+
+func (n node) tag() string {
+	if n.Node == nil {
+		return ""
+	}
+	return n.Tag
 }
 
 func (n node) keys() []string {
@@ -121,9 +133,10 @@ func env(tpl node, logical string) map[string]bool {
 func TestTemplate_EverySettingTheFunctionsRequire(t *testing.T) {
 	tpl := loadTemplate(t)
 	need := map[string][]string{
-		"CheckoutFunction": {config.TableName, config.SiteURL, config.AllowedOrigins, config.SecretsParameterPath},
-		"WebhookFunction":  {config.TableName, config.SecretsParameterPath},
-		"StatusFunction":   {config.TableName, config.AllowedOrigins},
+		"CheckoutFunction": {config.TableName, config.SiteURL, config.AllowedOrigins, config.SecretsParameterPath, config.StripeMode,
+			config.CheckoutRateLimit, config.CheckoutTTL},
+		"WebhookFunction": {config.TableName, config.SecretsParameterPath, config.StripeMode},
+		"StatusFunction":  {config.TableName, config.AllowedOrigins},
 	}
 	for logical, names := range need {
 		e := env(tpl, logical)
@@ -241,5 +254,170 @@ func TestTemplate_NoWildcardResource(t *testing.T) {
 	}
 	if statements < 5 {
 		t.Fatalf("read only %d statements; the test proves little", statements)
+	}
+}
+
+// ownSecrets is what each function may read from SSM (ARCHITECTURE.md,
+// invariant 8): the checkout function no webhook secret, the webhook
+// function no key that can move money, the status function nothing.
+var ownSecrets = map[string][]string{
+	"CheckoutFunction": {config.StripeSecretKey, config.RazorpayKeyID, config.RazorpayKeySecret},
+	"WebhookFunction":  {config.StripeWebhookSecret, config.RazorpayWebhookSecret},
+	"StatusFunction":   nil,
+}
+
+// ssmParameters returns the SSM parameter names a function's policy lets it
+// read, as written after ${SecretsPath}/, failing on any SSM grant that is
+// not GetParameters on one exact parameter under SecretsPath.
+func ssmParameters(t *testing.T, tpl node, logical string) []string {
+	t.Helper()
+	prefix := "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SecretsPath}/"
+	var names []string
+	tpl.get("Resources", logical, "Properties", "Policies").each(func(pol node) {
+		pol.get("Statement").each(func(st node) {
+			actions := []string{st.get("Action").str()}
+			st.get("Action").each(func(a node) { actions = append(actions, a.str()) })
+			ssm := false
+			for _, a := range actions {
+				if strings.HasPrefix(strings.ToLower(a), "ssm:") {
+					ssm = true
+					if a != "ssm:GetParameters" {
+						t.Errorf("%s may %s: want ssm:GetParameters on its own parameters only", logical, a)
+					}
+				}
+			}
+			if !ssm {
+				return
+			}
+			var res []node
+			if r := st.get("Resource"); r.Kind == yaml.SequenceNode {
+				r.each(func(n node) { res = append(res, n) })
+			} else {
+				res = append(res, r)
+			}
+			for _, r := range res {
+				name, ok := strings.CutPrefix(r.str(), prefix)
+				if r.tag() != "!Sub" || !ok || strings.ContainsAny(name, "/*$") {
+					t.Errorf("%s: SSM resource %s %q is not one parameter under SecretsPath", logical, r.tag(), r.str())
+					continue
+				}
+				names = append(names, name)
+			}
+		})
+	})
+	return names
+}
+
+// loaderSecrets returns the names a function's main passes to
+// ssmsecrets.LoadConfig, and whether it calls it at all.
+func loaderSecrets(t *testing.T, dir string) ([]string, bool) {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), "../functions/"+dir+"/main.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	consts := map[string]string{"StripeSecretKey": config.StripeSecretKey, "StripeWebhookSecret": config.StripeWebhookSecret,
+		"RazorpayKeyID": config.RazorpayKeyID, "RazorpayKeySecret": config.RazorpayKeySecret, "RazorpayWebhookSecret": config.RazorpayWebhookSecret}
+	var names []string
+	called := false
+	ast.Inspect(f, func(n ast.Node) bool {
+		call, ok := n.(*ast.CallExpr)
+		if !ok {
+			return true
+		}
+		if sel, ok := call.Fun.(*ast.SelectorExpr); !ok || sel.Sel.Name != "LoadConfig" || !isIdent(sel.X, "ssmsecrets") {
+			return true
+		}
+		called = true
+		for _, arg := range call.Args[1:] {
+			if sel, ok := arg.(*ast.SelectorExpr); ok && isIdent(sel.X, "config") && consts[sel.Sel.Name] != "" {
+				names = append(names, consts[sel.Sel.Name])
+				continue
+			}
+			t.Errorf("%s: LoadConfig argument %T is not config.<a secret's name>", dir, arg)
+		}
+		return true
+	})
+	return names, called
+}
+
+func isIdent(e ast.Expr, name string) bool {
+	id, ok := e.(*ast.Ident)
+	return ok && id.Name == name
+}
+
+func TestTemplate_EachFunctionReadsOnlyItsOwnSecrets(t *testing.T) {
+	tpl := loadTemplate(t)
+	for logical, want := range ownSecrets {
+		got := ssmParameters(t, tpl, logical)
+		slices.Sort(got)
+		want = slices.Sorted(slices.Values(want))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s's policy reads %v from SSM, want exactly %v", logical, got, want)
+		}
+		loaded, called := loaderSecrets(t, functions[logical])
+		slices.Sort(loaded)
+		if called != (len(want) > 0) || !slices.Equal(loaded, want) {
+			t.Errorf("functions/%s asks SSM for %v (LoadConfig called: %v), want exactly %v, what its policy allows",
+				functions[logical], loaded, called, want)
+		}
+		if e := env(tpl, logical); e[config.SecretsParameterPath] != (len(want) > 0) {
+			t.Errorf("%s: %s set is %v, want %v", logical, config.SecretsParameterPath, e[config.SecretsParameterPath], len(want) > 0)
+		}
+	}
+}
+
+func TestTemplate_StripeModeIsAParameterPassedToStripesFunctions(t *testing.T) {
+	tpl := loadTemplate(t)
+	p := tpl.get("Parameters", "StripeMode")
+	var allowed []string
+	p.get("AllowedValues").each(func(v node) { allowed = append(allowed, v.str()) })
+	if !slices.Equal(allowed, []string{"test", "live"}) || p.get("Default").Node != nil {
+		t.Errorf("StripeMode: allowed %v, default %q: want test or live, chosen by the owner", allowed, p.get("Default").str())
+	}
+	for _, logical := range []string{"CheckoutFunction", "WebhookFunction"} {
+		v := tpl.get("Resources", logical, "Properties", "Environment", "Variables", config.StripeMode)
+		if v.tag() != "!Ref" || v.str() != "StripeMode" {
+			t.Errorf("%s: %s is %s %q, want !Ref StripeMode", logical, config.StripeMode, v.tag(), v.str())
+		}
+	}
+}
+
+func TestTemplate_CheckoutLimitsDefaultToTheContract(t *testing.T) {
+	tpl := loadTemplate(t)
+	for setting, want := range map[string]struct {
+		param string
+		def   int
+	}{
+		config.CheckoutRateLimit: {"CheckoutRateLimit", config.DefaultCheckoutRateLimit},
+		config.CheckoutTTL:       {"CheckoutTtlMinutes", int(config.DefaultCheckoutTTL.Minutes())},
+	} {
+		v := tpl.get("Resources", "CheckoutFunction", "Properties", "Environment", "Variables", setting)
+		if v.tag() != "!Ref" || v.str() != want.param {
+			t.Errorf("%s is %s %q, want !Ref %s", setting, v.tag(), v.str(), want.param)
+		}
+		if d := tpl.get("Parameters", want.param, "Default").str(); d != strconv.Itoa(want.def) {
+			t.Errorf("%s defaults to %q, want the contract's %d", want.param, d, want.def)
+		}
+	}
+}
+
+// The webhook route is throttled apart from checkout and status: a flood of
+// one does not starve the other.
+func TestTemplate_WebhookRouteHasItsOwnThrottle(t *testing.T) {
+	tpl := loadTemplate(t)
+	api := tpl.get("Resources", "HttpApi", "Properties")
+	def := api.get("DefaultRouteSettings")
+	hook := api.get("RouteSettings", "POST /api/webhooks/{gateway}")
+	for _, limit := range []string{"ThrottlingRateLimit", "ThrottlingBurstLimit"} {
+		h, d := hook.get(limit), def.get(limit)
+		if h.tag() != "!Ref" || tpl.get("Parameters", h.str()).Node == nil || h.str() == d.str() {
+			t.Errorf("webhook route %s is %s %q: want its own parameter, not the default route's %q", limit, h.tag(), h.str(), d.str())
+		}
+	}
+	for _, route := range api.get("RouteSettings").keys() {
+		if route != "POST /api/webhooks/{gateway}" {
+			t.Errorf("route settings for %s: checkout and status use the default route settings", route)
+		}
 	}
 }

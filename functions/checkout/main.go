@@ -15,7 +15,8 @@ import (
 
 func main() {
 	ctx, log := context.Background(), lambdafn.Logger()
-	cfg, err := ssmsecrets.LoadConfig(ctx)
+	// The keys that open checkouts and nothing else: no webhook secret.
+	cfg, err := ssmsecrets.LoadConfig(ctx, config.StripeSecretKey, config.RazorpayKeyID, config.RazorpayKeySecret)
 	lambdafn.Must(log, err)
 	lambdafn.Must(log, cfg.Require(config.TableName, config.SiteURL, config.AllowedOrigins))
 	if cfg.CatalogPath == "" {
@@ -28,7 +29,7 @@ func main() {
 	store, err := lambdafn.Store(ctx, cfg)
 	lambdafn.Must(log, err)
 	lambdafn.Start(api.Handler(api.Deps{
-		Store: store, Catalog: cat, Gateways: gws,
+		Store: store, Catalog: cat, Gateways: gws, CheckoutRateLimit: cfg.CheckoutRateLimit,
 		AllowedOrigins: cfg.AllowedOrigins, Now: time.Now, Logger: log,
 	}))
 }

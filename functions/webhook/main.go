@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jampay/jampay/pkg/api"
+	"github.com/jampay/jampay/pkg/config"
 	"github.com/jampay/jampay/pkg/gateways"
 	"github.com/jampay/jampay/pkg/lambdafn"
 	"github.com/jampay/jampay/pkg/ssmsecrets"
@@ -13,7 +14,10 @@ import (
 
 func main() {
 	ctx, log := context.Background(), lambdafn.Logger()
-	cfg, err := ssmsecrets.LoadConfig(ctx)
+	// The webhook secrets alone: this function parses unauthenticated
+	// input, so it holds no key that can move money (and the Razorpay path
+	// never calls Razorpay).
+	cfg, err := ssmsecrets.LoadConfig(ctx, config.StripeWebhookSecret, config.RazorpayWebhookSecret)
 	lambdafn.Must(log, err)
 	hooks, err := gateways.Webhooks(cfg)
 	lambdafn.Must(log, err)

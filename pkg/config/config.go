@@ -8,7 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
+	"unicode/utf8"
 )
 
 // The settings' names.
@@ -25,6 +28,14 @@ const (
 	RazorpayKeySecret     = "RAZORPAY_KEY_SECRET"
 	RazorpayWebhookSecret = "RAZORPAY_WEBHOOK_SECRET"
 	RazorpayAPIBase       = "RAZORPAY_API_BASE"
+	// StripeMode is "test" or "live": Stripe events of the other mode are
+	// ignored, and a Stripe key of the other mode refuses to start.
+	StripeMode = "STRIPE_MODE"
+	// CheckoutRateLimit is checkouts per client IP per RateWindow; 0 is off.
+	CheckoutRateLimit = "CHECKOUT_RATE_LIMIT"
+	// CheckoutTTL is how long a checkout may be paid (a Go duration or
+	// whole minutes).
+	CheckoutTTL = "CHECKOUT_TTL"
 	// SecretsParameterPath names the SSM Parameter Store path the Lambda
 	// functions read their secrets from at cold start.
 	SecretsParameterPath = "SECRETS_PARAMETER_PATH"
@@ -43,14 +54,36 @@ type Config struct {
 	CatalogPath      string
 	Stripe           Stripe
 	Razorpay         Razorpay
-	raw              map[string]string
+	// CheckoutRateLimit is checkouts per client IP per RateWindow; 0 turns
+	// it off. Unset, it is DefaultCheckoutRateLimit (jampay serve leaves it
+	// off unless set: see CheckoutRateLimitSet).
+	CheckoutRateLimit int
+	// CheckoutRateLimitSet reports whether CHECKOUT_RATE_LIMIT was set.
+	CheckoutRateLimitSet bool
+	// CheckoutTTL is how long a checkout may be paid: DefaultCheckoutTTL
+	// unless set.
+	CheckoutTTL time.Duration
+	raw         map[string]string
 }
+
+// Defaults of the contract.
+const (
+	DefaultCheckoutRateLimit = 30
+	DefaultCheckoutTTL       = 60 * time.Minute
+	// RateWindow is the window CHECKOUT_RATE_LIMIT counts in.
+	RateWindow = 10 * time.Minute
+	// MinWebhookSecretLen is the fewest characters a webhook secret may
+	// have (after Stripe's whsec_ prefix).
+	MinWebhookSecretLen = 16
+)
 
 // Stripe is Stripe's settings.
 type Stripe struct {
 	SecretKey      string
 	WebhookSecrets []string
 	APIBase        string
+	// Mode is "test" or "live" (STRIPE_MODE); "" when unset.
+	Mode string
 }
 
 // Razorpay is Razorpay's settings.
@@ -67,7 +100,7 @@ func Load(getenv func(string) string) (Config, error) {
 	raw := map[string]string{}
 	for _, name := range []string{TableName, DynamoDBEndpoint, SiteURL, AllowedOrigins, CatalogPath,
 		StripeSecretKey, StripeWebhookSecret, StripeAPIBase, RazorpayKeyID, RazorpayKeySecret,
-		RazorpayWebhookSecret, RazorpayAPIBase} {
+		RazorpayWebhookSecret, RazorpayAPIBase, StripeMode, CheckoutRateLimit, CheckoutTTL} {
 		raw[name] = strings.TrimSpace(getenv(name))
 	}
 	c := Config{
@@ -76,7 +109,7 @@ func Load(getenv func(string) string) (Config, error) {
 		SiteURL:          strings.TrimRight(raw[SiteURL], "/"),
 		AllowedOrigins:   list(raw[AllowedOrigins]),
 		CatalogPath:      raw[CatalogPath],
-		Stripe:           Stripe{raw[StripeSecretKey], list(raw[StripeWebhookSecret]), raw[StripeAPIBase]},
+		Stripe:           Stripe{raw[StripeSecretKey], list(raw[StripeWebhookSecret]), raw[StripeAPIBase], raw[StripeMode]},
 		Razorpay:         Razorpay{raw[RazorpayKeyID], raw[RazorpayKeySecret], list(raw[RazorpayWebhookSecret]), raw[RazorpayAPIBase]},
 		raw:              raw,
 	}
@@ -96,10 +129,33 @@ func Load(getenv func(string) string) (Config, error) {
 		originsOK = originsOK && err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && (u.Path == "" || u.Path == "/") && u.RawQuery == ""
 	}
 	check(AllowedOrigins, originsOK, "want comma-separated origins such as https://shop.example.com,https://www.example.com")
-	check(StripeSecretKey, hasPrefix(c.Stripe.SecretKey, "sk_", "rk_"), "want a key starting sk_ or rk_")
-	check(StripeWebhookSecret, allHavePrefix(c.Stripe.WebhookSecrets, "whsec_"), "want comma-separated secrets starting whsec_")
+	check(StripeSecretKey, keyMode(c.Stripe.SecretKey) != "", "want a key starting sk_test_, sk_live_, rk_test_ or rk_live_")
+	check(StripeWebhookSecret, allLongEnough(c.Stripe.WebhookSecrets, "whsec_"),
+		fmt.Sprintf("want comma-separated secrets starting whsec_, each with at least %d characters after it", MinWebhookSecretLen))
 	check(RazorpayKeyID, hasPrefix(c.Razorpay.KeyID, "rzp_"), "want a key id starting rzp_")
-	check(RazorpayWebhookSecret, len(c.Razorpay.WebhookSecrets) > 0, "want comma-separated secrets")
+	check(RazorpayWebhookSecret, allLongEnough(c.Razorpay.WebhookSecrets, ""),
+		fmt.Sprintf("want comma-separated secrets of at least %d characters each", MinWebhookSecretLen))
+	check(StripeMode, c.Stripe.Mode == "test" || c.Stripe.Mode == "live", "want test or live")
+	if c.Stripe.Mode == "test" || c.Stripe.Mode == "live" {
+		if _, err := c.StripeModeOr(""); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	c.CheckoutRateLimit, c.CheckoutRateLimitSet = DefaultCheckoutRateLimit, raw[CheckoutRateLimit] != ""
+	if c.CheckoutRateLimitSet {
+		n, err := strconv.Atoi(raw[CheckoutRateLimit])
+		check(CheckoutRateLimit, err == nil && n >= 0 && n <= 1_000_000, "want a whole number of checkouts per client IP per 10 minutes, 0 for no limit")
+		c.CheckoutRateLimit = n
+	}
+	c.CheckoutTTL = DefaultCheckoutTTL
+	if v := raw[CheckoutTTL]; v != "" {
+		d, err := time.ParseDuration(v)
+		if n, nerr := strconv.Atoi(v); nerr == nil {
+			d, err = time.Duration(n)*time.Minute, nil
+		}
+		check(CheckoutTTL, err == nil && d >= 31*time.Minute && d <= 24*time.Hour, "want a duration from 31m to 24h, such as 60m (Stripe accepts 30 minutes to 24 hours)")
+		c.CheckoutTTL = d
+	}
 	return c, errors.Join(errs...)
 }
 
@@ -142,6 +198,34 @@ func isBaseURL(s string) bool {
 	return u.Scheme == "https" || (u.Scheme == "http" && (local || strings.HasPrefix(u.Hostname(), "127.")))
 }
 
+// StripeModeOr returns STRIPE_MODE, or def where it is unset (jampay serve
+// runs in "test"; Lambda requires the setting), and an error naming
+// STRIPE_MODE and STRIPE_SECRET_KEY when the secret key belongs to the
+// other mode: a live key behind a test endpoint would take real money on
+// orders whose events are then ignored, and a test key behind a live one
+// would sell nothing.
+func (c Config) StripeModeOr(def string) (string, error) {
+	mode := c.Stripe.Mode
+	if mode == "" {
+		mode = def
+	}
+	if km := keyMode(c.Stripe.SecretKey); mode != "" && km != "" && km != mode {
+		return "", fmt.Errorf("%s is %s but %s is a %s-mode key: set %s=%s, or use a %s-mode key", StripeMode, mode, StripeSecretKey, km, StripeMode, km, mode)
+	}
+	return mode, nil
+}
+
+// keyMode returns the mode a Stripe secret or restricted key was made in,
+// "" for anything else.
+func keyMode(key string) string {
+	for _, mode := range []string{"test", "live"} {
+		if hasPrefix(key, "sk_"+mode+"_", "rk_"+mode+"_") {
+			return mode
+		}
+	}
+	return ""
+}
+
 func hasPrefix(s string, prefixes ...string) bool {
 	for _, p := range prefixes {
 		if strings.HasPrefix(s, p) {
@@ -151,9 +235,14 @@ func hasPrefix(s string, prefixes ...string) bool {
 	return false
 }
 
-func allHavePrefix(list []string, prefix string) bool {
+// allLongEnough reports whether every secret starts with prefix and has at
+// least MinWebhookSecretLen characters after it. An HMAC key anyone can
+// guess (Stripe's "whsec_" alone, a Razorpay secret like "secret") lets
+// anyone sign events.
+func allLongEnough(list []string, prefix string) bool {
 	for _, s := range list {
-		if !strings.HasPrefix(s, prefix) {
+		rest, ok := strings.CutPrefix(s, prefix)
+		if !ok || utf8.RuneCountInString(rest) < MinWebhookSecretLen {
 			return false
 		}
 	}

@@ -1,8 +1,9 @@
 // Package lambdafn is what every jampay Lambda function does at cold start:
 // build the DynamoDB store and a JSON logger, and serve an http.Handler
-// through the API Gateway adapter. (Functions that need secrets read them
-// with ssmsecrets.LoadConfig; the status function needs none and does not
-// link the SSM client.) A function's main is wiring over this and nothing else.
+// through the API Gateway adapter. (Functions that need secrets read their
+// own, by name, with ssmsecrets.LoadConfig; the status function needs none
+// and does not link the SSM client.) A function's main is wiring over this
+// and nothing else.
 package lambdafn
 
 import (
