@@ -8,6 +8,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -42,8 +43,14 @@ type Deps struct {
 	AllowedOrigins []string
 	// Effects runs once per status change this process won.
 	Effects order.Effects
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// CheckoutRateLimit is how many checkouts one client (an IPv4 address,
+	// an IPv6 /64) may make per config.RateWindow: CHECKOUT_RATE_LIMIT.
+	// 0 turns the limit off.
+	CheckoutRateLimit int
+	// RateLimiter counts them; nil uses Store, which both stores serve.
+	RateLimiter RateLimiter
+	Now         func() time.Time
+	Logger      *slog.Logger
 }
 
 // Body limits: the contract's 64 KiB for checkout; gateway events carry the
@@ -61,6 +68,13 @@ func Handler(d Deps) http.Handler {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
+	if d.RateLimiter == nil {
+		d.RateLimiter, _ = d.Store.(RateLimiter)
+	}
+	if d.CheckoutRateLimit > 0 && d.RateLimiter == nil {
+		// Wiring, not input: fail at start, not on the first checkout.
+		panic(fmt.Sprintf("api: CheckoutRateLimit is %d but %T counts nothing and Deps.RateLimiter is nil", d.CheckoutRateLimit, d.Store))
+	}
 	s := &server{Deps: d}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/checkout", s.checkout)
@@ -74,7 +88,7 @@ func Handler(d Deps) http.Handler {
 		}
 		s.fail(w, r, order.Errorf(order.CodeNotFound, "No such route: %s %s.", truncate(r.Method, 16), truncate(p, 100)))
 	})
-	return s.withRequestID(s.cors(s.recover(mux)))
+	return noStore(s.withRequestID(s.cors(s.recover(mux))))
 }
 
 type server struct{ Deps }

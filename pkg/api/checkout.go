@@ -3,9 +3,11 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -15,9 +17,11 @@ import (
 	"mime"
 	"net/http"
 	"net/mail"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jampay/jampay/pkg/catalog"
@@ -83,24 +87,28 @@ func (s *server) checkout(w http.ResponseWriter, r *http.Request) {
 		ID: order.NewID(), Gateway: req.Gateway, Status: order.Pending, Items: items,
 		Amount: total, Currency: currency, Email: req.Email, CreatedAt: now, UpdatedAt: now,
 	}
-	var token string
+	token, hash := order.NewToken()
+	o.TokenHash = hash
 	if key := r.Header.Get("Idempotency-Key"); key != "" {
-		replay, err := s.claimKey(r.Context(), key, o, now)
+		var replay *order.Order
+		replay, token, err = s.claimKey(r.Context(), key, o, token, now)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		token = idempotentToken(key, o.ID)
 		if replay != nil {
-			token = idempotentToken(key, replay.ID)
+			// A replay makes nothing, so it is not counted against the
+			// rate limit; if the first attempt ended in a 502, this one
+			// asks the gateway again for the same order.
 			s.log(r, slog.LevelInfo, "checkout replayed", "order_id", replay.ID)
 			s.finishCheckout(w, r, gw, replay, token, http.StatusCreated)
 			return
 		}
-	} else {
-		token, _ = order.NewToken()
 	}
-	o.TokenHash = order.HashToken(token)
+	if err := s.takeRate(r, now); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	// Invariant 2: the order is stored before the gateway hears of it.
 	if err := s.Store.CreateOrder(r.Context(), o); err != nil {
 		s.fail(w, r, err)
@@ -110,45 +118,105 @@ func (s *server) checkout(w http.ResponseWriter, r *http.Request) {
 	s.finishCheckout(w, r, gw, o, token, http.StatusCreated)
 }
 
-// claimKey ties an Idempotency-Key to o's id. It returns the order an
-// earlier request with the same key and body made (to answer again), or an
-// error for a key reused with another body or still being served.
-func (s *server) claimKey(ctx context.Context, key string, o *order.Order, now time.Time) (*order.Order, error) {
+// claimKey ties an Idempotency-Key to o's id and, sealed, to its status
+// token, in one write. It returns the order an earlier request with the
+// same key and body made and that request's token, to answer again; or no
+// order and the token to make o with (o's id and token are then those an
+// earlier request claimed but never stored, if one did); or an error for a
+// key reused with another body or still being served.
+func (s *server) claimKey(ctx context.Context, key string, o *order.Order, token string, now time.Time) (*order.Order, string, error) {
 	if len(key) < 16 || len(key) > 255 || strings.IndexFunc(key, func(c rune) bool { return c < 0x21 || c > 0x7e }) >= 0 {
-		return nil, order.Errorf(order.CodeInvalidIdempotency, "Idempotency-Key must be 16 to 255 visible ASCII characters, such as a UUID.")
+		return nil, "", order.Errorf(order.CodeInvalidIdempotency, "Idempotency-Key must be 16 to 255 visible ASCII characters, such as a UUID.")
+	}
+	sealed, err := sealToken(key, o.ID, token)
+	if err != nil {
+		return nil, "", err
 	}
 	rec := order.IdempotencyRecord{
-		KeyHash: sha256Hex([]byte(key)), RequestHash: requestHash(o), OrderID: o.ID,
+		KeyHash: sha256Hex([]byte(key)), RequestHash: requestHash(o), OrderID: o.ID, SealedToken: sealed,
 		CreatedAt: now, ExpiresAt: now.Add(order.IdempotencyRetention),
 	}
 	old, err := s.Store.ClaimIdempotencyKey(ctx, rec)
 	if err == nil {
-		return nil, nil
+		return nil, token, nil
 	}
 	if !errors.Is(err, order.ErrIdempotencyKeyExists) {
-		return nil, err
+		return nil, "", err
 	}
 	if old.RequestHash != rec.RequestHash {
-		return nil, order.Errorf(order.CodeIdempotencyReused, "This Idempotency-Key was used for a different checkout; use a new key for a new cart.")
+		return nil, "", order.Errorf(order.CodeIdempotencyReused, "This Idempotency-Key was used for a different checkout; use a new key for a new cart.")
 	}
+	// The key hashes the same, so it is the same key: its seal opens unless
+	// an earlier release wrote the record (it sealed nothing).
+	oldToken, opened := openToken(key, old.OrderID, old.SealedToken)
 	prev, err := s.Store.GetOrder(ctx, old.OrderID)
 	if errors.Is(err, order.ErrNotFound) {
+		// Also the answer, for a while, to a retry of a request the rate
+		// limit refused after it claimed the key: the two look the same.
 		if now.Sub(old.CreatedAt) < inProgressFor {
-			return nil, order.Errorf(order.CodeRequestInProgress, "A checkout with this Idempotency-Key is still being made; retry in a moment.")
+			return nil, "", order.Errorf(order.CodeRequestInProgress, "A checkout with this Idempotency-Key is still being made; retry in a moment.")
 		}
 		// The first request died between claiming the key and storing its
 		// order: nothing was sent to a gateway, so make the order now,
-		// under the id the key already names.
+		// under the id and token the key already holds.
 		o.ID = old.OrderID
-		return nil, nil
+		if opened {
+			token, o.TokenHash = oldToken, order.HashToken(oldToken)
+		}
+		return nil, token, nil
 	}
+	if err != nil {
+		return nil, "", err
+	}
+	if prev.Checkout == "" && prev.GatewayError == "" && now.Sub(prev.CreatedAt) < inProgressFor {
+		return nil, "", order.Errorf(order.CodeRequestInProgress, "A checkout with this Idempotency-Key is still being made; retry in a moment.")
+	}
+	if !opened {
+		return nil, "", order.Errorf(order.CodeIdempotencyReused, "This Idempotency-Key cannot be answered again; use a new key.")
+	}
+	return prev, oldToken, nil
+}
+
+// replayInfo names what the key sealing a status token for replays is for.
+const replayInfo = "jampay status token for Idempotency-Key replays\x00"
+
+// sealToken seals a status token for replays of an Idempotency-Key:
+// AES-256-GCM under a key derived with HKDF-SHA256 from the Idempotency-Key
+// and the order id, the order id as associated data. Only a request
+// holding the Idempotency-Key opens it: a copy of the table does not, and
+// the token itself stays random, whatever the key.
+func sealToken(idempotencyKey, orderID, token string) ([]byte, error) {
+	aead, err := replayAEAD(idempotencyKey, orderID)
 	if err != nil {
 		return nil, err
 	}
-	if prev.Checkout == "" && prev.GatewayError == "" && now.Sub(prev.CreatedAt) < inProgressFor {
-		return nil, order.Errorf(order.CodeRequestInProgress, "A checkout with this Idempotency-Key is still being made; retry in a moment.")
+	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(token)+aead.Overhead())
+	_, _ = rand.Read(nonce) // never fails since Go 1.24
+	return aead.Seal(nonce, nonce, []byte(token), []byte(orderID)), nil
+}
+
+// openToken opens what sealToken sealed; false for any other key, order id
+// or bytes.
+func openToken(idempotencyKey, orderID string, sealed []byte) (string, bool) {
+	aead, err := replayAEAD(idempotencyKey, orderID)
+	if err != nil || len(sealed) < aead.NonceSize() {
+		return "", false
 	}
-	return prev, nil
+	n := aead.NonceSize()
+	token, err := aead.Open(nil, sealed[:n], sealed[n:], []byte(orderID))
+	return string(token), err == nil
+}
+
+func replayAEAD(idempotencyKey, orderID string) (cipher.AEAD, error) {
+	k, err := hkdf.Key(sha256.New, []byte(idempotencyKey), nil, replayInfo+orderID, 32)
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(k)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
 }
 
 // finishCheckout asks the gateway for the order's checkout, unless it has
@@ -200,15 +268,34 @@ func (s *server) attach(ctx context.Context, o *order.Order, c order.Checkout) (
 }
 
 // recordGatewayError keeps the failure on the order, best effort: the 502
-// goes out whether or not this write lands.
+// goes out whether or not this write lands. What a gateway says can quote
+// the request (Stripe's messages quote the customer_email they refuse), so
+// email addresses are taken out before the message is logged or stored.
 func (s *server) recordGatewayError(r *http.Request, o *order.Order, gwErr error) {
-	s.log(r, slog.LevelWarn, "gateway error", "order_id", o.ID, "gateway", o.Gateway, "err", gwErr)
+	msg := redactEmails(gwErr.Error(), o.Email)
+	s.log(r, slog.LevelWarn, "gateway error", "order_id", o.ID, "gateway", o.Gateway, "err", msg)
 	next := o.Clone()
-	next.GatewayError = truncate(gwErr.Error(), 500)
+	next.GatewayError = truncate(msg, 500)
 	next.Version, next.UpdatedAt = o.Version+1, s.Now()
 	if err := s.Store.Move(r.Context(), order.Move{Next: next, From: o.Status, FromVersion: o.Version}); err != nil {
 		s.log(r, slog.LevelWarn, "could not record the gateway error", "order_id", o.ID, "err", err)
 	}
+}
+
+// emailLike is anything around an '@' up to a space, quote, bracket or
+// separator: broader than any address, as a redaction should be. It is
+// compiled on the first gateway error, not at every cold start.
+var emailLike = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`[^\s"'<>()\[\]{},;:\\]*@[^\s"'<>()\[\]{},;:\\]+`)
+})
+
+// redactEmails replaces the customer's email, and anything shaped like an
+// address, in a gateway's message.
+func redactEmails(msg, email string) string {
+	if email != "" {
+		msg = strings.ReplaceAll(msg, email, "[email]")
+	}
+	return emailLike().ReplaceAllString(msg, "[email]")
 }
 
 func decodeCheckout(body []byte) (checkoutRequest, []catalog.Line, error) {
@@ -218,7 +305,9 @@ func decodeCheckout(body []byte) (checkoutRequest, []catalog.Line, error) {
 	if err := dec.Decode(&req); err != nil {
 		return req, nil, order.Errorf(order.CodeInvalidJSON, "The body is not a checkout request: %s.", jsonProblem(err))
 	}
-	if dec.More() {
+	// Only JSON whitespace may follow the value. (dec.More is no test of
+	// that: it reports false before a stray ']' or '}'.)
+	if rest := bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
 		return req, nil, order.Errorf(order.CodeInvalidJSON, "The body holds more than one JSON value.")
 	}
 	lines := make([]catalog.Line, 0, len(req.Items))
@@ -292,15 +381,6 @@ func requestHash(o *order.Order) string {
 		fmt.Fprintf(&b, "%s\x00%d\n", it.SKU, it.Quantity)
 	}
 	return sha256Hex([]byte(b.String()))
-}
-
-// idempotentToken derives the status token from the Idempotency-Key, so a
-// replay can hand the same token back while only its hash is stored. Who
-// holds the key could replay the request and read the token anyway.
-func idempotentToken(key, orderID string) string {
-	m := hmac.New(sha256.New, []byte(key))
-	m.Write([]byte("jampay status token\x00" + orderID))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 func sha256Hex(b []byte) string {

@@ -30,6 +30,7 @@ var statusOf = map[order.Code]int{
 	order.CodeNotFound:           http.StatusNotFound,
 	order.CodeOrderNotFound:      http.StatusNotFound,
 	order.CodeOriginNotAllowed:   http.StatusForbidden,
+	order.CodeRateLimited:        http.StatusTooManyRequests,
 	order.CodeGatewayError:       http.StatusBadGateway,
 	order.CodeStoreUnavailable:   http.StatusServiceUnavailable,
 }
@@ -49,8 +50,14 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var body errorBody
 	var appErr *order.Error
 	var storeErr *order.StoreError
+	var limited *rateLimited
 	status := http.StatusInternalServerError
 	switch {
+	case errors.As(err, &limited):
+		status = statusOf[order.CodeRateLimited]
+		w.Header().Set("Retry-After", retryAfterSeconds(limited.retryAfter))
+		body.Error.Code, body.Error.Message = order.CodeRateLimited, "Too many checkouts from your network; try again in a few minutes."
+		s.log(r, slog.LevelWarn, "rate limited", "client", clientKey(r.RemoteAddr))
 	case errors.As(err, &storeErr) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
 		status = http.StatusServiceUnavailable
 		body.Error.Code, body.Error.Message = order.CodeStoreUnavailable, "Orders cannot be stored right now; try again shortly."

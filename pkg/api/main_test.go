@@ -99,7 +99,7 @@ func (g *fakeGateway) CreateCheckout(ctx context.Context, o *order.Order) (order
 		return order.Checkout{}, fmt.Errorf("gateway timed out")
 	}
 	data, _ := json.Marshal(map[string]string{"url": "https://checkout.example/" + o.ID})
-	return order.Checkout{SessionRef: "cs_fake_" + o.ID[4:], Data: data, Deadline: time.Now().Add(30 * time.Minute)}, nil
+	return order.Checkout{SessionRef: "cs_test_" + o.ID[4:], Data: data, Deadline: time.Now().Add(30 * time.Minute)}, nil
 }
 
 type env struct {
@@ -240,6 +240,10 @@ func (e *env) get(id string) *order.Order {
 // stripeWebhook sends a Stripe event signed with stripe-go's own signer.
 func (e *env) stripeWebhook(ev gatewayevents.Stripe) response {
 	e.t.Helper()
+	if ev.SessionID == "" {
+		// As Stripe does: the event is about the session checkout made.
+		ev.SessionID = e.checkoutRef(ev.OrderID)
+	}
 	body, err := ev.Payload()
 	if err != nil {
 		e.t.Fatal(err)
@@ -276,8 +280,24 @@ func headerOf(h http.Header) string { return h.Get("Stripe-Signature") }
 func itoa(n int64) string { return fmt.Sprint(n) }
 
 // razorpayWebhook sends a Razorpay event with its HMAC and event id.
+// checkoutRef is the gateway checkout (session, Razorpay order) recorded
+// on the order, or "" when there is none.
+func (e *env) checkoutRef(orderID string) string {
+	if e.store == nil || orderID == "" {
+		return ""
+	}
+	if o, err := e.store.GetOrder(context.Background(), orderID); err == nil {
+		return o.SessionRef
+	}
+	return ""
+}
+
 func (e *env) razorpayWebhook(ev gatewayevents.Razorpay) response {
 	e.t.Helper()
+	if ev.RazorpayOrderID == "" {
+		// As Razorpay does: the payment is on the order checkout made.
+		ev.RazorpayOrderID = e.checkoutRef(ev.OrderID)
+	}
 	body, id, err := ev.Payload()
 	if err != nil {
 		e.t.Fatal(err)

@@ -45,6 +45,16 @@ func (s *server) withRequestID(next http.Handler) http.Handler {
 	})
 }
 
+// noStore marks every response of the API, errors included, as not to be
+// kept by the browser or any cache between: a 201 carries the status token,
+// and a status answer is stale the moment the order moves.
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
 // recover turns a panic into a logged 500 rather than a dropped connection.
 func (s *server) recover(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

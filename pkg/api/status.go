@@ -23,7 +23,6 @@ type statusResponse struct {
 // token. An unknown id, a malformed id and a wrong token take one path and
 // give one answer, so the endpoint tells nothing about which orders exist.
 func (s *server) status(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "no-store")
 	id := r.PathValue("orderId")
 	token := bearerToken(r.Header.Get("Authorization"))
 	var o *order.Order
@@ -43,7 +42,7 @@ func (s *server) status(w http.ResponseWriter, r *http.Request) {
 		OrderID: o.ID, Status: o.Status, Amount: o.Amount, Currency: o.Currency,
 		Items: o.Items, UpdatedAt: o.UpdatedAt.UTC().Format(time.RFC3339),
 	}
-	if o.FailureReason != "" && o.Status == order.Failed {
+	if o.FailureReason != "" && o.Status != order.Paid {
 		resp.FailureReason = &o.FailureReason
 	}
 	s.writeJSON(w, http.StatusOK, resp)

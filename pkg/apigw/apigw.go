@@ -32,7 +32,7 @@ func Handler(h http.Handler) func(context.Context, events.APIGatewayV2HTTPReques
 			// so plainly rather than fail the invocation.
 			return events.APIGatewayV2HTTPResponse{
 				StatusCode: http.StatusBadRequest,
-				Headers:    map[string]string{"Content-Type": "application/json"},
+				Headers:    map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"},
 				Body:       `{"error":{"code":"invalid_request","message":"The request could not be read."}}`,
 			}, nil
 		}
@@ -79,6 +79,10 @@ func Request(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Requ
 	if h := req.Header.Get("Host"); h != "" {
 		req.Host = h
 	}
+	// The client's address is the one API Gateway saw the connection come
+	// from; X-Forwarded-For is whatever the client chose to send (API
+	// Gateway appends to it), so it is never read. The checkout rate limit
+	// counts by this address.
 	req.RemoteAddr = ev.RequestContext.HTTP.SourceIP
 	req.ContentLength = int64(len(body))
 	req.RequestURI = u.RequestURI()

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/jampay/jampay/pkg/api"
 	"github.com/jampay/jampay/pkg/apigw"
+	"github.com/jampay/jampay/pkg/catalog"
 	"github.com/jampay/jampay/pkg/gatewayevents"
 	"github.com/jampay/jampay/pkg/memstore"
 	"github.com/jampay/jampay/pkg/order"
@@ -105,13 +107,13 @@ func TestRequest_StatusRouteThroughTheRealHandler(t *testing.T) {
 // over the body base64-encoded; the signature is over the decoded bytes.
 func TestRequest_Base64WebhookVerifiesOverDecodedBytes(t *testing.T) {
 	store := memstore.New(time.Now)
-	o := &order.Order{ID: order.NewID(), Gateway: "stripe", Status: order.Pending, Amount: 4000, Currency: "usd"}
+	o := &order.Order{ID: order.NewID(), Gateway: "stripe", Status: order.Pending, Amount: 4000, Currency: "usd", SessionRef: "cs_test_apigw_base64"}
 	if err := store.CreateOrder(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
 	const secret = "whsec_apigw_test"
 	h := api.Handler(api.Deps{Store: store, Webhooks: map[string]api.WebhookParser{"stripe": &stripegw.Verifier{Secrets: []string{secret}}}})
-	body, _ := gatewayevents.Stripe{Type: "checkout.session.completed", OrderID: o.ID, Amount: 4000}.Payload()
+	body, _ := gatewayevents.Stripe{Type: "checkout.session.completed", OrderID: o.ID, SessionID: o.SessionRef, Amount: 4000}.Payload()
 	ev := load(t, "webhook-stripe-base64.json")
 	ev.Body = base64.StdEncoding.EncodeToString(body)
 	ev.Headers["stripe-signature"] = webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: secret}).Header
@@ -123,9 +125,49 @@ func TestRequest_Base64WebhookVerifiesOverDecodedBytes(t *testing.T) {
 	}
 
 	ev.Body = "%%% not base64 %%%"
-	if resp := run(t, h, ev); resp.StatusCode != 400 {
-		t.Fatalf("invalid base64: %d", resp.StatusCode)
+	if resp := run(t, h, ev); resp.StatusCode != 400 || resp.Headers["Cache-Control"] != "no-store" {
+		t.Fatalf("invalid base64: %d %v", resp.StatusCode, resp.Headers)
 	}
+}
+
+// TestRequest_RateLimitCountsSourceIPNeverForwardedFor: through the real
+// handler, the checkout rate limit counts API Gateway's sourceIp (IPv6 per
+// /64), whatever X-Forwarded-For the client sends.
+func TestRequest_RateLimitCountsSourceIPNeverForwardedFor(t *testing.T) {
+	cat, err := catalog.Parse(strings.NewReader(`{"shopName":"S","products":[{"sku":"mug","name":"Mug","unitAmount":1250,"currency":"usd"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := api.Handler(api.Deps{Store: memstore.New(time.Now), Catalog: cat, Gateways: map[string]api.Gateway{"stripe": okGateway{}}, CheckoutRateLimit: 1})
+	checkout := func(sourceIP, forwardedFor string) int {
+		ev := load(t, "apigw-v2-request-no-authorizer.json")
+		ev.RawPath, ev.RequestContext.HTTP.Method, ev.RequestContext.HTTP.Path = "/api/checkout", "POST", "/api/checkout"
+		ev.RequestContext.HTTP.SourceIP = sourceIP
+		ev.Headers["content-type"], ev.Headers["x-forwarded-for"] = "application/json", forwardedFor
+		ev.Body = `{"gateway":"stripe","items":[{"sku":"mug","quantity":1}]}`
+		return run(t, h, ev).StatusCode
+	}
+	steps := []struct {
+		sourceIP, forwardedFor string
+		want                   int
+	}{
+		{"203.0.113.9", "203.0.113.9", 201},
+		{"203.0.113.9", "198.51.100.1, 203.0.113.9", 429},
+		{"198.51.100.1", "203.0.113.9", 201},
+		{"2001:db8:1:2::1", "2001:db8:1:2::1", 201},
+		{"2001:db8:1:2:ffff::7", "2001:db8:9:9::1", 429},
+	}
+	for _, st := range steps {
+		if got := checkout(st.sourceIP, st.forwardedFor); got != st.want {
+			t.Fatalf("sourceIp %s, X-Forwarded-For %q: %d, want %d", st.sourceIP, st.forwardedFor, got, st.want)
+		}
+	}
+}
+
+type okGateway struct{}
+
+func (okGateway) CreateCheckout(ctx context.Context, o *order.Order) (order.Checkout, error) {
+	return order.Checkout{SessionRef: "cs_" + o.ID[4:], Data: []byte(`{"url":"https://checkout.example/x"}`)}, nil
 }
 
 func TestResponse_BinaryBodyIsBase64(t *testing.T) {

@@ -58,6 +58,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Locally Stripe is in test mode unless STRIPE_MODE says otherwise.
+	stripeMode, err := cfg.StripeModeOr("test")
+	if err != nil {
+		return nil, err
+	}
 	if opts.CatalogPath == "" {
 		opts.CatalogPath = cmp.Or(cfg.CatalogPath, "site/catalog.json")
 	}
@@ -114,8 +119,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	gateways := map[string]api.Gateway{}
 	mode := map[string]string{}
 	if cfg.StripeEnabled() {
-		gateways["stripe"] = stripegw.New(stripegw.Config{SecretKey: cfg.Stripe.SecretKey, APIBase: cfg.Stripe.APIBase, SiteURL: siteURL})
-		mode["stripe"] = "Stripe test mode (" + cmp.Or(cfg.Stripe.APIBase, "api.stripe.com") + ")"
+		gateways["stripe"] = stripegw.New(stripegw.Config{SecretKey: cfg.Stripe.SecretKey, APIBase: cfg.Stripe.APIBase, SiteURL: siteURL, TTL: cfg.CheckoutTTL})
+		mode["stripe"] = "Stripe " + stripeMode + " mode (" + cmp.Or(cfg.Stripe.APIBase, "api.stripe.com") + ")"
 	} else {
 		gateways["stripe"], mode["stripe"] = sb.Stripe(), "sandbox"
 	}
@@ -124,16 +129,22 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			ln.Close()
 			return nil, err
 		}
-		gateways["razorpay"] = razorpaygw.New(razorpaygw.Config{KeyID: cfg.Razorpay.KeyID, KeySecret: cfg.Razorpay.KeySecret, APIBase: cfg.Razorpay.APIBase, ShopName: cat.ShopName})
+		gateways["razorpay"] = razorpaygw.New(razorpaygw.Config{KeyID: cfg.Razorpay.KeyID, KeySecret: cfg.Razorpay.KeySecret, APIBase: cfg.Razorpay.APIBase, ShopName: cat.ShopName, TTL: cfg.CheckoutTTL})
 		mode["razorpay"] = "Razorpay (" + cmp.Or(cfg.Razorpay.APIBase, razorpaygw.DefaultAPIBase) + ")"
 	} else {
 		gateways["razorpay"], mode["razorpay"] = sb.Razorpay(), "sandbox"
 	}
 
+	// One developer clicking through the shop is one client: the limit is
+	// off here unless CHECKOUT_RATE_LIMIT asks for it.
+	rateLimit := 0
+	if cfg.CheckoutRateLimitSet {
+		rateLimit = cfg.CheckoutRateLimit
+	}
 	apiHandler := api.Handler(api.Deps{
-		Store: store, Catalog: cat, Gateways: gateways,
+		Store: store, Catalog: cat, Gateways: gateways, CheckoutRateLimit: rateLimit,
 		Webhooks: map[string]api.WebhookParser{
-			"stripe":   &stripegw.Verifier{Secrets: stripeSecrets},
+			"stripe":   &stripegw.Verifier{Secrets: stripeSecrets, Mode: stripeMode},
 			"razorpay": &razorpaygw.Verifier{Secrets: rzpSecrets},
 		},
 		AllowedOrigins: origins, Effects: opts.Effects, Now: now, Logger: opts.Logger,

@@ -76,8 +76,13 @@ func status(t *testing.T, base string, c map[string]any) string {
 	return s
 }
 
-// stripeFlow checks out on the Stripe sandbox and presses a button.
-func stripeFlow(t *testing.T, base, action, wantRedirect, wantStatus string) {
+// press is one button on a sandbox page: where the page sends the
+// customer ("" for back to the page itself, as after a decline) and the
+// order's status after it.
+type press struct{ action, redirect, status string }
+
+// stripeFlow checks out on the Stripe sandbox and presses buttons in turn.
+func stripeFlow(t *testing.T, base string, presses ...press) {
 	c := postJSON(t, base+"/api/checkout", `{"gateway":"stripe","items":[{"sku":"tee-m","quantity":1}]}`)
 	url := c["checkout"].(map[string]any)["url"].(string)
 	page, err := http.Get(url)
@@ -89,16 +94,22 @@ func stripeFlow(t *testing.T, base, action, wantRedirect, wantStatus string) {
 	if !strings.Contains(string(html), "T-shirt (M) × 1") || !strings.Contains(string(html), "Decline") {
 		t.Fatalf("sandbox page: %s", html)
 	}
-	resp, err := noRedirect.Post(url+"/"+action, "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 303 || resp.Header.Get("Location") != base+wantRedirect {
-		t.Fatalf("%s: %d → %s", action, resp.StatusCode, resp.Header.Get("Location"))
-	}
-	if got := status(t, base, c); got != wantStatus {
-		t.Fatalf("%s: status %s, want %s", action, got, wantStatus)
+	for _, p := range presses {
+		resp, err := noRedirect.Post(url+"/"+p.action, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		want := url
+		if p.redirect != "" {
+			want = base + p.redirect
+		}
+		if resp.StatusCode != 303 || resp.Header.Get("Location") != want {
+			t.Fatalf("%s: %d → %s, want %s", p.action, resp.StatusCode, resp.Header.Get("Location"), want)
+		}
+		if got := status(t, base, c); got != p.status {
+			t.Fatalf("%s: status %s, want %s", p.action, got, p.status)
+		}
 	}
 }
 
@@ -109,9 +120,10 @@ func TestServe_StripeSandboxInMemory(t *testing.T) {
 			t.Errorf("banner lacks %q:\n%s", want, out)
 		}
 	}
-	stripeFlow(t, s.URL, "pay", "/success.html", "paid")
-	stripeFlow(t, s.URL, "decline", "/success.html", "failed")
-	stripeFlow(t, s.URL, "abandon", "/cancel.html", "expired")
+	stripeFlow(t, s.URL, press{"pay", "/success.html", "paid"})
+	// A decline keeps the customer on the page, the order open.
+	stripeFlow(t, s.URL, press{"decline", "", "pending"}, press{"pay", "/success.html", "paid"})
+	stripeFlow(t, s.URL, press{"decline", "", "pending"}, press{"abandon", "/cancel.html", "expired"})
 	for _, path := range []string{"/", "/jampay.js", "/catalog.json", "/success.html"} {
 		if resp, err := http.Get(s.URL + path); err != nil || resp.StatusCode != 200 {
 			t.Errorf("GET %s: %v %v", path, resp, err)
@@ -125,7 +137,7 @@ func TestServe_DynamoDBLocalCreatesTheTable(t *testing.T) {
 	if !strings.Contains(out.String(), "DynamoDB table "+table+" at "+local.Endpoint) {
 		t.Fatalf("banner: %s", out)
 	}
-	stripeFlow(t, s.URL, "pay", "/success.html", "paid")
+	stripeFlow(t, s.URL, press{"pay", "/success.html", "paid"})
 }
 
 func TestServe_RazorpaySandbox(t *testing.T) {
@@ -133,7 +145,7 @@ func TestServe_RazorpaySandbox(t *testing.T) {
 	if resp, err := http.Get(s.URL + "/sandbox/razorpay/checkout.js"); err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), "javascript") {
 		t.Fatalf("checkout.js: %v %v", resp, err)
 	}
-	for _, tc := range []struct{ action, want string }{{"pay", "paid"}, {"decline", "failed"}, {"abandon", "expired"}} {
+	for _, tc := range []struct{ action, want string }{{"pay", "paid"}, {"decline", "pending"}, {"abandon", "expired"}} {
 		c := postJSON(t, s.URL+"/api/checkout", `{"gateway":"razorpay","items":[{"sku":"sticker-in","quantity":2}]}`)
 		co := c["checkout"].(map[string]any)
 		if co["keyId"] != "rzp_test_sandbox" || co["amount"] != 39800.0 || co["currency"] != "INR" || co["name"] != "Jam & Co." {
@@ -167,5 +179,35 @@ func TestServe_BadSettingFailsAtStart(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "TABLE_NAME") {
 		t.Fatalf("%v", err)
+	}
+}
+
+// TestServe_RateLimitOffUnlessSet: one developer clicking through the shop
+// is one address, so `jampay serve` counts nothing by default (the
+// contract's 30 would stop a tester); CHECKOUT_RATE_LIMIT turns it on.
+func TestServe_RateLimitOffUnlessSet(t *testing.T) {
+	checkouts := func(base string, n int) (codes []int) {
+		for i := 0; i < n; i++ {
+			resp, err := http.Post(base+"/api/checkout", "application/json", strings.NewReader(`{"gateway":"stripe","items":[{"sku":"tee-m","quantity":1}]}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			codes = append(codes, resp.StatusCode)
+			if resp.StatusCode == 429 && resp.Header.Get("Retry-After") == "" {
+				t.Fatal("429 without Retry-After")
+			}
+		}
+		return codes
+	}
+	off, _ := start(t, nil)
+	for i, code := range checkouts(off.URL, 35) {
+		if code != 201 {
+			t.Fatalf("checkout %d with the limit unset: %d", i+1, code)
+		}
+	}
+	on, _ := start(t, map[string]string{"CHECKOUT_RATE_LIMIT": "2"})
+	if got := fmt.Sprint(checkouts(on.URL, 3)); got != "[201 201 429]" {
+		t.Fatalf("CHECKOUT_RATE_LIMIT=2: %s", got)
 	}
 }

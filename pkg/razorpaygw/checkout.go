@@ -19,6 +19,7 @@ import (
 	"github.com/razorpay/razorpay-go/requests"
 	"github.com/razorpay/razorpay-go/resources"
 
+	"github.com/jampay/jampay/pkg/config"
 	"github.com/jampay/jampay/pkg/order"
 )
 
@@ -29,16 +30,19 @@ const DefaultAPIBase = "https://api.razorpay.com"
 // by the smaller of it and the time the Lambda has left.
 const sdkTimeout = 10 * time.Second
 
-// CheckoutLifetime is how long jampay waits for a Razorpay payment before
-// the reconcile job asks Razorpay and expires the order: Razorpay orders
-// have no expiry of their own and no event says a customer walked away.
-const CheckoutLifetime = 30 * time.Minute
+// CheckoutLifetime is the TTL when Config.TTL is zero.
+const CheckoutLifetime = config.DefaultCheckoutTTL
 
 // Config configures the Razorpay checkout.
 type Config struct {
 	KeyID, KeySecret string
 	APIBase          string // empty is Razorpay's API
 	ShopName         string // shown in Razorpay's Checkout
+	// TTL is how long a checkout may be paid (CHECKOUT_TTL): Checkout.js's
+	// timeout, and the order's deadline, after which the reconcile job asks
+	// Razorpay and expires it (Razorpay orders have no expiry of their own
+	// and no event says a customer walked away). Zero is CheckoutLifetime.
+	TTL time.Duration
 	// Transport is the HTTP transport (tests); nil is the default.
 	Transport http.RoundTripper
 	Now       func() time.Time
@@ -55,6 +59,9 @@ func New(c Config) *Gateway {
 	c.APIBase = strings.TrimRight(c.APIBase, "/")
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.TTL <= 0 {
+		c.TTL = CheckoutLifetime
 	}
 	return &Gateway{c}
 }
@@ -105,9 +112,9 @@ func (g *Gateway) CreateCheckout(ctx context.Context, o *order.Order) (order.Che
 	id, _ := rzp["id"].(string)
 	data, _ := json.Marshal(checkoutData{
 		KeyID: g.c.KeyID, OrderID: id, Amount: o.Amount, Currency: strings.ToUpper(o.Currency),
-		Name: g.c.ShopName, Prefill: prefill{Email: o.Email},
+		Name: g.c.ShopName, Prefill: prefill{Email: o.Email}, Timeout: int64(g.c.TTL / time.Second),
 	})
-	return order.Checkout{SessionRef: id, Data: data, Deadline: g.c.Now().Add(CheckoutLifetime)}, nil
+	return order.Checkout{SessionRef: id, Data: data, Deadline: g.c.Now().Add(g.c.TTL)}, nil
 }
 
 // checkoutData is the 201 response's checkout for Razorpay: the options of
@@ -119,6 +126,9 @@ type checkoutData struct {
 	Currency string  `json:"currency"`
 	Name     string  `json:"name"`
 	Prefill  prefill `json:"prefill"`
+	// Timeout is Checkout.js's timeout, in seconds: past it the customer
+	// cannot pay in that Checkout.
+	Timeout int64 `json:"timeout,omitempty"`
 	// Script is where to load Checkout.js from when it is not Razorpay's
 	// (the local sandbox's stand-in).
 	Script string `json:"script,omitempty"`

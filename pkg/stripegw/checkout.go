@@ -7,6 +7,7 @@ package stripegw
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -15,12 +16,18 @@ import (
 	stripe "github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/checkout/session"
 
+	"github.com/jampay/jampay/pkg/config"
 	"github.com/jampay/jampay/pkg/order"
 )
 
-// CheckoutLifetime is how long a Checkout Session stays open. Stripe's
-// minimum is 30 minutes; a shorter session settles abandoned orders sooner.
-const CheckoutLifetime = 30 * time.Minute
+// Stripe accepts a Checkout Session's expires_at from 30 minutes to 24
+// hours after it creates the session. jampay keeps a minute inside each
+// end: stripe-go's retries resend the same expires_at a little later, and
+// our clock and Stripe's may differ by a little.
+const (
+	minExpiry = 31 * time.Minute
+	maxExpiry = 24*time.Hour - time.Minute
+)
 
 // Config configures the Stripe checkout.
 type Config struct {
@@ -28,7 +35,11 @@ type Config struct {
 	// APIBase points the client elsewhere (stripe-mock); empty is Stripe.
 	APIBase string
 	// SiteURL is where the success and cancel pages are (never the request).
-	SiteURL    string
+	SiteURL string
+	// TTL is how long a checkout may be paid (CHECKOUT_TTL): the session
+	// expires that long after the order was made, kept within what Stripe
+	// accepts. Zero is config.DefaultCheckoutTTL.
+	TTL        time.Duration
 	HTTPClient *http.Client
 	Now        func() time.Time
 }
@@ -37,6 +48,7 @@ type Config struct {
 type Gateway struct {
 	sessions session.Client
 	siteURL  string
+	ttl      time.Duration
 	now      func() time.Time
 }
 
@@ -59,9 +71,13 @@ func New(c Config) *Gateway {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.TTL <= 0 {
+		c.TTL = config.DefaultCheckoutTTL
+	}
 	return &Gateway{
 		sessions: session.Client{B: stripe.GetBackendWithConfig(stripe.APIBackend, bc), Key: c.SecretKey},
 		siteURL:  strings.TrimRight(c.SiteURL, "/"),
+		ttl:      c.TTL,
 		now:      c.Now,
 	}
 }
@@ -70,7 +86,7 @@ func New(c Config) *Gateway {
 // order id travels three ways (client_reference_id, the session's metadata
 // and the PaymentIntent's metadata) so every later event can find it.
 func (g *Gateway) CreateCheckout(ctx context.Context, o *order.Order) (order.Checkout, error) {
-	deadline := g.now().Add(CheckoutLifetime)
+	deadline := g.expiry(o)
 	p := &stripe.CheckoutSessionParams{
 		Mode:              stripe.String(string(stripe.CheckoutSessionModePayment)),
 		ClientReferenceID: stripe.String(o.ID),
@@ -101,7 +117,7 @@ func (g *Gateway) CreateCheckout(ctx context.Context, o *order.Order) (order.Che
 	p.SetIdempotencyKey("jampay-checkout-" + o.ID)
 	s, err := g.sessions.New(p)
 	if err != nil {
-		return order.Checkout{}, fmt.Errorf("stripe: create checkout session: %w", err)
+		return order.Checkout{}, checkoutError(err)
 	}
 	if s.ID == "" || s.URL == "" {
 		return order.Checkout{}, fmt.Errorf("stripe: checkout session without id or url")
@@ -111,4 +127,54 @@ func (g *Gateway) CreateCheckout(ctx context.Context, o *order.Order) (order.Che
 		deadline = time.Unix(s.ExpiresAt, 0)
 	}
 	return order.Checkout{SessionRef: s.ID, Data: data, Deadline: deadline}, nil
+}
+
+// expiry is when o's session expires: the order's creation plus the TTL,
+// so a retry for the same order (after a 502) sends Stripe the same
+// expires_at under the same idempotency key, moved only as far as needed to
+// stay within what Stripe accepts from now.
+func (g *Gateway) expiry(o *order.Order) time.Time {
+	now := g.now()
+	from := o.CreatedAt
+	if from.IsZero() {
+		from = now
+	}
+	at := from.Add(g.ttl)
+	if lo := now.Add(minExpiry); at.Before(lo) {
+		at = lo
+	}
+	if hi := now.Add(maxExpiry); at.After(hi) {
+		at = hi
+	}
+	return at.Truncate(time.Second)
+}
+
+// checkoutError says what went wrong in a line: the HTTP status, Stripe's
+// error type and code, the parameter, the request id and the message,
+// rather than stripe-go's JSON dump of the whole error. The message can
+// quote what was sent (an invalid customer_email); the api package takes
+// addresses out before it logs or stores it.
+func checkoutError(err error) error {
+	var se *stripe.Error
+	if !errors.As(err, &se) {
+		return fmt.Errorf("stripe: create checkout session: %w", err)
+	}
+	return &apiError{se}
+}
+
+type apiError struct{ err *stripe.Error }
+
+func (e *apiError) Unwrap() error { return e.err }
+func (e *apiError) Error() string {
+	s := fmt.Sprintf("stripe: create checkout session: %d %s", e.err.HTTPStatusCode, e.err.Type)
+	if e.err.Code != "" {
+		s += " " + string(e.err.Code)
+	}
+	if e.err.Param != "" {
+		s += " (param " + e.err.Param + ")"
+	}
+	if e.err.RequestID != "" {
+		s += " [" + e.err.RequestID + "]"
+	}
+	return s + ": " + e.err.Msg
 }
