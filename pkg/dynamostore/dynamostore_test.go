@@ -87,14 +87,20 @@ func TestRequestsPerOperation(t *testing.T) {
 	}
 }
 
+// rawTable is a store on a fresh table, with the client to read and write
+// its items directly.
+func rawTable(t *testing.T) (*dynamodb.Client, string, *storetest.Clock, *dynamostore.Store) {
+	client := local.Client(t)
+	table := local.NewTable(t, client)
+	clock := storetest.NewClock()
+	return client, table, clock, dynamostore.New(client, table, clock.Now)
+}
+
 // TestItemsOfThePreviousReleaseStillRead writes an order and a parked list
 // exactly as the previous release wrote them (no pendingReplay, no paidRef,
 // parked events appended to one list), and reads them with this one.
 func TestItemsOfThePreviousReleaseStillRead(t *testing.T) {
-	client := local.Client(t)
-	table := local.NewTable(t, client)
-	clock := storetest.NewClock()
-	s := dynamostore.New(client, table, clock.Now)
+	client, table, clock, s := rawTable(t)
 	ctx := context.Background()
 	id := order.NewID()
 	s_ := func(v string) ddb.AttributeValue { return &ddb.AttributeValueMemberS{Value: v} }
@@ -148,10 +154,7 @@ func TestItemsOfThePreviousReleaseStillRead(t *testing.T) {
 // attribute is set 30 days after an order ends expired with no money, and
 // gone once money arrives.
 func TestExpiredOrderWithoutMoneyGoesWithTheTTL(t *testing.T) {
-	client := local.Client(t)
-	table := local.NewTable(t, client)
-	clock := storetest.NewClock()
-	s := dynamostore.New(client, table, clock.Now)
+	client, table, clock, s := rawTable(t)
 	ctx := context.Background()
 	o := storetest.NewOrder(clock)
 	if err := s.CreateOrder(ctx, o); err != nil {
