@@ -103,6 +103,7 @@ func disorderScenarios() []struct {
 		{"razorpay", "a payment on another Razorpay order names it in its notes; its own attempt is declined", []delivery{
 			rzpEv("payment.captured", func(e *gatewayevents.Razorpay) {
 				e.RazorpayOrderID, e.PaymentID = "order_other"+e.OrderID[4:12], "pay_other"+e.OrderID[4:12]
+				e.PaymentNotes = map[string]string{"order_id": e.OrderID}
 			}),
 			rzpEv("payment.failed", nil)}, order.Pending, false},
 		{"razorpay", "captured twice by two payments", []delivery{

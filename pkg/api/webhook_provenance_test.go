@@ -34,7 +34,8 @@ func TestRazorpayWebhook_ClientSetNotesNeverChooseTheOrder(t *testing.T) {
 			b, _ := e.rzpOrder() // the same cart: the same amount
 			// The customer pays A's Razorpay order, with Checkout notes
 			// (set in the browser) naming B.
-			e.mustReceiveRzp(gatewayevents.Razorpay{Type: "payment.captured", OrderID: b.OrderID, RazorpayOrderID: rzpA, PaymentID: "pay_onepayment", Amount: 39800})
+			e.mustReceiveRzp(gatewayevents.Razorpay{Type: "payment.captured", OrderID: b.OrderID, RazorpayOrderID: rzpA, PaymentID: "pay_onepayment", Amount: 39800,
+				PaymentNotes: map[string]string{"order_id": b.OrderID}})
 			e.mustBe(b.OrderID, order.Pending)
 			e.mustBe(a.OrderID, order.Paid)
 			e.mustReceiveRzp(gatewayevents.Razorpay{Type: "order.paid", OrderID: a.OrderID, RazorpayOrderID: rzpA, PaymentID: "pay_onepayment", Amount: 39800})
@@ -59,6 +60,7 @@ func TestRazorpayWebhook_AnAttackersOwnOrderCannotTouchAVictim(t *testing.T) {
 				{Type: "refund.processed", PaymentID: "pay_attack2", Amount: 19900, Refunded: 19900},
 			} {
 				ev.OrderID, ev.RazorpayOrderID = victim.OrderID, rzpAttacker
+				ev.PaymentNotes = map[string]string{"order_id": victim.OrderID}
 				e.mustReceiveRzp(ev)
 			}
 			v := e.mustBe(victim.OrderID, order.Pending)
@@ -67,7 +69,8 @@ func TestRazorpayWebhook_AnAttackersOwnOrderCannotTouchAVictim(t *testing.T) {
 			}
 			// A Razorpay order jampay never made, naming the victim: parked
 			// (it may be ours later), never applied to the victim.
-			e.mustReceiveRzp(gatewayevents.Razorpay{Type: "payment.captured", OrderID: victim.OrderID, RazorpayOrderID: "order_notjampays01", Amount: 39800})
+			e.mustReceiveRzp(gatewayevents.Razorpay{Type: "payment.captured", OrderID: victim.OrderID, RazorpayOrderID: "order_notjampays01", Amount: 39800,
+				PaymentNotes: map[string]string{"order_id": victim.OrderID}})
 			e.mustBe(victim.OrderID, order.Pending)
 			if !strings.Contains(logs.String(), `"msg":"payment without order"`) {
 				t.Fatal("money that found no order was not logged for the owner")

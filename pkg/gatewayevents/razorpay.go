@@ -15,6 +15,10 @@ type Razorpay struct {
 	EventID         string // sent as X-Razorpay-Event-Id, not in the body
 	OrderID         string // ours: the order's receipt and notes.order_id
 	RazorpayOrderID string
+	// PaymentNotes are the payment's notes, which Razorpay Checkout takes
+	// from the browser: [] unless set (jampay.js sends none), and whatever
+	// an attacker likes when set.
+	PaymentNotes map[string]string
 	PaymentID       string
 	RefundID        string
 	DisputeID       string
