@@ -15,8 +15,18 @@
 const STORAGE_KEY = "jampay.order";
 const RAZORPAY_SCRIPT = "https://checkout.razorpay.com/v1/checkout.js";
 
+/**
+ * Statuses of an order the customer can still pay: a declined attempt leaves
+ * the order pending (with its failureReason) and the gateway's page open for
+ * another try, so polling goes on.
+ */
+export const OPEN = ["pending", "processing"];
+
 /** Statuses after which polling stops: nothing more is expected soon. */
 export const SETTLED = ["paid", "failed", "expired", "refunded", "partially_refunded", "disputed", "amount_mismatch"];
+
+/** Statuses after which this order can never be paid: a new checkout is the way on. */
+export const UNPAYABLE = ["failed", "expired"];
 
 /** JampayError carries the API's error code ("unknown_sku", …) and HTTP status. */
 export class JampayError extends Error {
@@ -54,21 +64,19 @@ async function request(url, init) {
  * @param {"stripe"|"razorpay"} o.gateway
  * @param {{sku:string, quantity:number}[]} o.items
  * @param {string} [o.email]
- * @param {string} [o.idempotencyKey]  defaults to a fresh UUID; pass the same one to retry safely
+ * @param {string} [o.idempotencyKey]  defaults to a fresh random UUID; pass the same one to retry safely
  * @param {boolean} [o.redirect=true]  false: only create, return the response
- * @param {string} [o.successUrl="success.html"]  Razorpay: where to go after paying or failing
+ * @param {string} [o.successUrl="success.html"]  Razorpay: where to go after paying
  * @param {string} [o.cancelUrl="cancel.html"]   Razorpay: where to go if Checkout is closed
  */
 export async function createCheckout(o) {
   const apiBase = base(o.apiBase);
-  const key = o.idempotencyKey || (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2));
+  const key = o.idempotencyKey || newIdempotencyKey();
   const body = { gateway: o.gateway, items: o.items.map((i) => ({ sku: i.sku, quantity: i.quantity })) };
   if (o.email) body.email = o.email;
-  const created = await request(apiBase + "/api/checkout", {
-    method: "POST",
-    headers: { "Content-Type": "application/json", "Idempotency-Key": key },
-    body: JSON.stringify(body),
-  });
+  const headers = { "Content-Type": "application/json" };
+  if (key) headers["Idempotency-Key"] = key;
+  const created = await request(apiBase + "/api/checkout", { method: "POST", headers, body: JSON.stringify(body) });
   sessionStorage.setItem(STORAGE_KEY, JSON.stringify({
     apiBase, orderId: created.orderId, statusToken: created.statusToken, gateway: created.gateway,
     checkoutUrl: created.checkout && created.checkout.url, amount: created.amount, currency: created.currency,
@@ -80,6 +88,41 @@ export async function createCheckout(o) {
     location.assign(created.checkout.url);
   }
   return created;
+}
+
+// newIdempotencyKey returns 128 random bits from the browser's CSPRNG, or
+// undefined where there is none: a guessable key would let another page
+// replay this checkout's response, status token included, so no key (and
+// no double-click protection) is the safer loss.
+function newIdempotencyKey() {
+  const c = globalThis.crypto;
+  if (c && typeof c.randomUUID === "function") return c.randomUUID();
+  if (c && typeof c.getRandomValues === "function") {
+    return Array.from(c.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  return undefined;
+}
+
+// isLocal says whether a URL is on this machine: only there does jampay run
+// the sandbox, whose stand-in for Checkout.js it may load.
+function isLocal(url) {
+  return ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
+}
+
+// razorpayScript is where Checkout.js comes from: Razorpay's own URL, always,
+// unless the API is the local sandbox and names its stand-in on its own
+// origin. A script the API merely names is never enough: it runs with the
+// shop page's full power.
+function razorpayScript(apiBase, script) {
+  if (!script) return RAZORPAY_SCRIPT;
+  let api, src;
+  try {
+    api = new URL(apiBase || "/", location.href);
+    src = new URL(script, api);
+  } catch {
+    return RAZORPAY_SCRIPT;
+  }
+  return isLocal(api) && src.origin === api.origin ? src.href : RAZORPAY_SCRIPT;
 }
 
 function loadScript(src) {
@@ -95,23 +138,26 @@ function loadScript(src) {
 
 async function openRazorpay(created, o) {
   const c = created.checkout;
-  await loadScript(c.script || RAZORPAY_SCRIPT);
+  await loadScript(razorpayScript(o.apiBase, c.script));
   const go = (url) => location.assign(url);
-  const rzp = new window.Razorpay({
+  // No `notes`: Checkout.js copies them onto the payment, where anyone can
+  // set them, so jampay finds the order by the Razorpay order id it created.
+  const options = {
     key: c.keyId,
     order_id: c.orderId,
     amount: c.amount,
     currency: c.currency,
     name: c.name,
     prefill: c.prefill || {},
-    // Copied onto the payment, so every payment event names our order.
-    notes: { order_id: created.orderId },
     // Not proof of payment (only the webhook is): just where to wait.
     handler: () => go(o.successUrl || "success.html"),
     modal: { ondismiss: () => go(o.cancelUrl || "cancel.html") },
-  });
-  rzp.on("payment.failed", () => go(o.successUrl || "success.html"));
-  rzp.open();
+  };
+  // Checkout's own deadline (seconds), when jampay sets one: the order's TTL.
+  if (c.timeout) options.timeout = c.timeout;
+  // No "payment.failed" handler: Razorpay keeps Checkout open after a
+  // failed attempt, showing the error, and the customer may retry there.
+  new window.Razorpay(options).open();
 }
 
 /** The order this browser tab last checked out, or null. */

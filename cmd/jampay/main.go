@@ -18,7 +18,7 @@ const usage = `jampay — payments for static sites
 
 Usage:
   jampay serve [-addr 127.0.0.1:8787] [-site site] [-catalog site/catalog.json]
-  jampay trigger <stripe|razorpay> <event type> -order ID [-amount N -currency C] [-url URL]
+  jampay trigger <stripe|razorpay> <event type> -order ID [-session ID] [-payment ID] [-amount N -currency C] [-url URL]
 
 Settings come from the environment (TABLE_NAME, DYNAMODB_ENDPOINT, SITE_URL,
 ALLOWED_ORIGINS, STRIPE_*, RAZORPAY_*); a gateway without keys is the sandbox.

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"strings"
 	"time"
 
@@ -25,6 +27,8 @@ func trigger(ctx context.Context, args []string, getenv func(string) string, std
 	refunded := fs.Int64("refunded", 0, "cumulative amount refunded, for refund events")
 	url := fs.String("url", "http://127.0.0.1:8787", "base URL of the running jampay")
 	secret := fs.String("secret", "", "webhook secret (default $STRIPE_WEBHOOK_SECRET or $RAZORPAY_WEBHOOK_SECRET, the first if several)")
+	session := fs.String("session", "", "the order's Checkout Session (cs_…) or Razorpay order (order_…) id (default: asked from the running jampay's sandbox)")
+	payment := fs.String("payment", "", "PaymentIntent (pi_…) or Razorpay payment (pay_…) id")
 	// Flags may come before, between or after the two positional arguments.
 	var pos []string
 	for rest := args; ; {
@@ -44,14 +48,28 @@ func trigger(ctx context.Context, args []string, getenv func(string) string, std
 		return fmt.Errorf("-order is required")
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
-	target := strings.TrimRight(*url, "/") + "/api/webhooks/" + gateway
+	base := strings.TrimRight(*url, "/")
+	target := base + "/api/webhooks/" + gateway
+	// jampay believes a session or Razorpay order event only if it names the
+	// one jampay created for the order; the sandbox knows which that is.
+	if *session == "" {
+		if refs, err := sandboxReferences(ctx, client, base, *orderID); err == nil && refs.Gateway == gateway {
+			*session = refs.Session
+			if *payment == "" && gateway == "stripe" {
+				*payment = refs.Payment
+			}
+		} else {
+			fmt.Fprintf(stdout, "note: no %s sandbox checkout for %s at %s (%v): the event names a made-up session or Razorpay order; pass -session for jampay to apply it to the order\n", gateway, *orderID, base, err)
+		}
+	}
 	switch gateway {
 	case "stripe":
 		s := firstSecret(*secret, getenv(config.StripeWebhookSecret))
 		if s == "" {
 			return fmt.Errorf("no secret: set %s or pass -secret", config.StripeWebhookSecret)
 		}
-		body, err := gatewayevents.Stripe{Type: typ, OrderID: *orderID, Amount: *amount, Currency: *currency, Refunded: *refunded}.Payload()
+		body, err := gatewayevents.Stripe{Type: typ, OrderID: *orderID, SessionID: *session, PaymentIntentID: *payment,
+			Amount: *amount, Currency: *currency, Refunded: *refunded}.Payload()
 		if err != nil {
 			return fmt.Errorf("%w (types: %s)", err, strings.Join(gatewayevents.StripeTypes(), ", "))
 		}
@@ -63,7 +81,8 @@ func trigger(ctx context.Context, args []string, getenv func(string) string, std
 		if s == "" {
 			return fmt.Errorf("no secret: set %s or pass -secret", config.RazorpayWebhookSecret)
 		}
-		body, id, err := gatewayevents.Razorpay{Type: typ, OrderID: *orderID, Amount: *amount, Currency: *currency, Refunded: *refunded}.Payload()
+		body, id, err := gatewayevents.Razorpay{Type: typ, OrderID: *orderID, RazorpayOrderID: *session, PaymentID: *payment,
+			Amount: *amount, Currency: *currency, Refunded: *refunded}.Payload()
 		if err != nil {
 			return fmt.Errorf("%w (types: %s)", err, strings.Join(gatewayevents.RazorpayTypes(), ", "))
 		}
@@ -75,6 +94,25 @@ func trigger(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	fmt.Fprintf(stdout, "sent %s %s for %s to %s: 200\n", gateway, typ, *orderID, target)
 	return nil
+}
+
+// sandboxReferences asks a running jampay's sandbox which checkout it opened
+// for the order.
+func sandboxReferences(ctx context.Context, client *http.Client, base, orderID string) (sandbox.References, error) {
+	var refs sandbox.References
+	req, err := http.NewRequestWithContext(ctx, "GET", base+"/sandbox/orders/"+neturl.PathEscape(orderID), nil)
+	if err != nil {
+		return refs, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return refs, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return refs, fmt.Errorf("answered %d", resp.StatusCode)
+	}
+	return refs, json.NewDecoder(resp.Body).Decode(&refs)
 }
 
 func firstSecret(flagValue, env string) string {

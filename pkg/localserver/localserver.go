@@ -107,7 +107,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	sb := sandbox.New(sandbox.Config{
 		BaseURL: base, SiteURL: siteURL, ShopName: cat.ShopName,
 		StripeSecret: stripeSecrets[0], RazorpaySecret: rzpSecrets[0],
-		RazorpayKeySecret: cmp.Or(cfg.Razorpay.KeySecret, "sandbox"),
+		RazorpayKeySecret: cmp.Or(cfg.Razorpay.KeySecret, "sandbox"), TTL: cfg.CheckoutTTL,
 		Expire: func(ctx context.Context, orderID string) error {
 			_, _, err := order.ApplyEvent(ctx, store, order.Event{
 				Gateway: "razorpay", ID: "jampay_expire_" + orderID, Type: "jampay.checkout.abandoned",

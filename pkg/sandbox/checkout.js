@@ -51,7 +51,14 @@
         .then(function (res) {
           if (!res.ok) throw new Error(res.body.error || "sandbox error");
           if (action === "pay") { self.close(); if (o.handler) o.handler(res.body); }
-          else if (action === "decline") { self.close(); self.emit("payment.failed", res.body); }
+          else if (action === "decline") {
+            // Razorpay keeps Checkout open after a failed payment, with the
+            // error, so the customer can retry on the same order.
+            box.querySelector("[data-msg]").textContent = res.body.error.description + " Try again, or use another method.";
+            buttons.forEach(function (b) { b.disabled = false; });
+            buttons[0].focus();
+            self.emit("payment.failed", res.body);
+          }
           else { self.close(); if (o.modal && o.modal.ondismiss) o.modal.ondismiss(); }
         })
         .catch(function (err) {

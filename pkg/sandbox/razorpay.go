@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/jampay/jampay/pkg/gatewayevents"
 	"github.com/jampay/jampay/pkg/order"
@@ -29,9 +30,10 @@ func (g *RazorpayGateway) CreateCheckout(ctx context.Context, o *order.Order) (o
 	data, _ := json.Marshal(map[string]any{
 		"keyId": SandboxKeyID, "orderId": ss.Ref, "amount": o.Amount, "currency": strings.ToUpper(o.Currency),
 		"name": g.s.cfg.ShopName, "prefill": map[string]string{"email": o.Email},
-		"script": g.s.cfg.BaseURL + "/sandbox/razorpay/checkout.js",
+		"script":  g.s.cfg.BaseURL + "/sandbox/razorpay/checkout.js",
+		"timeout": int64(g.s.cfg.ttl() / time.Second),
 	})
-	return order.Checkout{SessionRef: ss.Ref, Data: data, Deadline: g.s.cfg.Now().Add(razorpaygw.CheckoutLifetime)}, nil
+	return order.Checkout{SessionRef: ss.Ref, Data: data, Deadline: g.s.cfg.Now().Add(g.s.cfg.ttl())}, nil
 }
 
 // SendRazorpay signs body as Razorpay does (hex HMAC-SHA256 of the raw
@@ -44,6 +46,10 @@ func SendRazorpay(ctx context.Context, client *http.Client, url, secret, eventID
 	})
 }
 
+// declineDescription is Razorpay's error_description for a bank decline,
+// in the payment.failed event and in what Checkout.js shows the customer.
+const declineDescription = "Your payment has been declined by your bank."
+
 //go:embed checkout.js
 var checkoutJS []byte
 
@@ -55,11 +61,49 @@ func (s *Sandbox) razorpayScript(w http.ResponseWriter, r *http.Request) {
 
 // razorpayAction plays the customer's choice in Razorpay's Checkout, sends
 // the events Razorpay would, and answers what Checkout.js would hand the
-// page: the handler's payment fields, or the payment.failed error.
+// page: the handler's payment fields, or the payment.failed error. Each
+// attempt is a new payment on the same Razorpay order, as in Razorpay, and
+// an order that was paid or abandoned takes no more.
 func (s *Sandbox) razorpayAction(w http.ResponseWriter, r *http.Request) {
 	ss, ok := s.session("razorpay", r.PathValue("order"))
 	if !ok {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "No such sandbox Razorpay order."})
+		return
+	}
+	action := r.PathValue("action")
+	var open bool
+	switch action {
+	case "pay":
+		open = s.close(ss, "paid")
+	case "decline":
+		open = s.decline(ss, declineDescription)
+	case "abandon":
+		open = s.close(ss, "expired")
+	default:
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "Unknown action."})
+		return
+	}
+	if !open {
+		s.mu.Lock()
+		closed := ss.Closed
+		s.mu.Unlock()
+		msg := "This order has already been paid."
+		if closed == "expired" {
+			msg = "This checkout was closed. Start again from the shop."
+		}
+		writeJSON(w, http.StatusConflict, map[string]string{"error": msg})
+		return
+	}
+	if action == "abandon" {
+		// Razorpay says nothing when a customer closes Checkout.
+		if s.cfg.Expire != nil {
+			if err := s.cfg.Expire(r.Context(), ss.Order.ID); err != nil {
+				s.reopen(ss)
+				writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
+				return
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]string{})
 		return
 	}
 	s.mu.Lock()
@@ -68,28 +112,13 @@ func (s *Sandbox) razorpayAction(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	base := gatewayevents.Razorpay{OrderID: ss.Order.ID, RazorpayOrderID: ss.Ref, PaymentID: paymentID,
 		Amount: ss.Order.Amount, Currency: ss.Order.Currency, Created: s.cfg.Now()}
-	var types []string
-	switch r.PathValue("action") {
-	case "pay":
-		// With automatic capture Razorpay sends all three, in no promised order.
-		types = []string{"payment.authorized", "payment.captured", "order.paid"}
-	case "decline":
+	// With automatic capture Razorpay sends all three, in no promised order.
+	types := []string{"payment.authorized", "payment.captured", "order.paid"}
+	if action == "decline" {
+		base.Reason = declineDescription
 		types = []string{"payment.failed"}
-	case "abandon":
-		// Razorpay says nothing when a customer closes Checkout.
-		if s.cfg.Expire != nil {
-			if err := s.cfg.Expire(r.Context(), ss.Order.ID); err != nil {
-				writeJSON(w, http.StatusBadGateway, map[string]string{"error": err.Error()})
-				return
-			}
-		}
-		writeJSON(w, http.StatusOK, map[string]string{})
-		return
-	default:
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "Unknown action."})
-		return
 	}
-	for _, t := range types {
+	for i, t := range types {
 		ev := base
 		ev.Type = t
 		body, id, err := ev.Payload()
@@ -97,13 +126,18 @@ func (s *Sandbox) razorpayAction(w http.ResponseWriter, r *http.Request) {
 			err = SendRazorpay(r.Context(), s.cfg.Client, s.cfg.BaseURL+"/api/webhooks/razorpay", s.cfg.RazorpaySecret, id, body)
 		}
 		if err != nil {
+			// Once one event of a payment is out, the payment happened:
+			// another press must not make a second one.
+			if action == "pay" && i == 0 {
+				s.reopen(ss)
+			}
 			writeJSON(w, http.StatusBadGateway, map[string]string{"error": "The sandbox could not deliver Razorpay's webhook: " + err.Error()})
 			return
 		}
 	}
-	if r.PathValue("action") == "decline" {
+	if action == "decline" {
 		writeJSON(w, http.StatusOK, map[string]any{"error": map[string]any{
-			"code": "BAD_REQUEST_ERROR", "description": "Your payment has been declined by your bank.",
+			"code": "BAD_REQUEST_ERROR", "description": declineDescription,
 			"source": "bank", "step": "payment_authorization", "reason": "payment_failed",
 			"metadata": map[string]string{"order_id": ss.Ref, "payment_id": paymentID},
 		}})

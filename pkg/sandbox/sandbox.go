@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/razorpaygw"
 )
 
 // Config configures the sandbox.
@@ -40,6 +41,16 @@ type Config struct {
 	Expire func(ctx context.Context, orderID string) error
 	Client *http.Client
 	Now    func() time.Time
+	// TTL is how long a checkout may be paid (CHECKOUT_TTL), as the real
+	// gateways are told; zero is the contract's default.
+	TTL time.Duration
+}
+
+func (c Config) ttl() time.Duration {
+	if c.TTL > 0 {
+		return c.TTL
+	}
+	return razorpaygw.CheckoutLifetime
 }
 
 // Sandbox is a running sandbox.
@@ -56,6 +67,13 @@ type session struct {
 	PaymentRef string // pi_… or pay_…
 	Order      order.Order
 	Attempts   int
+	// Closed is "" while the customer can still pay, then "paid" or
+	// "expired": like the gateways' own pages, a closed checkout takes no
+	// more payments.
+	Closed string
+	// Declined is the last attempt's decline message, shown on the page
+	// until the customer pays or walks away.
+	Declined string
 }
 
 // New returns a sandbox.
@@ -124,7 +142,69 @@ func (s *Sandbox) Handler() http.Handler {
 	mux.HandleFunc("POST /sandbox/stripe/{session}/{action}", s.stripeAction)
 	mux.HandleFunc("GET /sandbox/razorpay/checkout.js", s.razorpayScript)
 	mux.HandleFunc("POST /sandbox/razorpay/{order}/{action}", s.razorpayAction)
+	mux.HandleFunc("GET /sandbox/orders/{order}", s.references)
 	return mux
+}
+
+// References are the gateway references the sandbox made for one order.
+type References struct {
+	Gateway string `json:"gateway"`
+	// Session is the Checkout Session id (Stripe) or the Razorpay order id
+	// (order_…): the reference an event must name to move the order.
+	Session string `json:"session"`
+	// Payment is the PaymentIntent id (Stripe) or the prefix of the
+	// sandbox's Razorpay payment ids.
+	Payment string `json:"payment"`
+}
+
+// references answers which session the sandbox opened for an order, so
+// `jampay trigger -order` can send an event that names it (jampay believes
+// only events naming the session or Razorpay order it created).
+func (s *Sandbox) references(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	ss, ok := s.byOrder[r.PathValue("order")]
+	var refs References
+	if ok {
+		refs = References{Gateway: ss.Gateway, Session: ss.Ref, Payment: ss.PaymentRef}
+	}
+	s.mu.Unlock()
+	if !ok {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "The sandbox opened no checkout for this order."})
+		return
+	}
+	writeJSON(w, http.StatusOK, refs)
+}
+
+// close ends the session's checkout (to "paid" or "expired") and reports
+// whether it was still open, so two presses of Pay send one payment.
+func (s *Sandbox) close(ss *session, how string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ss.Closed != "" {
+		return false
+	}
+	ss.Closed, ss.Declined = how, ""
+	return true
+}
+
+// reopen undoes close when the gateway's webhook could not be delivered:
+// the customer sees the error and may press again.
+func (s *Sandbox) reopen(ss *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss.Closed = ""
+}
+
+// decline records a declined attempt; the checkout stays open. It reports
+// false if the checkout was already closed.
+func (s *Sandbox) decline(ss *session, message string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ss.Closed != "" {
+		return false
+	}
+	ss.Declined = message
+	return true
 }
 
 func randomHex(n int) string {

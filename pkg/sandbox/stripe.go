@@ -23,7 +23,7 @@ func (s *Sandbox) Stripe() *StripeGateway { return &StripeGateway{s} }
 func (g *StripeGateway) CreateCheckout(ctx context.Context, o *order.Order) (order.Checkout, error) {
 	ss := g.s.open("stripe", "cs_sandbox_", "pi_sandbox_", o)
 	data, _ := json.Marshal(map[string]string{"url": g.s.cfg.BaseURL + "/sandbox/stripe/" + ss.Ref})
-	return order.Checkout{SessionRef: ss.Ref, Data: data, Deadline: g.s.cfg.Now().Add(30 * time.Minute)}, nil
+	return order.Checkout{SessionRef: ss.Ref, Data: data, Deadline: g.s.cfg.Now().Add(g.s.cfg.ttl())}, nil
 }
 
 // SendStripe signs payload with stripe-go's own signer, exactly as Stripe
@@ -39,38 +39,56 @@ func (s *Sandbox) stripePage(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "No such sandbox checkout session.", http.StatusNotFound)
 		return
 	}
+	s.mu.Lock()
+	data := pageData{
+		Shop: s.cfg.ShopName, Gateway: "Stripe", Action: "/sandbox/stripe/" + ss.Ref + "/",
+		Order: ss.Order, Email: ss.Order.Email, Declined: ss.Declined, Closed: ss.Closed,
+		SuccessURL: s.cfg.SiteURL + "/success.html", ShopURL: s.cfg.SiteURL + "/",
+	}
+	s.mu.Unlock()
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = pageTemplate.Execute(w, pageData{
-		Shop: s.cfg.ShopName, Gateway: "Stripe", Action: "/sandbox/stripe/" + ss.Ref + "/",
-		Order: ss.Order, Email: ss.Order.Email, Declined: r.URL.Query().Get("declined") != "",
-	})
+	_ = pageTemplate.Execute(w, data)
 }
 
+// declineMessage is what Stripe Checkout shows under the card field after a
+// generic decline, and the PaymentIntent's last_payment_error.message.
+const declineMessage = "Your card was declined."
+
 // stripeAction plays the customer's choice on Stripe's hosted page and
-// sends what Stripe would send for it.
+// sends what Stripe would send for it. As on Stripe's page, a decline keeps
+// the customer there with the error, free to pay or leave; a session that
+// was paid or has expired takes no more attempts.
 func (s *Sandbox) stripeAction(w http.ResponseWriter, r *http.Request) {
 	ss, ok := s.session("stripe", r.PathValue("session"))
 	if !ok {
 		http.Error(w, "No such sandbox checkout session.", http.StatusNotFound)
 		return
 	}
+	page := s.cfg.BaseURL + "/sandbox/stripe/" + ss.Ref
+	// The same PaymentIntent for every attempt: Stripe Checkout creates one
+	// per session and confirms it again after a decline.
 	ev := gatewayevents.Stripe{
 		OrderID: ss.Order.ID, Amount: ss.Order.Amount, Currency: ss.Order.Currency,
 		SessionID: ss.Ref, PaymentIntentID: ss.PaymentRef, Created: s.cfg.Now(),
 	}
-	next := s.cfg.SiteURL + "/success.html"
+	var next string
+	var open bool
 	switch r.PathValue("action") {
 	case "pay":
-		ev.Type = "checkout.session.completed"
+		ev.Type, next, open = "checkout.session.completed", s.cfg.SiteURL+"/success.html", s.close(ss, "paid")
 	case "decline":
-		// Stripe keeps the customer on its page after a decline; the
-		// PaymentIntent's failure event is what jampay hears.
-		ev.Type, ev.Reason, ev.DeclineCode = "payment_intent.payment_failed", "Your card was declined.", "generic_decline"
+		// jampay hears the PaymentIntent's failure; the session stays open.
+		ev.Type, ev.Reason, ev.DeclineCode = "payment_intent.payment_failed", declineMessage, "generic_decline"
+		next, open = page, s.decline(ss, declineMessage)
 	case "abandon":
-		ev.Type, next = "checkout.session.expired", s.cfg.SiteURL+"/cancel.html"
+		ev.Type, next, open = "checkout.session.expired", s.cfg.SiteURL+"/cancel.html", s.close(ss, "expired")
 	default:
 		http.Error(w, "Unknown action.", http.StatusNotFound)
+		return
+	}
+	if !open {
+		http.Redirect(w, r, page, http.StatusSeeOther)
 		return
 	}
 	payload, err := ev.Payload()
@@ -78,6 +96,9 @@ func (s *Sandbox) stripeAction(w http.ResponseWriter, r *http.Request) {
 		err = SendStripe(r.Context(), s.cfg.Client, s.cfg.BaseURL+"/api/webhooks/stripe", s.cfg.StripeSecret, payload, s.cfg.Now())
 	}
 	if err != nil {
+		if ev.Type != "payment_intent.payment_failed" {
+			s.reopen(ss)
+		}
 		http.Error(w, "The sandbox could not deliver Stripe's webhook: "+err.Error(), http.StatusBadGateway)
 		return
 	}
@@ -87,7 +108,10 @@ func (s *Sandbox) stripeAction(w http.ResponseWriter, r *http.Request) {
 type pageData struct {
 	Shop, Gateway, Action, Email string
 	Order                        order.Order
-	Declined                     bool
+	// Declined is the last attempt's decline message; Closed is "paid" or
+	// "expired" once the session takes no more attempts.
+	Declined, Closed    string
+	SuccessURL, ShopURL string
 }
 
 // pageTemplate is the hosted checkout page. Amounts are formatted in the
@@ -105,21 +129,26 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
  button{font:inherit;font-weight:600;padding:.8rem;border-radius:10px;border:2px solid transparent;cursor:pointer}
  button:focus-visible{outline:3px solid #2563eb;outline-offset:2px}
  .pay{background:#166534;color:#fff} .decline{background:#fff;color:#991b1b;border-color:#991b1b} .abandon{background:#fff;color:#374151;border-color:#9ca3af}
- .note{color:#4b5563;font-size:.85rem;margin-top:1rem} .alert{background:#fef2f2;color:#991b1b;padding:.6rem;border-radius:8px}
+ .note{color:#4b5563;font-size:.85rem;margin-top:1rem} .alert{background:#fef2f2;color:#991b1b;padding:.6rem .8rem;border-radius:8px;border:1px solid #fecaca}
+ .done{background:#f3f4f6;padding:.6rem .8rem;border-radius:8px}
 </style></head>
 <body><main>
  <span class="badge">{{.Gateway}} sandbox — no real money</span>
  <h1>Pay {{.Shop}}</h1>
- {{if .Declined}}<p class="alert" role="alert">Your card was declined. Try again.</p>{{end}}
+ {{if .Declined}}<p class="alert" role="alert"><strong>{{.Declined}}</strong> Nothing was charged. Try again, or use another card.</p>{{end}}
  {{if .Email}}<p>Receipt to <strong>{{.Email}}</strong></p>{{end}}
  <table aria-label="Order lines"><tbody>
  {{range .Order.Items}}<tr><td>{{.Name}} × {{.Quantity}}</td><td class="n" data-amount="{{.UnitAmount}}" data-qty="{{.Quantity}}"></td></tr>{{end}}
  </tbody><tfoot><tr><td>Total</td><td class="n" id="total" data-amount="{{.Order.Amount}}" data-qty="1"></td></tr></tfoot></table>
- <div class="buttons">
+ {{if eq .Closed "paid"}}<p class="done" role="status">This checkout is complete: it has been paid.</p>
+ <p><a href="{{.SuccessURL}}">See your order</a></p>
+ {{else if eq .Closed "expired"}}<p class="done" role="status">This checkout has expired. Nothing was charged.</p>
+ <p><a href="{{.ShopURL}}">Back to {{.Shop}}</a></p>
+ {{else}}<div class="buttons">
   <form method="post" action="{{.Action}}pay"><button class="pay" style="width:100%" type="submit">Pay</button></form>
   <form method="post" action="{{.Action}}decline"><button class="decline" style="width:100%" type="submit">Decline (card declined)</button></form>
   <form method="post" action="{{.Action}}abandon"><button class="abandon" style="width:100%" type="submit">Abandon (session expires)</button></form>
- </div>
+ </div>{{end}}
  <p class="note">Each button sends the webhook {{.Gateway}} would send, signed, to this jampay.</p>
 </main>
 <script>

@@ -95,18 +95,85 @@ test("a cart in one currency refuses a product in another", async () => {
 });
 
 const cases = [
-  { gateway: "stripe", sku: "tee-m", total: "$40.00" },
-  { gateway: "razorpay", sku: "sticker-in", total: "₹398.00" },
+  { gateway: "stripe", sku: "tee-m", total: "$40.00", declined: /Your card was declined\./ },
+  { gateway: "razorpay", sku: "sticker-in", total: "₹398.00", declined: /Your payment has been declined by your bank\./ },
 ];
 
-for (const { gateway, sku, total } of cases) {
+// watch records what the customer's pages learn and show: every order the
+// page polled, and every state of the page's main text and status (kept by
+// a MutationObserver in each document the context loads).
+async function watch(page) {
+  const polled = [];
+  page.on("response", (r) => {
+    if (r.request().method() === "GET" && /\/api\/orders\//.test(r.url())) polled.push(r.json().catch(() => null));
+  });
+  await page.context().addInitScript(() => {
+    window.__shown = [];
+    const note = () => {
+      const main = document.querySelector("main");
+      if (main) window.__shown.push((document.querySelector("#status")?.dataset.status || "") + " | " + main.innerText);
+    };
+    new MutationObserver(note).observe(document, { subtree: true, childList: true, characterData: true, attributes: true });
+  });
+  return {
+    polled: async () => (await Promise.all(polled)).filter(Boolean),
+    shown: () => page.evaluate(() => window.__shown || []),
+  };
+}
+
+// status asks jampay, as the page would, for the order this tab checked out.
+function status(page) {
+  return page.evaluate(async () => {
+    const o = JSON.parse(sessionStorage.getItem("jampay.order"));
+    const r = await fetch("/api/orders/" + o.orderId, { headers: { Authorization: "Bearer " + o.statusToken } });
+    return r.json();
+  });
+}
+
+// assertNeverFailed checks that no poll answer and no state of the page
+// ever said the order failed.
+async function assertNeverFailed(seen, extra = []) {
+  const polled = [...(await seen.polled()), ...extra];
+  assert.ok(polled.length > 0, "the page polled");
+  for (const o of polled) assert.notEqual(o.status, "failed", "a poll answered failed: " + JSON.stringify(o));
+  for (const text of await seen.shown()) assert.doesNotMatch(text, /fail/i, "the page showed: " + text);
+}
+
+for (const { gateway, sku, total, declined } of cases) {
   // The hosted page's buttons: Stripe's is a page of its own, Razorpay's a
   // modal over the shop, as Checkout.js is.
+  const names = { pay: /^Pay$/, decline: /^Decline/, abandon: /^Abandon/ };
   async function choose(page, action) {
-    const names = { pay: /^Pay$/, decline: /^Decline/, abandon: /^Abandon/ };
-    if (gateway === "stripe") await page.waitForURL(/\/sandbox\/stripe\//);
-    else await page.getByRole("dialog").waitFor();
-    await page.getByRole("button", { name: names[action] }).click();
+    const button = page.getByRole("button", { name: names[action] });
+    if (gateway === "stripe") {
+      await page.waitForURL(/\/sandbox\/stripe\//);
+      // Each button posts a form: wait for the page it leads to (after a
+      // decline, the same URL again) so no check reads the old one.
+      await Promise.all([page.waitForNavigation(), button.click()]);
+    } else {
+      await page.getByRole("dialog").waitFor();
+      await Promise.all([page.waitForResponse((r) => r.url().includes("/sandbox/razorpay/")), button.click()]);
+    }
+  }
+
+  // declineAndStay declines on the hosted page and checks the customer is
+  // still there, shown the error, with Pay and Abandon to choose from.
+  async function declineAndStay(page) {
+    await choose(page, "decline");
+    if (gateway === "stripe") {
+      await page.getByRole("alert").filter({ hasText: declined }).waitFor();
+      assert.match(page.url(), /\/sandbox\/stripe\/cs_sandbox_[0-9a-f]+$/, "still on Stripe's page");
+    } else {
+      const dialog = page.getByRole("dialog");
+      await dialog.getByRole("alert").filter({ hasText: declined }).waitFor();
+      // The buttons come back once Checkout has the attempt's answer.
+      await dialog.locator("button:not([disabled])").first().waitFor();
+      assert.ok(await dialog.isVisible(), "Razorpay's Checkout is still open");
+      assert.match(page.url(), /\/$/, "still on the shop");
+    }
+    for (const action of ["pay", "abandon"]) {
+      assert.ok(await page.getByRole("button", { name: names[action] }).isEnabled(), action + " is offered");
+    }
   }
 
   test(`${gateway}: pay → the success page says paid`, async () => {
@@ -118,21 +185,69 @@ for (const { gateway, sku, total } of cases) {
     assert.equal(await page.locator("h1").textContent(), "Thank you — paid");
     assert.equal(await page.locator("#total").textContent(), total);
     assert.equal(new URL(page.url()).search, "", "no order id or token in the URL");
+    assert.ok(!(await page.locator("#retry").isVisible()) && !(await page.locator("#resume").isVisible()), "a paid order offers no retry");
     await page.screenshot({ path: path.join(shots, `${gateway}-paid.png`), fullPage: true });
   });
 
-  test(`${gateway}: decline → the failure reason is shown`, async () => {
+  test(`${gateway}: a decline keeps the customer on the payment page with the error`, async () => {
     const page = await newPage();
     await buy(page, gateway, sku);
-    await choose(page, "decline");
-    await page.waitForURL(/success\.html/);
-    await settle(page, "failed");
-    assert.equal(await page.locator("h1").textContent(), "Payment failed");
-    assert.match(await page.locator("#reason").textContent(), /declined/);
+    await declineAndStay(page);
     await page.screenshot({ path: path.join(shots, `${gateway}-declined.png`), fullPage: true });
+    const o = await status(page);
+    assert.equal(o.status, "pending", "a decline leaves the order open");
+    assert.match(o.failureReason, declined);
+    // And declining again is one more attempt, not the end either.
+    await declineAndStay(page);
+    await choose(page, "abandon");
+    await page.waitForURL(/cancel\.html/);
+    await settle(page, "expired");
   });
 
-  test(`${gateway}: abandon → the order is expired`, async () => {
+  test(`${gateway}: declined then paid ends paid, and the success page never shows failed`, async () => {
+    const page = await newPage();
+    const seen = await watch(page);
+    await buy(page, gateway, sku);
+    await declineAndStay(page);
+    const between = await status(page);
+    await choose(page, "pay");
+    await page.waitForURL(/success\.html/);
+    await settle(page, "paid");
+    assert.equal(await page.locator("h1").textContent(), "Thank you — paid");
+    assert.equal((await status(page)).status, "paid");
+    await assertNeverFailed(seen, [between]);
+  });
+
+  test(`${gateway}: the success page waits through a declined attempt until the payment lands`, async () => {
+    const page = await newPage();
+    const seen = await watch(page);
+    await buy(page, gateway, sku);
+    await declineAndStay(page);
+    // Which checkout the sandbox opened for this order (as `jampay trigger` asks).
+    const { orderId, checkoutUrl } = await page.evaluate(() => JSON.parse(sessionStorage.getItem("jampay.order")));
+    const refs = await (await fetch(base + "/sandbox/orders/" + orderId)).json();
+    // The customer reaches the success page while the order is open with a
+    // declined attempt (as after paying with another card, before the
+    // gateway's webhook): it must say so and keep polling.
+    await page.goto(base + "/success.html");
+    await page.locator("#status[data-declined]").waitFor({ timeout: 20000 });
+    assert.equal(await page.locator("h1").textContent(), "Last attempt declined");
+    assert.match(await page.locator("#reason").textContent(), declined);
+    assert.ok(!(await page.locator("#retry").isVisible()), "no Try again while the order can be paid");
+    if (gateway === "stripe") {
+      assert.equal(await page.getByRole("link", { name: "Return to the payment page" }).getAttribute("href"), checkoutUrl);
+    }
+    await page.screenshot({ path: path.join(shots, `${gateway}-declined-success.png`), fullPage: true });
+    // The payment lands while the page is polling.
+    const pay = base + "/sandbox/" + gateway + "/" + refs.session + "/pay";
+    const res = await fetch(pay, { method: "POST", redirect: "manual" });
+    assert.ok(res.status === 303 || res.status === 200, "sandbox pay: " + res.status);
+    await settle(page, "paid");
+    assert.equal(await page.locator("h1").textContent(), "Thank you — paid");
+    await assertNeverFailed(seen);
+  });
+
+  test(`${gateway}: abandon → the order is expired, and Try again starts a new checkout`, async () => {
     const page = await newPage();
     await buy(page, gateway, sku);
     await choose(page, "abandon");
@@ -140,16 +255,90 @@ for (const { gateway, sku, total } of cases) {
     await settle(page, "expired");
     assert.equal(await page.locator("h1").textContent(), "Checkout expired");
     await page.screenshot({ path: path.join(shots, `${gateway}-expired.png`), fullPage: true });
+    const first = (await status(page)).orderId;
+    await page.getByRole("button", { name: "Try again" }).click();
+    await choose(page, "pay");
+    await page.waitForURL(/success\.html/);
+    await settle(page, "paid");
+    const second = await status(page);
+    assert.notEqual(second.orderId, first, "a new order");
+    assert.equal(await page.locator("#total").textContent(), total);
   });
 }
 
-test("stripe: a declined customer retries and pays", async () => {
+test("stripe: a paid session takes no more attempts", async () => {
   const page = await newPage();
   await buy(page, "stripe", "mug");
   await page.waitForURL(/\/sandbox\/stripe\//);
-  await page.getByRole("button", { name: /^Decline/ }).click();
-  await settle(page, "failed");
-  await page.getByRole("link", { name: "Try again" }).click();
+  const session = page.url();
   await page.getByRole("button", { name: /^Pay$/ }).click();
   await settle(page, "paid");
+  await page.goto(session);
+  await page.getByText("This checkout is complete").waitFor();
+  assert.equal(await page.getByRole("button", { name: /^(Pay|Decline)/ }).count(), 0);
+});
+
+// Checkout.js runs with the shop page's full power, so jampay.js loads it
+// only from Razorpay, whatever the API names, unless the API is the local
+// sandbox naming its own stand-in; and it passes Checkout no notes (they
+// land on the payment, where anyone can set them).
+test("razorpay: Checkout.js comes only from Razorpay unless the API is local, and gets no notes", async () => {
+  const official = "https://checkout.razorpay.com/v1/checkout.js";
+  const stub = `window.Razorpay = function (o) { window.__rzp = { keys: Object.keys(o), notes: o.notes, order: o.order_id }; this.on = function () {}; this.open = function () {}; };`;
+  async function shop(origin, rewriteScript) {
+    const page = await newPage();
+    const scripts = [];
+    page.on("request", (r) => { if (r.resourceType() === "script") scripts.push(r.url()); });
+    await page.route(official, (route) => route.fulfill({ contentType: "text/javascript", body: stub }));
+    if (origin !== base) {
+      // The shop and its API on a public origin, served by this jampay.
+      await page.route(origin + "/**", async (route) => {
+        const u = new URL(route.request().url());
+        route.fulfill({ response: await route.fetch({ url: base + u.pathname + u.search }) });
+      });
+    }
+    if (rewriteScript) {
+      await page.route("**/api/checkout", async (route) => {
+        const response = await route.fetch();
+        const json = await response.json();
+        json.checkout.script = rewriteScript;
+        route.fulfill({ response, json });
+      });
+    }
+    await page.goto(origin + "/");
+    await page.locator("li.card").first().waitFor();
+    await page.locator('li.card[data-sku="sticker-in"]').getByRole("button", { name: /Add/ }).click();
+    await page.getByRole("radio", { name: "Razorpay" }).check();
+    await page.getByRole("button", { name: "Buy" }).click();
+    await page.waitForFunction(() => window.__rzp);
+    return { rzp: await page.evaluate(() => window.__rzp), scripts };
+  }
+  // A public API naming the sandbox's script: Razorpay's is loaded.
+  let { rzp, scripts } = await shop("https://shop.example");
+  assert.ok(scripts.includes(official), "loaded " + scripts);
+  assert.ok(!scripts.some((s) => s.includes("/sandbox/")), "loaded " + scripts);
+  assert.match(rzp.order, /^order_/);
+  assert.ok(!rzp.keys.includes("notes") && rzp.notes === undefined, "options: " + rzp.keys);
+  // The local API naming a script on another origin: still Razorpay's.
+  ({ scripts } = await shop(base, "https://evil.example/checkout.js"));
+  assert.ok(scripts.includes(official), "loaded " + scripts);
+  assert.ok(!scripts.some((s) => s.includes("evil.example")), "loaded " + scripts);
+});
+
+// A guessable Idempotency-Key would let another page replay the checkout's
+// answer, status token included: no CSPRNG, no key.
+test("checkout's Idempotency-Key is random or absent, never from Math.random", async () => {
+  async function keyWith(init) {
+    const page = await newPage();
+    await page.addInitScript(init);
+    const request = page.waitForRequest((r) => r.url().endsWith("/api/checkout"));
+    await buy(page, "stripe", "mug");
+    return (await request).headers()["idempotency-key"];
+  }
+  assert.match(await keyWith(() => {}), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  assert.match(await keyWith(() => { delete Crypto.prototype.randomUUID; }), /^[0-9a-f]{32}$/);
+  assert.equal(await keyWith(() => {
+    delete Crypto.prototype.randomUUID;
+    delete Crypto.prototype.getRandomValues;
+  }), undefined);
 });
