@@ -21,11 +21,13 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
-# free_port prints a loopback port nothing listens on.
+# free_port prints a loopback port nothing listens on, below the kernel's
+# ephemeral range (32768 and up), where outgoing connections take ports
+# that no listener shows.
 free_port() {
   local p
   for _ in $(seq 1 200); do
-    p=$(( 20000 + RANDOM % 30000 ))
+    p=$(( 20000 + RANDOM % 12000 ))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
   done
   echo "no free port" >&2; return 1
@@ -65,14 +67,25 @@ DDB_PORT=$(free_port)
 (cd "$TOOLS" && exec java -Djava.library.path="$ROOT/$DDB_DIR/DynamoDBLocal_lib" -jar "$ROOT/$DDB_DIR/DynamoDBLocal.jar" \
   -inMemory -port "$DDB_PORT" >"$TOOLS/logs/dynamodb-local.log" 2>&1) &
 PIDS+=($!)
-SM_PORT=$(free_port)
-SM_TLS_PORT=$(free_port)
-stripe-mock -http-port "$SM_PORT" -https-port "$SM_TLS_PORT" >"$TOOLS/logs/stripe-mock.log" 2>&1 &
-PIDS+=($!)
 export DYNAMODB_TEST_ENDPOINT=http://127.0.0.1:$DDB_PORT
-export STRIPE_MOCK_URL=http://127.0.0.1:$SM_PORT
+# stripe-mock exits if either of its ports was taken between the check and
+# its bind: start it again on others.
+for attempt in 1 2 3 4 5; do
+  SM_PORT=$(free_port)
+  SM_TLS_PORT=$(free_port)
+  stripe-mock -http-port "$SM_PORT" -https-port "$SM_TLS_PORT" >"$TOOLS/logs/stripe-mock.log" 2>&1 &
+  SM_PID=$!
+  export STRIPE_MOCK_URL=http://127.0.0.1:$SM_PORT
+  for _ in $(seq 1 300); do
+    if curl -s -o /dev/null "$STRIPE_MOCK_URL" || ! kill -0 "$SM_PID" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  if kill -0 "$SM_PID" 2>/dev/null && curl -s -o /dev/null "$STRIPE_MOCK_URL"; then PIDS+=("$SM_PID"); break; fi
+  kill "$SM_PID" 2>/dev/null || true
+  echo "stripe-mock did not start (attempt $attempt): $(tail -1 "$TOOLS/logs/stripe-mock.log")" >&2
+  if [ "$attempt" = 5 ]; then exit 1; fi
+done
 wait_http "$DYNAMODB_TEST_ENDPOINT" 60
-wait_http "$STRIPE_MOCK_URL" 30
 echo "DynamoDB Local at $DYNAMODB_TEST_ENDPOINT, stripe-mock at $STRIPE_MOCK_URL"
 
 log "go vet"
