@@ -97,9 +97,16 @@ func (s *server) checkout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if replay != nil {
-			// A replay makes nothing, so it is not counted against the
-			// rate limit; if the first attempt ended in a 502, this one
-			// asks the gateway again for the same order.
+			// A replay of a checkout that was made answers it again and is
+			// not counted against the rate limit. One whose first attempt
+			// ended in a 502 asks the gateway again for the same order,
+			// and that counts: a key must not buy unlimited gateway calls.
+			if replay.Checkout == "" {
+				if err := s.takeRate(r, now); err != nil {
+					s.fail(w, r, err)
+					return
+				}
+			}
 			s.log(r, slog.LevelInfo, "checkout replayed", "order_id", replay.ID)
 			s.finishCheckout(w, r, gw, replay, token, http.StatusCreated)
 			return

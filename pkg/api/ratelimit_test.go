@@ -192,3 +192,27 @@ func TestHandler_RateLimitWithNothingToCountFailsAtStart(t *testing.T) {
 	}()
 	api.Handler(api.Deps{Store: failingStore{newStore(t, memory)}, CheckoutRateLimit: 30})
 }
+
+// TestCheckout_ARetryAfterA502Counts: replaying a key whose checkout the
+// gateway never made calls the gateway again, and that is counted, so one
+// key cannot buy unlimited gateway calls.
+func TestCheckout_ARetryAfterA502Counts(t *testing.T) {
+	for _, kind := range stores {
+		t.Run(string(kind), func(t *testing.T) {
+			e, clock := newLimitedEnv(t, kind, 2)
+			const addr, key = "203.0.113.9:1", "retry-after-502-key-0001"
+			e.gw.fail.Store(true)
+			if r := e.checkoutFrom(addr, "Idempotency-Key", key); r.Status != 502 {
+				t.Fatalf("first attempt: %d %s", r.Status, r.Body)
+			}
+			clock.Advance(time.Minute) // past request_in_progress
+			if r := e.checkoutFrom(addr, "Idempotency-Key", key); r.Status != 502 {
+				t.Fatalf("retry: %d %s", r.Status, r.Body)
+			}
+			e.wantRateLimited(e.checkoutFrom(addr, "Idempotency-Key", key), "540")
+			if calls := e.gw.calls.Load(); calls != 2 {
+				t.Fatalf("the gateway was called %d times, want 2", calls)
+			}
+		})
+	}
+}

@@ -200,6 +200,12 @@ func TestRazorpayWebhook_ASecondCaptureIsRecordedAndLogged(t *testing.T) {
 			if !strings.Contains(logs.String(), "second payment on a paid order") {
 				t.Fatal("the double charge was not logged")
 			}
+			// The owner refunds the double charge: the order stays paid by
+			// its own payment.
+			e.mustReceiveRzp(gatewayevents.Razorpay{Type: "refund.processed", OrderID: c.OrderID, RazorpayOrderID: rzp, PaymentID: "pay_captured02", Amount: 39800, Refunded: 39800})
+			if o = e.mustBe(c.OrderID, order.Paid); len(o.Evidence.ExtraRefunded) != 1 || o.Evidence.Refunded != 0 {
+				t.Fatalf("after refunding the second payment: %+v", o.Evidence)
+			}
 		})
 	}
 }

@@ -32,6 +32,9 @@ func marshalOrder(o *order.Order) map[string]ddb.AttributeValue {
 	if len(ev.ExtraPayments) > 0 {
 		evidence["extraPayments"] = &ddb.AttributeValueMemberSS{Value: ev.ExtraPayments}
 	}
+	if len(ev.ExtraRefunded) > 0 {
+		evidence["extraRefunded"] = &ddb.AttributeValueMemberSS{Value: ev.ExtraRefunded}
+	}
 	if len(ev.Disputes) > 0 {
 		d := make(map[string]ddb.AttributeValue, len(ev.Disputes))
 		for k, v := range ev.Disputes {
@@ -117,7 +120,7 @@ func unmarshalOrder(item map[string]ddb.AttributeValue) (*order.Order, error) {
 			Processing: getBool(e, "processing"), Paid: getBool(e, "paid"), PaidAmount: getN(e, "paidAmount"),
 			PaidCurrency: getS(e, "paidCurrency"), Mismatch: getBool(e, "mismatch"), Declined: getBool(e, "declined"),
 			FailedFinal: getBool(e, "failedFinal"), Expired: getBool(e, "expired"), Refunded: getN(e, "refunded"),
-			PaidRef: getS(e, "paidRef"), ExtraPayments: getSS(e, "extraPayments"),
+			PaidRef: getS(e, "paidRef"), ExtraPayments: getSS(e, "extraPayments"), ExtraRefunded: getSS(e, "extraRefunded"),
 		}
 		if d, ok := e["disputes"].(*ddb.AttributeValueMemberM); ok {
 			o.Evidence.Disputes = make(map[string]string, len(d.Value))

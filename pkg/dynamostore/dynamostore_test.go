@@ -120,7 +120,10 @@ func TestItemsOfThePreviousReleaseStillRead(t *testing.T) {
 		return s_(`{"Gateway":"stripe","ID":"` + eventID + `","Type":"charge.dispute.created","Kind":"dispute_opened","OrderID":"","Refs":["pi_old"],"SessionRef":"","PaymentRef":"","Amount":0,"Currency":"","Refunded":0,"Reason":"","Dispute":"dp_old","PayloadHash":"","Created":"2026-11-22T10:00:00Z"}`)
 	}
 	oldParked := map[string]ddb.AttributeValue{
-		"pk": s_("parked#stripe#pi_old"), "events": &ddb.AttributeValueMemberL{Value: []ddb.AttributeValue{legacy("evt_old1"), legacy("evt_old2")}},
+		// The previous release appended every delivery: evt_old1 came twice,
+		// and one entry is not an event at all.
+		"pk": s_("parked#stripe#pi_old"), "events": &ddb.AttributeValueMemberL{Value: []ddb.AttributeValue{
+			legacy("evt_old1"), legacy("evt_old2"), legacy("evt_old1"), s_("{not json")}},
 		"expiresAt": n(fmt.Sprint(clock.Now().Add(time.Hour).Unix())),
 	}
 	for _, item := range []map[string]ddb.AttributeValue{oldOrder, oldParked} {
@@ -133,10 +136,14 @@ func TestItemsOfThePreviousReleaseStillRead(t *testing.T) {
 		o.Evidence.PaidRef != "" || len(o.PendingReplay) != 0 || len(o.Items) != 1 || o.Items[0].Quantity != 2 {
 		t.Fatalf("old order read as %+v, %v", o, err)
 	}
-	// A paid event for the same payment is not a second payment, though
-	// the old item never recorded which payment paid.
-	if next, changed := order.Apply(*o, order.Event{Kind: order.KindPaid, Amount: 4000, Currency: "usd", PaymentRef: "pi_old"}); changed {
-		t.Fatalf("the old order's own payment counted again: %+v", next.Evidence)
+	// The old item never recorded which payment paid (its PaymentRef may
+	// be a declined attempt's): the next paid event names it, and is never
+	// taken for a second payment.
+	for _, ref := range []string{"pi_old", "pay_other"} {
+		next, _ := order.Apply(*o, order.Event{Kind: order.KindPaid, Amount: 4000, Currency: "usd", PaymentRef: ref})
+		if next.Status != order.Paid || len(next.Evidence.ExtraPayments) != 0 || next.Evidence.PaidRef != ref {
+			t.Fatalf("a paid event (%s) on the old order: %s %+v", ref, next.Status, next.Evidence)
+		}
 	}
 	parked, err := s.Parked(ctx, "stripe", "pi_old")
 	if err != nil || len(parked) != 2 || parked[0].ID != "evt_old1" || parked[1].Dispute != "dp_old" {

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -59,27 +58,24 @@ func (s *Store) Parked(ctx context.Context, gateway, ref string) ([]order.Event,
 	if out.Item == nil || getN(out.Item, TTLAttr) < s.now().Unix() {
 		return nil, nil
 	}
+	// An entry that does not decode can never be applied: it is left to
+	// expire with the item rather than block the replay of the others.
 	var events []order.Event
 	for name, v := range out.Item {
-		if !strings.HasPrefix(name, parkedPrefix) {
-			continue
+		if e, ok := decodeParked(v); ok && strings.HasPrefix(name, parkedPrefix) {
+			events = append(events, e)
 		}
-		e, err := decodeParked(v, ref)
-		if err != nil {
-			return nil, err
-		}
-		events = append(events, e)
 	}
 	if list, ok := out.Item[legacyParked].(*ddb.AttributeValueMemberL); ok {
-		legacy := make([]order.Event, 0, len(list.Value))
+		// The previous release appended every delivery: keep each event
+		// once (two SETs of one attribute would be refused).
+		legacy, raw := make([]order.Event, 0, len(list.Value)), make([]ddb.AttributeValue, 0, len(list.Value))
 		for _, v := range list.Value {
-			e, err := decodeParked(v, ref)
-			if err != nil {
-				return nil, err
+			if e, ok := decodeParked(v); ok && !slices.ContainsFunc(legacy, func(l order.Event) bool { return l.ID == e.ID }) {
+				legacy, raw = append(legacy, e), append(raw, v)
 			}
-			legacy = append(legacy, e)
 		}
-		if err := s.migrateParked(ctx, gateway, ref, list.Value, legacy); err != nil {
+		if err := s.migrateParked(ctx, gateway, ref, len(list.Value), raw, legacy); err != nil {
 			return nil, err
 		}
 		events = append(events, legacy...)
@@ -92,21 +88,25 @@ func (s *Store) Parked(ctx context.Context, gateway, ref string) ([]order.Event,
 	return events, nil
 }
 
-// migrateParked moves a legacy list of parked events to one attribute per
-// event, if the list is still the one read.
-func (s *Store) migrateParked(ctx context.Context, gateway, ref string, raw []ddb.AttributeValue, events []order.Event) error {
+// migrateParked moves a legacy list of parked events (n entries long) to
+// one attribute per event, if the list is still the one read.
+func (s *Store) migrateParked(ctx context.Context, gateway, ref string, n int, raw []ddb.AttributeValue, events []order.Event) error {
 	names := map[string]string{"#l": legacyParked}
-	values := map[string]ddb.AttributeValue{":n": num(int64(len(raw)))}
+	values := map[string]ddb.AttributeValue{":n": num(int64(n))}
 	sets := make([]string, 0, len(events))
 	for i, e := range events {
 		n := strconv.Itoa(i)
 		names["#e"+n], values[":e"+n] = parkedPrefix+e.ID, raw[i]
 		sets = append(sets, "#e"+n+" = :e"+n)
 	}
+	update := "REMOVE #l"
+	if len(sets) > 0 {
+		update = "SET " + strings.Join(sets, ", ") + " " + update
+	}
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.table,
 		Key:                       key(parkedKey(gateway, ref)),
-		UpdateExpression:          aws.String("SET " + strings.Join(sets, ", ") + " REMOVE #l"),
+		UpdateExpression:          aws.String(update),
 		ConditionExpression:       aws.String("size(#l) = :n"),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
@@ -119,13 +119,11 @@ func (s *Store) migrateParked(ctx context.Context, gateway, ref string, raw []dd
 	return wrap(err)
 }
 
-func decodeParked(v ddb.AttributeValue, ref string) (order.Event, error) {
+func decodeParked(v ddb.AttributeValue) (order.Event, bool) {
 	sv, _ := v.(*ddb.AttributeValueMemberS)
 	var e order.Event
-	if sv == nil || json.Unmarshal([]byte(sv.Value), &e) != nil {
-		return e, &order.StoreError{Err: fmt.Errorf("parked event under %s is unreadable", ref)}
-	}
-	return e, nil
+	ok := sv != nil && json.Unmarshal([]byte(sv.Value), &e) == nil && e.ID != ""
+	return e, ok
 }
 
 // Unpark removes applied events' attributes from the reference's item.

@@ -96,7 +96,7 @@ func applyEvent(ctx context.Context, s Store, e Event, now time.Time, effects Ef
 		rec.OrderID = o.ID
 		return record(ctx, s, rec, Foreign, o)
 	}
-	if errors.Is(err, ErrNotFound) && e.OrderID == "" && e.Kind != KindIgnored && len(e.Refs) > 0 {
+	if errors.Is(err, ErrNotFound) && e.OrderID == "" && e.Kind != KindIgnored && slices.ContainsFunc(e.Refs, func(r string) bool { return r != "" }) {
 		// The event names our order only by a gateway reference we have not
 		// indexed yet (a Stripe dispute arriving before the completed
 		// session that tells us its PaymentIntent). Park it under those
@@ -250,8 +250,16 @@ func ReplayParked(ctx context.Context, s Store, o Order, now time.Time, effects 
 		}
 		done := make([]string, 0, len(parked))
 		for _, p := range parked {
-			if _, _, err := applyEvent(ctx, s, p, now, effects, false); err != nil {
+			_, _, err := applyEvent(ctx, s, p, now, effects, false)
+			var se *StoreError
+			if errors.As(err, &se) {
 				return err
+			}
+			if err != nil {
+				// Not the store: this event can never apply (the move
+				// table refuses it). It stays parked, where it expires,
+				// and does not hold up the others.
+				continue
 			}
 			done = append(done, p.ID)
 		}

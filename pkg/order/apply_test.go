@@ -116,3 +116,54 @@ func TestApplyEvent_ReplayRunsAgainUntilItFinishes(t *testing.T) {
 		t.Fatalf("still parked: %+v", left)
 	}
 }
+
+// TestApplyEvent_AParkedEventThatCanNeverApplyDoesNotBlockTheOthers: a
+// replay gives up on an event only the move table refuses, applies the
+// rest, and clears the mark, so later deliveries are not held up.
+func TestApplyEvent_AParkedEventThatCanNeverApplyDoesNotBlockTheOthers(t *testing.T) {
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	s := memstore.New(func() time.Time { return now })
+	o := newOrder(t, s, now, "cs_p")
+	refund := order.Event{Gateway: "stripe", ID: "evt_refund", Kind: order.KindRefunded, Refs: []string{"pi_cs_p"}, Amount: 4000, Currency: "usd", Refunded: 1000}
+	stuck := &refusingStore{Store: s, refuse: "evt_stuck"}
+	for _, e := range []order.Event{refund, {Gateway: "stripe", ID: "evt_stuck", Kind: order.KindDisputeOpened, Refs: []string{"pi_cs_p"}, Dispute: "dp_1"}} {
+		if out, _, err := order.ApplyEvent(ctx, stuck, e, now, nil); err != nil || out != order.Parked {
+			t.Fatalf("%s: %s %v", e.ID, out, err)
+		}
+	}
+	if out, _, err := order.ApplyEvent(ctx, stuck, paidBySession(o, "cs_p"), now, nil); err != nil || out != order.Moved {
+		t.Fatalf("the paid event: %s %v", out, err)
+	}
+	got, _ := s.GetOrder(ctx, o.ID)
+	if got.Status != order.PartiallyRefunded || len(got.PendingReplay) != 0 {
+		t.Fatalf("%s, mark %v: want the refund applied and the mark cleared", got.Status, got.PendingReplay)
+	}
+	if left, _ := s.Parked(ctx, "stripe", "pi_cs_p"); len(left) != 1 || left[0].ID != "evt_stuck" {
+		t.Fatalf("parked now: %+v, want only the one that cannot apply", left)
+	}
+}
+
+func TestApplyEvent_AnEventWithOnlyEmptyReferencesIsNoOrder(t *testing.T) {
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	s := memstore.New(func() time.Time { return now })
+	e := order.Event{Gateway: "stripe", ID: "evt_empty", Kind: order.KindRefunded, Refs: []string{""}, Amount: 4000, Currency: "usd", Refunded: 4000}
+	if out, _, err := order.ApplyEvent(ctx, s, e, now, nil); err != nil || out != order.NoOrder {
+		t.Fatalf("%s %v, want no_order (and the event recorded)", out, err)
+	}
+	if out, _, _ := order.ApplyEvent(ctx, s, e, now, nil); out != order.Duplicate {
+		t.Fatalf("redelivered: %s, want duplicate: the first was not recorded", out)
+	}
+}
+
+// refusingStore refuses the move of one event as the move table would.
+type refusingStore struct {
+	order.Store
+	refuse string
+}
+
+func (r *refusingStore) Move(ctx context.Context, m order.Move) error {
+	if m.Event != nil && m.Event.ID == r.refuse {
+		return order.ErrForbiddenMove
+	}
+	return r.Store.Move(ctx, m)
+}

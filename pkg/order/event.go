@@ -83,7 +83,12 @@ func Apply(o Order, e Event) (Order, bool) {
 	next.Evidence = o.Evidence.clone()
 	ev := &next.Evidence
 
-	if mismatched(o, e) {
+	// A refund or dispute of a payment other than the one that paid the
+	// order (a double charge being put right) is not the order's: the
+	// order stays paid by its own payment. Orders paid before PaidRef was
+	// kept cannot tell, and count every refund as theirs.
+	otherPayment := ev.PaidRef != "" && e.PaymentRef != "" && e.PaymentRef != ev.PaidRef
+	if mismatched(o, e) && !(e.Kind == KindRefunded && otherPayment) {
 		// Invariant 6: an amount or currency that is not the order's is
 		// never paid; it is kept as evidence and flagged.
 		ev.Mismatch = true
@@ -99,7 +104,6 @@ func Apply(o Order, e Event) (Order, bool) {
 			next.PaymentRef = e.PaymentRef
 		}
 	case KindPaid:
-		paidRef := cmp.Or(ev.PaidRef, o.PaymentRef)
 		switch {
 		case !ev.Paid:
 			ev.Paid, ev.PaidAmount, ev.PaidCurrency = true, e.Amount, strings.ToLower(e.Currency)
@@ -107,7 +111,12 @@ func Apply(o Order, e Event) (Order, bool) {
 			// The captured payment is the order's payment, whatever
 			// declined attempt was recorded before it.
 			next.PaymentRef = cmp.Or(e.PaymentRef, next.PaymentRef)
-		case e.PaymentRef != "" && paidRef != "" && e.PaymentRef != paidRef && !slices.Contains(ev.ExtraPayments, e.PaymentRef):
+		case ev.PaidRef == "":
+			// Paid before PaidRef was kept, when PaymentRef could be a
+			// declined attempt's: take this payment as the one that paid
+			// rather than raise a false double charge.
+			ev.PaidRef = e.PaymentRef
+		case e.PaymentRef != "" && e.PaymentRef != ev.PaidRef && !slices.Contains(ev.ExtraPayments, e.PaymentRef):
 			// A second, distinct payment captured for an order already
 			// paid: the customer was charged twice. Kept for the owner.
 			ev.ExtraPayments = append(ev.ExtraPayments, e.PaymentRef)
@@ -120,11 +129,18 @@ func Apply(o Order, e Event) (Order, bool) {
 	case KindExpired:
 		ev.Expired = ev.Expired || !(money || ev.FailedFinal || ev.Processing)
 	case KindRefunded:
+		if otherPayment {
+			if e.Amount > 0 && e.Refunded >= e.Amount && !slices.Contains(ev.ExtraRefunded, e.PaymentRef) {
+				ev.ExtraRefunded = append(ev.ExtraRefunded, e.PaymentRef)
+				slices.Sort(ev.ExtraRefunded)
+			}
+			break
+		}
 		if r := refundedInOrderUnits(o, e); r > ev.Refunded {
 			ev.Refunded = r
 		}
 	case KindDisputeOpened, KindDisputeWon, KindDisputeLost:
-		if e.Dispute != "" {
+		if e.Dispute != "" && !otherPayment {
 			// A closed dispute stays closed: an "opened" that arrives after
 			// the close is old news.
 			state := map[Kind]string{KindDisputeOpened: DisputeOpen, KindDisputeWon: DisputeWon, KindDisputeLost: DisputeLost}[e.Kind]

@@ -98,6 +98,9 @@ type Evidence struct {
 	// ExtraPayments are other captured payments on an order already paid:
 	// a double charge the owner should refund.
 	ExtraPayments []string
+	// ExtraRefunded are payments other than PaidRef refunded in full: a
+	// double charge put right.
+	ExtraRefunded []string
 }
 
 // money reports whether the gateways ever said money moved for the order.
@@ -150,7 +153,8 @@ func (ev Evidence) equal(o Evidence) bool {
 	if ev.Processing != o.Processing || ev.Paid != o.Paid || ev.PaidAmount != o.PaidAmount ||
 		ev.PaidCurrency != o.PaidCurrency || ev.Mismatch != o.Mismatch || ev.Declined != o.Declined ||
 		ev.FailedFinal != o.FailedFinal || ev.Expired != o.Expired || ev.Refunded != o.Refunded ||
-		len(ev.Disputes) != len(o.Disputes) || ev.PaidRef != o.PaidRef || !slices.Equal(ev.ExtraPayments, o.ExtraPayments) {
+		len(ev.Disputes) != len(o.Disputes) || ev.PaidRef != o.PaidRef || !slices.Equal(ev.ExtraPayments, o.ExtraPayments) ||
+		!slices.Equal(ev.ExtraRefunded, o.ExtraRefunded) {
 		return false
 	}
 	for k, v := range ev.Disputes {
@@ -170,6 +174,7 @@ func (ev Evidence) clone() Evidence {
 		}
 	}
 	c.ExtraPayments = slices.Clone(ev.ExtraPayments)
+	c.ExtraRefunded = slices.Clone(ev.ExtraRefunded)
 	return c
 }
 

@@ -1,6 +1,7 @@
 package order
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -9,7 +10,7 @@ import (
 
 func TestCanMove_NothingReturnsToPendingOrLeavesRefunded(t *testing.T) {
 	for _, from := range Statuses {
-		if CanMove(from, Pending) {
+		if CanMove(from, Pending) && from != Failed {
 			t.Errorf("%s → pending allowed", from)
 		}
 		if CanMove(from, from) {
@@ -221,5 +222,50 @@ func TestOrder_ExpiresOnlyWhenExpiredWithoutMoney(t *testing.T) {
 		if tc.expire != !got.IsZero() || (tc.expire && !got.Equal(at.Add(ExpiredRetention))) {
 			t.Errorf("%s (%s): ExpiresAt = %v", tc.name, o.Status, got)
 		}
+	}
+}
+
+// TestApply_AnOrderStoredFailedByADeclineReopens: releases before invariant
+// 11 stored a declined order as failed. The next event for it moves it to
+// where its evidence says (pending), and the store accepts that move; an
+// order that failed for good never goes back.
+func TestApply_AnOrderStoredFailedByADeclineReopens(t *testing.T) {
+	old := Order{ID: "ord_x", Status: Failed, Amount: 4000, Currency: "usd", FailureReason: "card_declined",
+		Evidence: Evidence{Declined: true}}
+	next, changed := Apply(old, Event{ID: "e2", Kind: KindDeclined, Reason: "insufficient_funds"})
+	next.Version = 1
+	if !changed || next.Status != Pending || next.FailureReason != "insufficient_funds" {
+		t.Fatalf("a new decline on an old failed order: %v %s %q", changed, next.Status, next.FailureReason)
+	}
+	if err := CheckMove(Move{Next: next, From: Failed}); err != nil {
+		t.Fatalf("the store would refuse the move: %v", err)
+	}
+	final := next
+	final.Evidence.FailedFinal = true
+	if err := CheckMove(Move{Next: final, From: Failed}); !errors.Is(err, ErrForbiddenMove) {
+		t.Fatalf("failed for good, back to pending: %v", err)
+	}
+}
+
+// TestApply_PuttingRightADoubleChargeLeavesTheOrderPaid: the refund or the
+// chargeback of a second payment is not the order's; the one that paid it
+// still stands.
+func TestApply_PuttingRightADoubleChargeLeavesTheOrderPaid(t *testing.T) {
+	o := Order{Status: Pending, Amount: 4000, Currency: "usd"}
+	for _, e := range []Event{paidBy("e1", "pay_1"), paidBy("e2", "pay_2")} {
+		o, _ = Apply(o, e)
+	}
+	refunded, _ := Apply(o, Event{ID: "e3", Kind: KindRefunded, PaymentRef: "pay_2", Amount: 4000, Currency: "usd", Refunded: 4000})
+	if refunded.Status != Paid || refunded.Evidence.Refunded != 0 || !slices.Equal(refunded.Evidence.ExtraRefunded, []string{"pay_2"}) {
+		t.Fatalf("the second payment refunded: %s %+v", refunded.Status, refunded.Evidence)
+	}
+	for _, k := range []Kind{KindDisputeOpened, KindDisputeLost} {
+		if d, _ := Apply(refunded, Event{ID: "e4", Kind: k, PaymentRef: "pay_2", Dispute: "disp_2"}); d.Status != Paid {
+			t.Fatalf("a %s on the second payment: %s", k, d.Status)
+		}
+	}
+	own, _ := Apply(refunded, Event{ID: "e5", Kind: KindRefunded, PaymentRef: "pay_1", Amount: 4000, Currency: "usd", Refunded: 4000})
+	if own.Status != Refunded {
+		t.Fatalf("the order's own payment refunded: %s", own.Status)
 	}
 }

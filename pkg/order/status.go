@@ -25,9 +25,14 @@ var Statuses = []Status{Pending, Processing, Paid, Failed, Expired, PartiallyRef
 // a decline or an expiry, because gateways deliver out of order and the
 // gateway, not our clock, says whether money moved. A disputed order returns
 // to what it was when the dispute is won, or becomes refunded when it is lost.
+//
+// One move goes back to pending: failed → pending, for an order that
+// releases before invariant 11 stored as failed after a mere decline (no
+// FailedFinal evidence): it was open all along. CheckMove refuses it for an
+// order that failed for good.
 var moves = map[Status][]Status{
 	Pending:           {Processing, Paid, Failed, Expired, AmountMismatch, PartiallyRefunded, Refunded, Disputed},
-	Failed:            {Processing, Paid, Expired, AmountMismatch, PartiallyRefunded, Refunded, Disputed},
+	Failed:            {Pending, Processing, Paid, Expired, AmountMismatch, PartiallyRefunded, Refunded, Disputed},
 	Expired:           {Processing, Paid, Failed, AmountMismatch, PartiallyRefunded, Refunded, Disputed},
 	Processing:        {Paid, Failed, AmountMismatch, PartiallyRefunded, Refunded, Disputed},
 	Paid:              {AmountMismatch, PartiallyRefunded, Refunded, Disputed},

@@ -102,7 +102,8 @@ func CheckMove(m Move) error {
 	if m.Next.Version != m.FromVersion+1 {
 		return Errorf(CodeConflict, "move of %s must write version %d, not %d", m.Next.ID, m.FromVersion+1, m.Next.Version)
 	}
-	if m.Next.Status != m.From && !CanMove(m.From, m.Next.Status) {
+	if m.Next.Status != m.From && !CanMove(m.From, m.Next.Status) ||
+		m.From == Failed && m.Next.Status == Pending && m.Next.Evidence.FailedFinal {
 		return &Error{Code: CodeForbiddenMove, Message: "cannot move from " + string(m.From) + " to " + string(m.Next.Status)}
 	}
 	return nil

@@ -131,7 +131,7 @@ func testRoundTrip(t *testing.T, s order.Store, clock *Clock) {
 	o.GatewayError, o.FailureReason = "timeout", "card_declined"
 	o.Evidence = order.Evidence{Processing: true, Paid: true, PaidAmount: 5250, PaidCurrency: "usd", Mismatch: true,
 		Declined: true, FailedFinal: true, Expired: true, Refunded: 100, Disputes: map[string]string{"dp_1": order.DisputeWon},
-		PaidRef: "pi_1", ExtraPayments: []string{"pi_2", "pi_3"}}
+		PaidRef: "pi_1", ExtraPayments: []string{"pi_2", "pi_3"}, ExtraRefunded: []string{"pi_2"}}
 	o.PendingReplay = []string{"cs_test_1", "pi_1"}
 	mustCreate(t, s, o)
 	got := mustGet(t, s, o.ID)

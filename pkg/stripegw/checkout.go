@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -83,8 +84,10 @@ func New(c Config) *Gateway {
 }
 
 // CreateCheckout creates the order's Checkout Session in payment mode. The
-// order id travels three ways (client_reference_id, the session's metadata
-// and the PaymentIntent's metadata) so every later event can find it.
+// order id travels in the session's metadata and the PaymentIntent's,
+// which only the account's keys can set, so every later event can find it;
+// client_reference_id carries it too, for the Dashboard, and is never read
+// back (anyone can set it on a Payment Link).
 func (g *Gateway) CreateCheckout(ctx context.Context, o *order.Order) (order.Checkout, error) {
 	deadline := g.expiry(o)
 	p := &stripe.CheckoutSessionParams{
@@ -112,9 +115,12 @@ func (g *Gateway) CreateCheckout(ctx context.Context, o *order.Order) (order.Che
 			},
 		})
 	}
-	// Derived from the order id: a retried create (ours, or stripe-go's)
-	// returns the first session instead of making a second one.
-	p.SetIdempotencyKey("jampay-checkout-" + o.ID)
+	// Derived from the order id and the parameters that can differ between
+	// two attempts: a retried create (ours, or stripe-go's) returns the first
+	// session instead of making a second one, and a retry late enough that
+	// expires_at had to move is a new request, which Stripe would refuse
+	// under the old key.
+	p.SetIdempotencyKey("jampay-checkout-" + o.ID + "-" + strconv.FormatInt(deadline.Unix(), 10))
 	s, err := g.sessions.New(p)
 	if err != nil {
 		return order.Checkout{}, checkoutError(err)

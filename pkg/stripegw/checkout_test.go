@@ -96,8 +96,8 @@ func TestCreateCheckout_StripeMockAcceptsOurParameters(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, got, v)
 		}
 	}
-	if got := rec.heads[0].Get("Idempotency-Key"); got != "jampay-checkout-"+o.ID {
-		t.Errorf("Idempotency-Key = %q, want one derived from the order id", got)
+	if got, want := rec.heads[0].Get("Idempotency-Key"), "jampay-checkout-"+o.ID+"-"+want["expires_at"]; got != want {
+		t.Errorf("Idempotency-Key = %q, want %q: derived from the order id and expires_at", got, want)
 	}
 	if got := rec.heads[0].Get("Stripe-Version"); got != "2023-10-16" {
 		t.Errorf("Stripe-Version = %q", got)
@@ -161,6 +161,32 @@ func TestCreateCheckout_ExpiresAtIsCreatedPlusTTLWithinStripesBounds(t *testing.
 				t.Fatalf("deadline %s from now is outside Stripe's bounds", at.Sub(now))
 			}
 		})
+	}
+}
+
+// TestCreateCheckout_ARetryWithOtherParametersIsANewRequest: Stripe refuses
+// an idempotency key reused with other parameters, so a retry late enough
+// that expires_at moved uses a new key; one that sends the same parameters
+// uses the same key and gets the first session back.
+func TestCreateCheckout_ARetryWithOtherParametersIsANewRequest(t *testing.T) {
+	start := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	o := &order.Order{ID: order.NewID(), Amount: 100, Currency: "usd", CreatedAt: start,
+		Items: []order.LineItem{{SKU: "a", Name: "A", Quantity: 1, UnitAmount: 100}}}
+	key := func(at time.Time) string {
+		rec := &recorder{}
+		gw := stripegw.New(stripegw.Config{SecretKey: "sk_test_123", APIBase: mock.URL, SiteURL: "https://shop.example.com",
+			TTL: time.Hour, HTTPClient: &http.Client{Transport: rec}, Now: func() time.Time { return at }})
+		if _, err := gw.CreateCheckout(context.Background(), o); err != nil {
+			t.Fatal(err)
+		}
+		return rec.heads[0].Get("Idempotency-Key")
+	}
+	first, soon, late := key(start), key(start.Add(10*time.Minute)), key(start.Add(45*time.Minute))
+	if first != soon {
+		t.Fatalf("a retry with the same parameters changed the key: %s, %s", first, soon)
+	}
+	if late == first {
+		t.Fatalf("a retry with another expires_at reused the key %s", late)
 	}
 }
 

@@ -196,12 +196,13 @@ func decode(body []byte) (order.Event, bool, error) {
 			e.Reason = cmp.Or(pe.Message, pe.DeclineCode, pe.Code, e.Reason)
 		}
 	case "charge.refunded":
-		e.Kind, e.Refs = order.KindRefunded, []string{string(obj.PaymentIntent)}
+		e.Kind, e.Refs, e.PaymentRef = order.KindRefunded, nonEmpty(string(obj.PaymentIntent)), string(obj.PaymentIntent)
 		e.Amount, e.Currency, e.Refunded = obj.Amount, obj.Currency, obj.AmountRefunded
 	case "charge.dispute.created":
-		e.Kind, e.Refs, e.Dispute = order.KindDisputeOpened, []string{string(obj.PaymentIntent)}, obj.ID
+		e.Kind, e.Refs, e.Dispute = order.KindDisputeOpened, nonEmpty(string(obj.PaymentIntent)), obj.ID
+		e.PaymentRef = string(obj.PaymentIntent)
 	case "charge.dispute.closed":
-		e.Refs, e.Dispute = []string{string(obj.PaymentIntent)}, obj.ID
+		e.Refs, e.Dispute, e.PaymentRef = nonEmpty(string(obj.PaymentIntent)), obj.ID, string(obj.PaymentIntent)
 		// "won" and "warning_closed" (an inquiry that never became a
 		// chargeback) leave the money with the merchant; "lost" does not.
 		e.Kind = order.KindDisputeWon
@@ -210,6 +211,18 @@ func decode(body []byte) (order.Event, bool, error) {
 		}
 	}
 	return e, se.Livemode, nil
+}
+
+// nonEmpty drops empty references: a charge made without a PaymentIntent
+// names none, and an empty one must not look like a place to park.
+func nonEmpty(refs ...string) []string {
+	out := refs[:0]
+	for _, r := range refs {
+		if r != "" {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 var handled = map[string]bool{

@@ -90,13 +90,13 @@ func TestDecode_EveryHandledType(t *testing.T) {
 		{gatewayevents.Stripe{Type: "payment_intent.payment_failed", OrderID: "ord_a", Amount: 4000, Reason: "Your card has insufficient funds."},
 			order.Event{Kind: order.KindDeclined, OrderID: "ord_a", PaymentRef: "pi_a", Reason: "Your card has insufficient funds."}},
 		{gatewayevents.Stripe{Type: "charge.refunded", OrderID: "ord_a", Amount: 4000, Refunded: 1000},
-			order.Event{Kind: order.KindRefunded, OrderID: "ord_a", Amount: 4000, Currency: "usd", Refunded: 1000}},
+			order.Event{Kind: order.KindRefunded, OrderID: "ord_a", Amount: 4000, Currency: "usd", Refunded: 1000, PaymentRef: "pi_a"}},
 		{gatewayevents.Stripe{Type: "charge.dispute.created", OrderID: "ord_a", Amount: 4000},
-			order.Event{Kind: order.KindDisputeOpened, Dispute: "dp_a"}},
+			order.Event{Kind: order.KindDisputeOpened, Dispute: "dp_a", PaymentRef: "pi_a"}},
 		{gatewayevents.Stripe{Type: "charge.dispute.closed", OrderID: "ord_a", Amount: 4000, DisputeStatus: "lost"},
-			order.Event{Kind: order.KindDisputeLost, Dispute: "dp_a"}},
+			order.Event{Kind: order.KindDisputeLost, Dispute: "dp_a", PaymentRef: "pi_a"}},
 		{gatewayevents.Stripe{Type: "charge.dispute.closed", OrderID: "ord_a", Amount: 4000, DisputeStatus: "won"},
-			order.Event{Kind: order.KindDisputeWon, Dispute: "dp_a"}},
+			order.Event{Kind: order.KindDisputeWon, Dispute: "dp_a", PaymentRef: "pi_a"}},
 	}
 	for _, tc := range cases {
 		got, err := stripegw.Decode(payload(t, tc.e))
