@@ -19,15 +19,15 @@ type Razorpay struct {
 	// from the browser: [] unless set (jampay.js sends none), and whatever
 	// an attacker likes when set.
 	PaymentNotes map[string]string
-	PaymentID       string
-	RefundID        string
-	DisputeID       string
-	Amount          int64  // paise
-	Currency        string // any case; written upper-case, as Razorpay does
-	Refunded        int64  // refund.processed: cumulative amount refunded
-	RefundAmount    int64  // refund.processed: this refund
-	Reason          string // payment.failed: error_description
-	Created         time.Time
+	PaymentID    string
+	RefundID     string
+	DisputeID    string
+	Amount       int64  // paise
+	Currency     string // any case; written upper-case, as Razorpay does
+	Refunded     int64  // refund.processed: cumulative amount refunded
+	RefundAmount int64  // refund.processed: this refund
+	Reason       string // payment.failed: error_description
+	Created      time.Time
 }
 
 // RazorpayTypes lists the event types Razorpay can write.
