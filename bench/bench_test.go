@@ -14,9 +14,9 @@ import (
 
 	"github.com/stripe/stripe-go/v76/webhook"
 
+	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/pkg/api"
 	"github.com/jampay/jampay/pkg/catalog"
-	"github.com/jampay/jampay/pkg/gatewayevents"
 	"github.com/jampay/jampay/pkg/memstore"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/razorpaygw"
@@ -63,7 +63,7 @@ func newOrders(b *testing.B, store *memstore.Store, gateway string, n int) []str
 	for i := range ids {
 		id := order.NewID()
 		// The checkout the events name is the order's own (provenance): the
-		// session or Razorpay order gatewayevents makes for the order id.
+		// session or Razorpay order payloads makes for the order id.
 		session := map[string]string{"stripe": "cs_test_" + id[4:], "razorpay": "order_" + id[4:18]}[gateway]
 		o := &order.Order{ID: id, Gateway: gateway, Status: order.Pending, Amount: 4000, Currency: "usd",
 			Items: []order.LineItem{{SKU: "tee-m", Name: "T-shirt (M)", Quantity: 2, UnitAmount: 2000}}}
@@ -152,7 +152,7 @@ func razorpayRequest(body []byte, id string) *http.Request {
 // handler on the in-memory store, new and duplicate.
 func BenchmarkRazorpayWebhook(b *testing.B) {
 	payload := func(orderID string) ([]byte, string) {
-		body, id, _ := gatewayevents.Razorpay{Type: "payment.captured", OrderID: orderID, Amount: 4000, Currency: "usd"}.Payload()
+		body, id, _ := payloads.Razorpay{Type: "payment.captured", OrderID: orderID, Amount: 4000, Currency: "usd"}.Payload()
 		return body, id
 	}
 	b.Run("new", func(b *testing.B) {
@@ -211,18 +211,18 @@ func BenchmarkVerify(b *testing.B) {
 		h := http.Header{"Stripe-Signature": {header}}
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			if _, err := v.ParseWebhook(h, body); err != nil {
+			if _, err := v.ParseWebhook(context.Background(), h, body); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("razorpay-verifier", func(b *testing.B) {
-		rbody, id, _ := gatewayevents.Razorpay{Type: "payment.captured", OrderID: order.NewID(), Amount: 4000}.Payload()
+		rbody, id, _ := payloads.Razorpay{Type: "payment.captured", OrderID: order.NewID(), Amount: 4000}.Payload()
 		v := &razorpaygw.Verifier{Secrets: []string{rzpSecret}}
 		h := http.Header{"X-Razorpay-Signature": {razorpaygw.Sign(rbody, rzpSecret)}, "X-Razorpay-Event-Id": {id}}
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			if _, err := v.ParseWebhook(h, rbody); err != nil {
+			if _, err := v.ParseWebhook(context.Background(), h, rbody); err != nil {
 				b.Fatal(err)
 			}
 		}

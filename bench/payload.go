@@ -3,16 +3,16 @@ package bench
 import (
 	"encoding/json"
 
-	"github.com/jampay/jampay/pkg/gatewayevents"
+	"github.com/jampay/jampay/internal/payloads"
 )
 
 // StripePayload returns a checkout.session.completed event for the order,
 // padded with the fields a real one carries (API version 2023-10-16), to
 // about 3 KB: the payload the benchmarks, their floor and the load tool use.
-// session is the order's Checkout Session ("": the one gatewayevents makes
+// session is the order's Checkout Session ("": the one payloads makes
 // for the order id).
 func StripePayload(orderID, session string, amount int64) []byte {
-	body, _ := gatewayevents.Stripe{Type: "checkout.session.completed", OrderID: orderID, SessionID: session, Amount: amount, EventID: "evt_" + orderID[4:]}.Payload()
+	body, _ := payloads.Stripe{Type: "checkout.session.completed", OrderID: orderID, SessionID: session, Amount: amount, EventID: "evt_" + orderID[4:]}.Payload()
 	var ev map[string]any
 	_ = json.Unmarshal(body, &ev)
 	obj := ev["data"].(map[string]any)["object"].(map[string]any)

@@ -29,15 +29,17 @@ func TestDeps(t *testing.T) {
 		must    []string
 		mustNot []string // package path prefixes
 	}{
+		// internal/ holds test kits, fixtures and the local server and
+		// sandbox: no Lambda function links any of it.
 		{"status", []string{"github.com/jampay/jampay/pkg/api", "github.com/aws/aws-lambda-go/lambda"},
-			[]string{stripe, razorpay, "github.com/jampay/jampay/pkg/sandbox", "testing", "github.com/aws/aws-sdk-go-v2/service/ssm",
+			[]string{stripe, razorpay, "github.com/jampay/jampay/internal", "testing", "github.com/aws/aws-sdk-go-v2/service/ssm",
 				"github.com/aws/aws-sdk-go-v2/config", "github.com/aws/aws-sdk-go-v2/service/sso", "github.com/aws/aws-sdk-go-v2/service/sts"}},
 		{"webhook", []string{"github.com/stripe/stripe-go/v76/webhook"},
-			[]string{"testing", "github.com/stretchr/testify", "github.com/jampay/jampay/pkg/sandbox", "github.com/jampay/jampay/pkg/gatewayevents",
+			[]string{"testing", "github.com/stretchr/testify", "github.com/jampay/jampay/internal",
 				"github.com/aws/aws-sdk-go-v2/config", "github.com/aws/aws-sdk-go-v2/service/sso", "github.com/aws/aws-sdk-go-v2/service/sts",
 				"github.com/aws/aws-sdk-go-v2/service/ssm"}},
 		{"checkout", []string{"github.com/stripe/stripe-go/v76/checkout/session"},
-			[]string{"testing", "github.com/stretchr/testify", "github.com/jampay/jampay/pkg/sandbox", "github.com/jampay/jampay/pkg/gatewayevents"}},
+			[]string{"testing", "github.com/stretchr/testify", "github.com/jampay/jampay/internal"}},
 	}
 	for _, tc := range cases {
 		d := deps(t, tc.fn)

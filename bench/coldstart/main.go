@@ -32,10 +32,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stripe/stripe-go/v76/webhook"
 
-	"github.com/jampay/jampay/pkg/ddblocal"
+	"github.com/jampay/jampay/internal/ddblocal"
+	"github.com/jampay/jampay/internal/localproc"
+	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/pkg/dynamostore"
-	"github.com/jampay/jampay/pkg/gatewayevents"
-	"github.com/jampay/jampay/pkg/localproc"
 	"github.com/jampay/jampay/pkg/order"
 )
 
@@ -219,7 +219,7 @@ func run(runs, warm int) error {
 			return apiEvent("GET", "/api/orders/"+ids[i], map[string]string{"authorization": "Bearer " + tokens[i]}, nil)
 		}},
 		{name: "webhook", env: append(append([]string{}, base...), "STRIPE_WEBHOOK_SECRET="+whsec, "STRIPE_MODE=test"), check: statusIs(200), events: func(i int) []byte {
-			body, _ := gatewayevents.Stripe{Type: "checkout.session.completed", OrderID: ids[i], Amount: 4000}.Payload()
+			body, _ := payloads.Stripe{Type: "checkout.session.completed", OrderID: ids[i], Amount: 4000}.Payload()
 			sig := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: whsec}).Header
 			return apiEvent("POST", "/api/webhooks/stripe", map[string]string{"stripe-signature": sig, "content-type": "application/json"}, body)
 		}},

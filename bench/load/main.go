@@ -48,10 +48,10 @@ import (
 	"time"
 
 	"github.com/jampay/jampay/bench"
-	"github.com/jampay/jampay/pkg/ddblocal"
-	"github.com/jampay/jampay/pkg/gatewayevents"
-	"github.com/jampay/jampay/pkg/localproc"
-	"github.com/jampay/jampay/pkg/sandbox"
+	"github.com/jampay/jampay/internal/ddblocal"
+	"github.com/jampay/jampay/internal/localproc"
+	"github.com/jampay/jampay/internal/payloads"
+	"github.com/jampay/jampay/internal/sandbox"
 )
 
 type options struct {
@@ -421,7 +421,7 @@ func newEvents(o options, t *target, n int) ([]*event, error) {
 			}
 		}
 		if o.gateway == "razorpay" {
-			body, id, err := gatewayevents.Razorpay{Type: "payment.captured", OrderID: e.orderID, RazorpayOrderID: session, Amount: amount, Currency: strings.ToUpper(currency)}.Payload()
+			body, id, err := payloads.Razorpay{Type: "payment.captured", OrderID: e.orderID, RazorpayOrderID: session, Amount: amount, Currency: strings.ToUpper(currency)}.Payload()
 			e.body, e.id = body, id
 			events[i] = e
 			return err

@@ -11,7 +11,7 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/jampay/jampay/bench"
-	"github.com/jampay/jampay/pkg/sandbox"
+	"github.com/jampay/jampay/internal/sandbox"
 )
 
 // The comparison is only fair if the peers do the work they claim: each

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jampay/jampay/pkg/localserver"
+	"github.com/jampay/jampay/internal/localserver"
 )
 
 // TestServeStopsOnSignal runs `jampay serve` as main does and stops it the

@@ -7,7 +7,7 @@ import (
 	"io"
 
 	"github.com/jampay/jampay/pkg/config"
-	"github.com/jampay/jampay/pkg/localserver"
+	"github.com/jampay/jampay/internal/localserver"
 )
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

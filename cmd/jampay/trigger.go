@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/jampay/jampay/pkg/config"
-	"github.com/jampay/jampay/pkg/gatewayevents"
-	"github.com/jampay/jampay/pkg/sandbox"
+	"github.com/jampay/jampay/internal/payloads"
+	"github.com/jampay/jampay/internal/sandbox"
 )
 
 // trigger sends one signed test event, like `stripe trigger`, to a running
@@ -68,10 +68,10 @@ func trigger(ctx context.Context, args []string, getenv func(string) string, std
 		if s == "" {
 			return fmt.Errorf("no secret: set %s or pass -secret", config.StripeWebhookSecret)
 		}
-		body, err := gatewayevents.Stripe{Type: typ, OrderID: *orderID, SessionID: *session, PaymentIntentID: *payment,
+		body, err := payloads.Stripe{Type: typ, OrderID: *orderID, SessionID: *session, PaymentIntentID: *payment,
 			Amount: *amount, Currency: *currency, Refunded: *refunded}.Payload()
 		if err != nil {
-			return fmt.Errorf("%w (types: %s)", err, strings.Join(gatewayevents.StripeTypes(), ", "))
+			return fmt.Errorf("%w (types: %s)", err, strings.Join(payloads.StripeTypes(), ", "))
 		}
 		if err := sandbox.SendStripe(ctx, client, target, s, body, time.Now()); err != nil {
 			return err
@@ -81,10 +81,10 @@ func trigger(ctx context.Context, args []string, getenv func(string) string, std
 		if s == "" {
 			return fmt.Errorf("no secret: set %s or pass -secret", config.RazorpayWebhookSecret)
 		}
-		body, id, err := gatewayevents.Razorpay{Type: typ, OrderID: *orderID, RazorpayOrderID: *session, PaymentID: *payment,
+		body, id, err := payloads.Razorpay{Type: typ, OrderID: *orderID, RazorpayOrderID: *session, PaymentID: *payment,
 			Amount: *amount, Currency: *currency, Refunded: *refunded}.Payload()
 		if err != nil {
-			return fmt.Errorf("%w (types: %s)", err, strings.Join(gatewayevents.RazorpayTypes(), ", "))
+			return fmt.Errorf("%w (types: %s)", err, strings.Join(payloads.RazorpayTypes(), ", "))
 		}
 		if err := sandbox.SendRazorpay(ctx, client, target, s, id, body); err != nil {
 			return err

@@ -27,9 +27,10 @@ type Gateway interface {
 // WebhookParser verifies a gateway's webhook over the exact raw bytes and
 // reduces it to an order.Event. A bad signature is an *order.Error with
 // CodeInvalidSignature, a verified body that makes no sense one with
-// CodeInvalidPayload.
+// CodeInvalidPayload. ctx bounds the work: a gateway whose events are
+// verified over the network (fetching a key, asking the API) needs it.
 type WebhookParser interface {
-	ParseWebhook(header http.Header, body []byte) (order.Event, error)
+	ParseWebhook(ctx context.Context, header http.Header, body []byte) (order.Event, error)
 }
 
 // Deps is what the handlers need. A function leaves out what it does not

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/jampay/jampay/pkg/gatewayevents"
+	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/pkg/order"
 )
 
@@ -21,10 +21,10 @@ type delivery struct {
 // Event ids are unique per gateway, as the gateways make them: each
 // delivery's id is fixed for one order (so a redelivery is a duplicate) and
 // different for every other order.
-func stripeEv(typ string, mod func(*gatewayevents.Stripe)) delivery {
+func stripeEv(typ string, mod func(*payloads.Stripe)) delivery {
 	id := fmt.Sprint(rand.Uint64())
 	return delivery{typ, func(e *env, orderID, _ string) response {
-		ev := gatewayevents.Stripe{Type: typ, EventID: "evt_" + id + orderID[4:], OrderID: orderID, Amount: 4000, PaymentIntentID: "pi_" + orderID[4:]}
+		ev := payloads.Stripe{Type: typ, EventID: "evt_" + id + orderID[4:], OrderID: orderID, Amount: 4000, PaymentIntentID: "pi_" + orderID[4:]}
 		if mod != nil {
 			mod(&ev)
 		}
@@ -32,10 +32,10 @@ func stripeEv(typ string, mod func(*gatewayevents.Stripe)) delivery {
 	}}
 }
 
-func rzpEv(typ string, mod func(*gatewayevents.Razorpay)) delivery {
+func rzpEv(typ string, mod func(*payloads.Razorpay)) delivery {
 	id := fmt.Sprint(rand.Uint64())
 	return delivery{typ, func(e *env, orderID, rzpID string) response {
-		ev := gatewayevents.Razorpay{Type: typ, EventID: "evt_" + id + orderID[4:], OrderID: orderID, RazorpayOrderID: rzpID, Amount: 39800}
+		ev := payloads.Razorpay{Type: typ, EventID: "evt_" + id + orderID[4:], OrderID: orderID, RazorpayOrderID: rzpID, Amount: 39800}
 		if mod != nil {
 			mod(&ev)
 		}
@@ -54,7 +54,7 @@ func disorderScenarios() []struct {
 	want     order.Status
 	revisits bool
 } {
-	refund := func(n int64) func(*gatewayevents.Stripe) { return func(e *gatewayevents.Stripe) { e.Refunded = n } }
+	refund := func(n int64) func(*payloads.Stripe) { return func(e *payloads.Stripe) { e.Refunded = n } }
 	return []struct {
 		gateway  string
 		name     string
@@ -66,13 +66,13 @@ func disorderScenarios() []struct {
 			stripeEv("payment_intent.payment_failed", nil), stripeEv("checkout.session.completed", nil),
 			stripeEv("charge.refunded", refund(1000)), stripeEv("charge.refunded", refund(4000))}, order.Refunded, false},
 		{"stripe", "async payment succeeds, then disputed and won", []delivery{
-			stripeEv("checkout.session.completed", func(e *gatewayevents.Stripe) { e.PaymentStatus = "unpaid" }),
+			stripeEv("checkout.session.completed", func(e *payloads.Stripe) { e.PaymentStatus = "unpaid" }),
 			stripeEv("checkout.session.async_payment_succeeded", nil),
 			stripeEv("charge.dispute.created", nil),
-			stripeEv("charge.dispute.closed", func(e *gatewayevents.Stripe) { e.DisputeStatus = "won" })}, order.Paid, true},
+			stripeEv("charge.dispute.closed", func(e *payloads.Stripe) { e.DisputeStatus = "won" })}, order.Paid, true},
 		{"stripe", "async payment fails after a decline", []delivery{
 			stripeEv("payment_intent.payment_failed", nil),
-			stripeEv("checkout.session.completed", func(e *gatewayevents.Stripe) { e.PaymentStatus = "unpaid" }),
+			stripeEv("checkout.session.completed", func(e *payloads.Stripe) { e.PaymentStatus = "unpaid" }),
 			stripeEv("checkout.session.async_payment_failed", nil)}, order.Failed, true}, // failed, retried, failed again
 		{"stripe", "declined twice then expired", []delivery{
 			stripeEv("payment_intent.payment_failed", nil), stripeEv("payment_intent.payment_failed", nil),
@@ -80,39 +80,39 @@ func disorderScenarios() []struct {
 		{"stripe", "paid, partly refunded, disputed and lost", []delivery{
 			stripeEv("checkout.session.completed", nil), stripeEv("charge.refunded", refund(500)),
 			stripeEv("charge.dispute.created", nil),
-			stripeEv("charge.dispute.closed", func(e *gatewayevents.Stripe) { e.DisputeStatus = "lost" })}, order.Refunded, false},
+			stripeEv("charge.dispute.closed", func(e *payloads.Stripe) { e.DisputeStatus = "lost" })}, order.Refunded, false},
 		{"razorpay", "failed, then authorized, captured, order paid", []delivery{
-			rzpEv("payment.failed", func(e *gatewayevents.Razorpay) { e.PaymentID = "pay_first" + e.OrderID[4:16] }),
+			rzpEv("payment.failed", func(e *payloads.Razorpay) { e.PaymentID = "pay_first" + e.OrderID[4:16] }),
 			rzpEv("payment.authorized", nil), rzpEv("payment.captured", nil), rzpEv("order.paid", nil)}, order.Paid, false},
 		{"razorpay", "captured then refunded in two parts", []delivery{
 			rzpEv("payment.captured", nil), rzpEv("order.paid", nil),
-			rzpEv("refund.processed", func(e *gatewayevents.Razorpay) { e.Refunded = 9800 }),
-			rzpEv("refund.processed", func(e *gatewayevents.Razorpay) { e.Refunded = 39800 })}, order.Refunded, false},
+			rzpEv("refund.processed", func(e *payloads.Razorpay) { e.Refunded = 9800 }),
+			rzpEv("refund.processed", func(e *payloads.Razorpay) { e.Refunded = 39800 })}, order.Refunded, false},
 		{"razorpay", "captured, disputed, lost", []delivery{
 			rzpEv("payment.authorized", nil), rzpEv("payment.captured", nil),
 			rzpEv("payment.dispute.created", nil), rzpEv("payment.dispute.lost", nil)}, order.Refunded, false},
 		{"stripe", "a Payment Link session and another session name it, it is declined, then expires", []delivery{
-			stripeEv("checkout.session.completed", func(e *gatewayevents.Stripe) {
+			stripeEv("checkout.session.completed", func(e *payloads.Stripe) {
 				e.SessionID, e.NoMetadata, e.ClientReferenceID, e.PaymentIntentID = "cs_test_link"+e.OrderID[4:], true, e.OrderID, "pi_link"+e.OrderID[4:]
 			}),
-			stripeEv("checkout.session.completed", func(e *gatewayevents.Stripe) {
+			stripeEv("checkout.session.completed", func(e *payloads.Stripe) {
 				e.SessionID, e.PaymentIntentID = "cs_test_other"+e.OrderID[4:], "pi_other"+e.OrderID[4:]
 			}),
 			stripeEv("payment_intent.payment_failed", nil),
 			stripeEv("checkout.session.expired", nil)}, order.Expired, false},
 		{"razorpay", "a payment on another Razorpay order names it in its notes; its own attempt is declined", []delivery{
-			rzpEv("payment.captured", func(e *gatewayevents.Razorpay) {
+			rzpEv("payment.captured", func(e *payloads.Razorpay) {
 				e.RazorpayOrderID, e.PaymentID = "order_other"+e.OrderID[4:12], "pay_other"+e.OrderID[4:12]
 				e.PaymentNotes = map[string]string{"order_id": e.OrderID}
 			}),
 			rzpEv("payment.failed", nil)}, order.Pending, false},
 		{"razorpay", "captured twice by two payments", []delivery{
 			rzpEv("payment.captured", nil), rzpEv("order.paid", nil),
-			rzpEv("payment.captured", func(e *gatewayevents.Razorpay) { e.PaymentID = "pay_second" + e.OrderID[4:12] })}, order.Paid, false},
+			rzpEv("payment.captured", func(e *payloads.Razorpay) { e.PaymentID = "pay_second" + e.OrderID[4:12] })}, order.Paid, false},
 		{"razorpay", "underpaid capture", []delivery{
-			rzpEv("payment.authorized", func(e *gatewayevents.Razorpay) { e.Amount = 100 }),
-			rzpEv("payment.captured", func(e *gatewayevents.Razorpay) { e.Amount = 100 }),
-			rzpEv("order.paid", func(e *gatewayevents.Razorpay) { e.Amount = 100 })}, order.AmountMismatch, false},
+			rzpEv("payment.authorized", func(e *payloads.Razorpay) { e.Amount = 100 }),
+			rzpEv("payment.captured", func(e *payloads.Razorpay) { e.Amount = 100 }),
+			rzpEv("order.paid", func(e *payloads.Razorpay) { e.Amount = 100 })}, order.AmountMismatch, false},
 	}
 }
 
@@ -206,7 +206,7 @@ func TestStorm_200DeliveriesOf20EventsOver10Orders(t *testing.T) {
 			var targets []target
 			for i := 0; i < 10; i++ {
 				c := e.checkout("stripe", `[{"sku":"tee-m","quantity":2}]`)
-				evs := []delivery{stripeEv("checkout.session.completed", nil), stripeEv("charge.refunded", func(ev *gatewayevents.Stripe) { ev.Refunded = 1000 })}
+				evs := []delivery{stripeEv("checkout.session.completed", nil), stripeEv("charge.refunded", func(ev *payloads.Stripe) { ev.Refunded = 1000 })}
 				want := order.PartiallyRefunded
 				if i%2 == 1 {
 					evs = []delivery{stripeEv("payment_intent.payment_failed", nil), stripeEv("checkout.session.expired", nil)}

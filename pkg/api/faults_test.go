@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/jampay/jampay/pkg/api"
-	"github.com/jampay/jampay/pkg/gatewayevents"
+	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/stripegw"
 )
@@ -123,7 +123,7 @@ func TestFaults_NthStoreCallFails(t *testing.T) {
 				c := created{}
 				mustJSON(t, r.Body, &c)
 				f.calls.Store(0)
-				body, _ := gatewayevents.Stripe{Type: "checkout.session.completed", OrderID: c.OrderID, Amount: 4000}.Payload()
+				body, _ := payloads.Stripe{Type: "checkout.session.completed", OrderID: c.OrderID, Amount: 4000}.Payload()
 				first := e.signedStripe(body, whsec, time.Now())
 				if first.Status != 200 && first.Status != 503 {
 					t.Fatalf("webhook with call %d failing: %d %s", n, first.Status, first.Body)
@@ -147,7 +147,7 @@ func TestFaults_NthStoreCallFails(t *testing.T) {
 func TestFaults_WebhookPastItsDeadlineIs5xx(t *testing.T) {
 	e := newEnv(t, dynamodb)
 	c := e.checkout("stripe", `[{"sku":"tee-m","quantity":2}]`)
-	body, _ := gatewayevents.Stripe{Type: "checkout.session.completed", OrderID: c.OrderID, Amount: 4000}.Payload()
+	body, _ := payloads.Stripe{Type: "checkout.session.completed", OrderID: c.OrderID, Amount: 4000}.Payload()
 	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Millisecond))
 	defer cancel()
 	req := httptest.NewRequest("POST", "/api/webhooks/stripe", bytesReader(body)).WithContext(ctx)
@@ -160,7 +160,7 @@ func TestFaults_WebhookPastItsDeadlineIs5xx(t *testing.T) {
 	if e.get(c.OrderID).Status != order.Pending {
 		t.Fatal("moved anyway")
 	}
-	e.mustReceive(gatewayevents.Stripe{Type: "checkout.session.completed", OrderID: c.OrderID, Amount: 4000})
+	e.mustReceive(payloads.Stripe{Type: "checkout.session.completed", OrderID: c.OrderID, Amount: 4000})
 }
 
 // TestFaults_StripeDownOrSlowIs502AndTheOrderIsKept points the real Stripe

@@ -9,7 +9,7 @@ import (
 
 	"github.com/stripe/stripe-go/v76/webhook"
 
-	"github.com/jampay/jampay/pkg/gatewayevents"
+	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/pkg/razorpaygw"
 )
 
@@ -17,9 +17,9 @@ import (
 // panics, never answers 5xx (the memory store does not fail), always
 // answers JSON, and never 2xx unless the signature is the gateway's.
 func FuzzWebhook(f *testing.F) {
-	body, _ := gatewayevents.Stripe{Type: "checkout.session.completed", OrderID: "ord_aaaaaaaaaaaaaaaaaaaaaaaaaa", Amount: 4000}.Payload()
+	body, _ := payloads.Stripe{Type: "checkout.session.completed", OrderID: "ord_aaaaaaaaaaaaaaaaaaaaaaaaaa", Amount: 4000}.Payload()
 	f.Add(true, webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: whsec}).Header, body)
-	rbody, _, _ := gatewayevents.Razorpay{Type: "payment.captured", OrderID: "ord_aaaaaaaaaaaaaaaaaaaaaaaaaa", Amount: 39800}.Payload()
+	rbody, _, _ := payloads.Razorpay{Type: "payment.captured", OrderID: "ord_aaaaaaaaaaaaaaaaaaaaaaaaaa", Amount: 39800}.Payload()
 	f.Add(false, razorpaygw.Sign(rbody, rzpSecret), rbody)
 	f.Add(true, "t=1,v1=", []byte("{"))
 	f.Add(false, "", []byte(""))

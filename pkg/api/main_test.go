@@ -20,19 +20,19 @@ import (
 
 	"github.com/jampay/jampay/pkg/api"
 	"github.com/jampay/jampay/pkg/catalog"
-	"github.com/jampay/jampay/pkg/ddblocal"
+	"github.com/jampay/jampay/internal/ddblocal"
 	"github.com/jampay/jampay/pkg/dynamostore"
-	"github.com/jampay/jampay/pkg/gatewayevents"
+	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/pkg/memstore"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/razorpaygw"
 	"github.com/jampay/jampay/pkg/stripegw"
-	"github.com/jampay/jampay/pkg/stripemock"
+	"github.com/jampay/jampay/internal/stripemockrun"
 )
 
 var (
 	local *ddblocal.Server
-	mock  *stripemock.Server
+	mock  *stripemockrun.Server
 	// logs collects every log line the handlers write in this package's
 	// tests, so TestLogs_NoSecrets can read them all.
 	logs lockedBuffer
@@ -44,7 +44,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "api tests need DynamoDB Local:", err)
 		os.Exit(1)
 	}
-	if mock, err = stripemock.Start(); err != nil {
+	if mock, err = stripemockrun.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "api tests need stripe-mock:", err)
 		os.Exit(1)
 	}
@@ -238,7 +238,7 @@ func (e *env) get(id string) *order.Order {
 }
 
 // stripeWebhook sends a Stripe event signed with stripe-go's own signer.
-func (e *env) stripeWebhook(ev gatewayevents.Stripe) response {
+func (e *env) stripeWebhook(ev payloads.Stripe) response {
 	e.t.Helper()
 	if ev.SessionID == "" {
 		// As Stripe does: the event is about the session checkout made.
@@ -292,7 +292,7 @@ func (e *env) checkoutRef(orderID string) string {
 	return ""
 }
 
-func (e *env) razorpayWebhook(ev gatewayevents.Razorpay) response {
+func (e *env) razorpayWebhook(ev payloads.Razorpay) response {
 	e.t.Helper()
 	if ev.RazorpayOrderID == "" {
 		// As Razorpay does: the payment is on the order checkout made.

@@ -12,7 +12,7 @@ import (
 )
 
 // RateLimiter counts checkouts per client, for CHECKOUT_RATE_LIMIT. The
-// DynamoDB and in-memory stores implement it (pkg/storetest checks both).
+// DynamoDB and in-memory stores implement it (internal/storetest checks both).
 type RateLimiter interface {
 	// TakeRate counts one under key unless the count has reached limit, in
 	// one conditional write, and reports whether it counted. The counter

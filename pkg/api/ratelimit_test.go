@@ -12,7 +12,7 @@ import (
 	"github.com/jampay/jampay/pkg/dynamostore"
 	"github.com/jampay/jampay/pkg/memstore"
 	"github.com/jampay/jampay/pkg/order"
-	"github.com/jampay/jampay/pkg/storetest"
+	"github.com/jampay/jampay/internal/storetest"
 )
 
 // newLimitedEnv builds the handler with CHECKOUT_RATE_LIMIT = limit, its

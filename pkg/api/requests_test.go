@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/jampay/jampay/pkg/api"
-	"github.com/jampay/jampay/pkg/ddblocal"
+	"github.com/jampay/jampay/internal/ddblocal"
 	"github.com/jampay/jampay/pkg/dynamostore"
-	"github.com/jampay/jampay/pkg/gatewayevents"
+	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/pkg/razorpaygw"
 	"github.com/jampay/jampay/pkg/stripegw"
 )
@@ -58,7 +58,7 @@ func TestDynamoDBRequestsPerFlow(t *testing.T) {
 			}
 		}, map[string]int{"GetItem": 1}},
 		{"first webhook (indexes the PaymentIntent, replays and clears what was parked under it)", func() {
-			completed, _ = gatewayevents.Stripe{Type: "checkout.session.completed", OrderID: c.OrderID, Amount: 4000}.Payload()
+			completed, _ = payloads.Stripe{Type: "checkout.session.completed", OrderID: c.OrderID, Amount: 4000}.Payload()
 			if r := e.signedStripe(completed, whsec, time.Now()); r.Status != 200 {
 				t.Fatalf("%d %s", r.Status, r.Body)
 			}
@@ -69,13 +69,13 @@ func TestDynamoDBRequestsPerFlow(t *testing.T) {
 			}
 		}, map[string]int{"BatchGetItem": 1}},
 		{"later webhook", func() {
-			refund, _ = gatewayevents.Stripe{Type: "charge.refunded", OrderID: c.OrderID, Amount: 4000, Refunded: 1000}.Payload()
+			refund, _ = payloads.Stripe{Type: "charge.refunded", OrderID: c.OrderID, Amount: 4000, Refunded: 1000}.Payload()
 			if r := e.signedStripe(refund, whsec, time.Now()); r.Status != 200 {
 				t.Fatalf("%d", r.Status)
 			}
 		}, map[string]int{"BatchGetItem": 1, "TransactWriteItems": 1}},
 		{"webhook that changes nothing (expired after paid)", func() {
-			body, _ := gatewayevents.Stripe{Type: "checkout.session.expired", OrderID: c.OrderID, Amount: 4000}.Payload()
+			body, _ := payloads.Stripe{Type: "checkout.session.expired", OrderID: c.OrderID, Amount: 4000}.Payload()
 			if r := e.signedStripe(body, whsec, time.Now()); r.Status != 200 {
 				t.Fatalf("%d", r.Status)
 			}

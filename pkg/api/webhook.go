@@ -29,7 +29,7 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	e, err := parser.ParseWebhook(r.Header, body)
+	e, err := parser.ParseWebhook(r.Context(), r.Header, body)
 	if err != nil {
 		s.log(r, slog.LevelWarn, "webhook rejected", "gateway", name, "code", order.ErrorCode(err))
 		s.fail(w, r, err)

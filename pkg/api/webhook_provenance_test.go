@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/jampay/jampay/pkg/api"
-	"github.com/jampay/jampay/pkg/gatewayevents"
+	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/razorpaygw"
 	"github.com/jampay/jampay/pkg/stripegw"
@@ -34,11 +34,11 @@ func TestRazorpayWebhook_ClientSetNotesNeverChooseTheOrder(t *testing.T) {
 			b, _ := e.rzpOrder() // the same cart: the same amount
 			// The customer pays A's Razorpay order, with Checkout notes
 			// (set in the browser) naming B.
-			e.mustReceiveRzp(gatewayevents.Razorpay{Type: "payment.captured", OrderID: b.OrderID, RazorpayOrderID: rzpA, PaymentID: "pay_onepayment", Amount: 39800,
+			e.mustReceiveRzp(payloads.Razorpay{Type: "payment.captured", OrderID: b.OrderID, RazorpayOrderID: rzpA, PaymentID: "pay_onepayment", Amount: 39800,
 				PaymentNotes: map[string]string{"order_id": b.OrderID}})
 			e.mustBe(b.OrderID, order.Pending)
 			e.mustBe(a.OrderID, order.Paid)
-			e.mustReceiveRzp(gatewayevents.Razorpay{Type: "order.paid", OrderID: a.OrderID, RazorpayOrderID: rzpA, PaymentID: "pay_onepayment", Amount: 39800})
+			e.mustReceiveRzp(payloads.Razorpay{Type: "order.paid", OrderID: a.OrderID, RazorpayOrderID: rzpA, PaymentID: "pay_onepayment", Amount: 39800})
 			e.mustBe(a.OrderID, order.Paid)
 			if got := e.mustBe(b.OrderID, order.Pending); got.Version != 1 {
 				t.Fatalf("B was written: version %d", got.Version)
@@ -54,7 +54,7 @@ func TestRazorpayWebhook_AnAttackersOwnOrderCannotTouchAVictim(t *testing.T) {
 			victim, _ := e.rzpOrder()
 			attacker := e.checkout("razorpay", `[{"sku":"sticker-in","quantity":1}]`)
 			rzpAttacker := e.get(attacker.OrderID).SessionRef
-			for _, ev := range []gatewayevents.Razorpay{
+			for _, ev := range []payloads.Razorpay{
 				{Type: "payment.failed", PaymentID: "pay_attack1", Reason: "Pay again at evil.example"},
 				{Type: "payment.captured", PaymentID: "pay_attack2", Amount: 19900},
 				{Type: "refund.processed", PaymentID: "pay_attack2", Amount: 19900, Refunded: 19900},
@@ -69,7 +69,7 @@ func TestRazorpayWebhook_AnAttackersOwnOrderCannotTouchAVictim(t *testing.T) {
 			}
 			// A Razorpay order jampay never made, naming the victim: parked
 			// (it may be ours later), never applied to the victim.
-			e.mustReceiveRzp(gatewayevents.Razorpay{Type: "payment.captured", OrderID: victim.OrderID, RazorpayOrderID: "order_notjampays01", Amount: 39800,
+			e.mustReceiveRzp(payloads.Razorpay{Type: "payment.captured", OrderID: victim.OrderID, RazorpayOrderID: "order_notjampays01", Amount: 39800,
 				PaymentNotes: map[string]string{"order_id": victim.OrderID}})
 			e.mustBe(victim.OrderID, order.Pending)
 			if !strings.Contains(logs.String(), `"msg":"payment without order"`) {
@@ -86,13 +86,13 @@ func TestStripeWebhook_ASessionJampayDidNotMakeNeverPays(t *testing.T) {
 			c := e.checkout("stripe", `[{"sku":"tee-m","quantity":2}]`)
 			// A Payment Link: no metadata of ours, client_reference_id
 			// chosen by whoever made the link.
-			e.mustReceive(gatewayevents.Stripe{Type: "checkout.session.completed", SessionID: "cs_test_paymentlink", NoMetadata: true,
+			e.mustReceive(payloads.Stripe{Type: "checkout.session.completed", SessionID: "cs_test_paymentlink", NoMetadata: true,
 				ClientReferenceID: c.OrderID, PaymentIntentID: "pi_link", Amount: 4000})
 			// Another session of the same account that names the order in
 			// its metadata (another integration, or a replayed checkout).
-			e.mustReceive(gatewayevents.Stripe{Type: "checkout.session.completed", SessionID: "cs_test_another", OrderID: c.OrderID,
+			e.mustReceive(payloads.Stripe{Type: "checkout.session.completed", SessionID: "cs_test_another", OrderID: c.OrderID,
 				PaymentIntentID: "pi_other", Amount: 4000})
-			e.mustReceive(gatewayevents.Stripe{Type: "checkout.session.expired", SessionID: "cs_test_another", OrderID: c.OrderID})
+			e.mustReceive(payloads.Stripe{Type: "checkout.session.expired", SessionID: "cs_test_another", OrderID: c.OrderID})
 			if o := e.mustBe(c.OrderID, order.Pending); o.Version != 1 || o.PaymentRef != "" {
 				t.Fatalf("the order was written by a session not its own: %+v", o)
 			}
@@ -147,9 +147,9 @@ func TestWebhook_AParkedDisputeSurvivesAReplayCutShort(t *testing.T) {
 				e.store = f
 				e.h = wrapEffects(t, e, func(order.Order) {})
 				c := e.checkout("stripe", `[{"sku":"tee-m","quantity":2}]`)
-				e.mustReceive(gatewayevents.Stripe{Type: "charge.dispute.created", OrderID: c.OrderID, Amount: 4000})
+				e.mustReceive(payloads.Stripe{Type: "charge.dispute.created", OrderID: c.OrderID, Amount: 4000})
 				e.mustBe(c.OrderID, order.Pending)
-				body, _ := gatewayevents.Stripe{Type: "checkout.session.completed", OrderID: c.OrderID, SessionID: e.checkoutRef(c.OrderID), Amount: 4000}.Payload()
+				body, _ := payloads.Stripe{Type: "checkout.session.completed", OrderID: c.OrderID, SessionID: e.checkoutRef(c.OrderID), Amount: 4000}.Payload()
 				f.calls.Store(0)
 				f.failAt = n
 				first := e.signedStripe(body, whsec, time.Now())
@@ -180,7 +180,7 @@ func TestRazorpayWebhook_ASecondCaptureIsRecordedAndLogged(t *testing.T) {
 		t.Run(string(kind), func(t *testing.T) {
 			e := newEnv(t, kind)
 			c, rzp := e.rzpOrder()
-			for _, ev := range []gatewayevents.Razorpay{
+			for _, ev := range []payloads.Razorpay{
 				{Type: "payment.failed", PaymentID: "pay_declined01"},
 				{Type: "payment.captured", PaymentID: "pay_captured01"},
 				{Type: "order.paid", PaymentID: "pay_captured01"},
@@ -192,7 +192,7 @@ func TestRazorpayWebhook_ASecondCaptureIsRecordedAndLogged(t *testing.T) {
 			if o.PaymentRef != "pay_captured01" || len(o.Evidence.ExtraPayments) != 0 {
 				t.Fatalf("the order's payment is %q (extra %v), want the captured one", o.PaymentRef, o.Evidence.ExtraPayments)
 			}
-			e.mustReceiveRzp(gatewayevents.Razorpay{Type: "payment.captured", OrderID: c.OrderID, RazorpayOrderID: rzp, PaymentID: "pay_captured02", Amount: 39800})
+			e.mustReceiveRzp(payloads.Razorpay{Type: "payment.captured", OrderID: c.OrderID, RazorpayOrderID: rzp, PaymentID: "pay_captured02", Amount: 39800})
 			o = e.mustBe(c.OrderID, order.Paid)
 			if len(o.Evidence.ExtraPayments) != 1 || o.Evidence.ExtraPayments[0] != "pay_captured02" || o.PaymentRef != "pay_captured01" {
 				t.Fatalf("a second capture: %+v", o.Evidence)
@@ -202,7 +202,7 @@ func TestRazorpayWebhook_ASecondCaptureIsRecordedAndLogged(t *testing.T) {
 			}
 			// The owner refunds the double charge: the order stays paid by
 			// its own payment.
-			e.mustReceiveRzp(gatewayevents.Razorpay{Type: "refund.processed", OrderID: c.OrderID, RazorpayOrderID: rzp, PaymentID: "pay_captured02", Amount: 39800, Refunded: 39800})
+			e.mustReceiveRzp(payloads.Razorpay{Type: "refund.processed", OrderID: c.OrderID, RazorpayOrderID: rzp, PaymentID: "pay_captured02", Amount: 39800, Refunded: 39800})
 			if o = e.mustBe(c.OrderID, order.Paid); len(o.Evidence.ExtraRefunded) != 1 || o.Evidence.Refunded != 0 {
 				t.Fatalf("after refunding the second payment: %+v", o.Evidence)
 			}
@@ -216,26 +216,26 @@ func TestRazorpayWebhook_ASecondCaptureIsRecordedAndLogged(t *testing.T) {
 func TestStripeWebhook_AdaptivePricingNeverTurnsAPaidOrderMismatched(t *testing.T) {
 	e := newEnv(t, memory)
 	c := e.checkout("stripe", `[{"sku":"tee-m","quantity":2}]`)
-	e.mustReceive(gatewayevents.Stripe{Type: "checkout.session.completed", OrderID: c.OrderID, Amount: 4000, PresentmentCurrency: "eur", PresentmentAmount: 3712})
+	e.mustReceive(payloads.Stripe{Type: "checkout.session.completed", OrderID: c.OrderID, Amount: 4000, PresentmentCurrency: "eur", PresentmentAmount: 3712})
 	e.mustBe(c.OrderID, order.Paid)
-	e.mustReceive(gatewayevents.Stripe{Type: "payment_intent.payment_failed", OrderID: c.OrderID, Amount: 3712, Currency: "eur"})
-	e.mustReceive(gatewayevents.Stripe{Type: "charge.refunded", OrderID: c.OrderID, Amount: 3712, Currency: "eur", Refunded: 1000})
+	e.mustReceive(payloads.Stripe{Type: "payment_intent.payment_failed", OrderID: c.OrderID, Amount: 3712, Currency: "eur"})
+	e.mustReceive(payloads.Stripe{Type: "charge.refunded", OrderID: c.OrderID, Amount: 3712, Currency: "eur", Refunded: 1000})
 	e.mustBe(c.OrderID, order.PartiallyRefunded)
-	e.mustReceive(gatewayevents.Stripe{Type: "charge.dispute.created", OrderID: c.OrderID, Amount: 3712, Currency: "eur"})
-	e.mustReceive(gatewayevents.Stripe{Type: "charge.dispute.closed", OrderID: c.OrderID, Amount: 3712, Currency: "eur", DisputeStatus: "won"})
-	e.mustReceive(gatewayevents.Stripe{Type: "charge.refunded", OrderID: c.OrderID, Amount: 3712, Currency: "eur", Refunded: 3712})
+	e.mustReceive(payloads.Stripe{Type: "charge.dispute.created", OrderID: c.OrderID, Amount: 3712, Currency: "eur"})
+	e.mustReceive(payloads.Stripe{Type: "charge.dispute.closed", OrderID: c.OrderID, Amount: 3712, Currency: "eur", DisputeStatus: "won"})
+	e.mustReceive(payloads.Stripe{Type: "charge.refunded", OrderID: c.OrderID, Amount: 3712, Currency: "eur", Refunded: 3712})
 	if o := e.mustBe(c.OrderID, order.Refunded); o.Evidence.Mismatch {
 		t.Fatalf("flagged a mismatch: %+v", o.Evidence)
 	}
 	// A session that really took too little in the order's own currency
 	// is still flagged.
 	d := e.checkout("stripe", `[{"sku":"tee-m","quantity":2}]`)
-	e.mustReceive(gatewayevents.Stripe{Type: "checkout.session.completed", OrderID: d.OrderID, Amount: 400, PresentmentCurrency: "eur", PresentmentAmount: 3712})
+	e.mustReceive(payloads.Stripe{Type: "checkout.session.completed", OrderID: d.OrderID, Amount: 400, PresentmentCurrency: "eur", PresentmentAmount: 3712})
 	e.mustBe(d.OrderID, order.AmountMismatch)
 }
 
 func TestVerifiers_AnEmptySecretVerifiesNothing(t *testing.T) {
-	body, _ := gatewayevents.Stripe{Type: "checkout.session.completed", OrderID: "ord_x", Amount: 4000}.Payload()
+	body, _ := payloads.Stripe{Type: "checkout.session.completed", OrderID: "ord_x", Amount: 4000}.Payload()
 	for _, secret := range []string{"", "whsec_"} {
 		e := newEnv(t, memory)
 		e.h = api.Handler(api.Deps{Store: e.store, Logger: quietLogger(), Webhooks: map[string]api.WebhookParser{
@@ -245,7 +245,7 @@ func TestVerifiers_AnEmptySecretVerifiesNothing(t *testing.T) {
 		if r := e.signedStripe(body, secret, time.Now()); r.Status != 400 || r.errorCode(t) != "invalid_signature" {
 			t.Fatalf("Stripe, secret %q: %d %s", secret, r.Status, r.Body)
 		}
-		rbody, id, _ := gatewayevents.Razorpay{Type: "payment.captured", OrderID: "ord_x", Amount: 100}.Payload()
+		rbody, id, _ := payloads.Razorpay{Type: "payment.captured", OrderID: "ord_x", Amount: 100}.Payload()
 		if r := e.signedRazorpay(rbody, id, secret); secret == "" && (r.Status != 400 || r.errorCode(t) != "invalid_signature") {
 			t.Fatalf("Razorpay, secret %q: %d %s", secret, r.Status, r.Body)
 		}

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/jampay/jampay/pkg/api"
-	"github.com/jampay/jampay/pkg/gatewayevents"
+	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/pkg/memstore"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/razorpaygw"
@@ -25,7 +25,7 @@ func (e *env) rzpOrder() (created, string) {
 	return c, e.get(c.OrderID).SessionRef
 }
 
-func (e *env) mustReceiveRzp(ev gatewayevents.Razorpay) {
+func (e *env) mustReceiveRzp(ev payloads.Razorpay) {
 	e.t.Helper()
 	if r := e.razorpayWebhook(ev); r.Status != 200 || string(r.Body) != "{\"received\":true}\n" {
 		e.t.Fatalf("%s: %d %s", ev.Type, r.Status, r.Body)
@@ -34,33 +34,33 @@ func (e *env) mustReceiveRzp(ev gatewayevents.Razorpay) {
 
 func TestRazorpayWebhook_EveryEvent(t *testing.T) {
 	type step struct {
-		ev   gatewayevents.Razorpay
+		ev   payloads.Razorpay
 		want order.Status
 	}
 	flows := map[string][]step{
 		"authorized then captured then order.paid": {
-			{gatewayevents.Razorpay{Type: "payment.authorized"}, order.Processing},
-			{gatewayevents.Razorpay{Type: "payment.captured"}, order.Paid},
-			{gatewayevents.Razorpay{Type: "order.paid"}, order.Paid}},
+			{payloads.Razorpay{Type: "payment.authorized"}, order.Processing},
+			{payloads.Razorpay{Type: "payment.captured"}, order.Paid},
+			{payloads.Razorpay{Type: "order.paid"}, order.Paid}},
 		"failed then captured on a retry": {
-			{gatewayevents.Razorpay{Type: "payment.failed", PaymentID: "pay_first"}, order.Pending},
-			{gatewayevents.Razorpay{Type: "payment.captured", PaymentID: "pay_second"}, order.Paid}},
+			{payloads.Razorpay{Type: "payment.failed", PaymentID: "pay_first"}, order.Pending},
+			{payloads.Razorpay{Type: "payment.captured", PaymentID: "pay_second"}, order.Paid}},
 		"refund partial then full": {
-			{gatewayevents.Razorpay{Type: "payment.captured"}, order.Paid},
-			{gatewayevents.Razorpay{Type: "refund.processed", Refunded: 10000}, order.PartiallyRefunded},
-			{gatewayevents.Razorpay{Type: "refund.processed", Refunded: 39800}, order.Refunded}},
+			{payloads.Razorpay{Type: "payment.captured"}, order.Paid},
+			{payloads.Razorpay{Type: "refund.processed", Refunded: 10000}, order.PartiallyRefunded},
+			{payloads.Razorpay{Type: "refund.processed", Refunded: 39800}, order.Refunded}},
 		"dispute won": {
-			{gatewayevents.Razorpay{Type: "order.paid"}, order.Paid},
-			{gatewayevents.Razorpay{Type: "payment.dispute.created"}, order.Disputed},
-			{gatewayevents.Razorpay{Type: "payment.dispute.won"}, order.Paid}},
+			{payloads.Razorpay{Type: "order.paid"}, order.Paid},
+			{payloads.Razorpay{Type: "payment.dispute.created"}, order.Disputed},
+			{payloads.Razorpay{Type: "payment.dispute.won"}, order.Paid}},
 		"dispute lost": {
-			{gatewayevents.Razorpay{Type: "payment.captured"}, order.Paid},
-			{gatewayevents.Razorpay{Type: "payment.dispute.created"}, order.Disputed},
-			{gatewayevents.Razorpay{Type: "payment.dispute.lost"}, order.Refunded}},
+			{payloads.Razorpay{Type: "payment.captured"}, order.Paid},
+			{payloads.Razorpay{Type: "payment.dispute.created"}, order.Disputed},
+			{payloads.Razorpay{Type: "payment.dispute.lost"}, order.Refunded}},
 		"underpaid is flagged": {
-			{gatewayevents.Razorpay{Type: "payment.captured", Amount: 100}, order.AmountMismatch}},
+			{payloads.Razorpay{Type: "payment.captured", Amount: 100}, order.AmountMismatch}},
 		"other currency is flagged": {
-			{gatewayevents.Razorpay{Type: "order.paid", Currency: "USD"}, order.AmountMismatch}},
+			{payloads.Razorpay{Type: "order.paid", Currency: "USD"}, order.AmountMismatch}},
 	}
 	for name, steps := range flows {
 		t.Run(name, func(t *testing.T) {
@@ -98,7 +98,7 @@ func TestRazorpayWebhook_DuplicatesMoveOnce(t *testing.T) {
 		t.Run(string(kind), func(t *testing.T) {
 			e := newEnv(t, kind)
 			c, rzpID := e.rzpOrder()
-			body, _, _ := gatewayevents.Razorpay{Type: "payment.captured", OrderID: c.OrderID, RazorpayOrderID: rzpID, Amount: 39800}.Payload()
+			body, _, _ := payloads.Razorpay{Type: "payment.captured", OrderID: c.OrderID, RazorpayOrderID: rzpID, Amount: 39800}.Payload()
 			before := e.get(c.OrderID).Version
 			var wg sync.WaitGroup
 			codes := make(chan int, 50)
@@ -123,7 +123,7 @@ func TestRazorpayWebhook_DuplicatesMoveOnce(t *testing.T) {
 func TestRazorpayWebhook_BadSignaturesChangeNothing(t *testing.T) {
 	e := newEnv(t, memory)
 	c, rzpID := e.rzpOrder()
-	body, id, _ := gatewayevents.Razorpay{Type: "payment.captured", OrderID: c.OrderID, RazorpayOrderID: rzpID, Amount: 39800}.Payload()
+	body, id, _ := payloads.Razorpay{Type: "payment.captured", OrderID: c.OrderID, RazorpayOrderID: rzpID, Amount: 39800}.Payload()
 	altered := []byte(strings.Replace(string(body), `"amount":39800`, `"amount":1`, 1))
 	for name, h := range map[string]http.Header{
 		"wrong secret": {"X-Razorpay-Signature": {razorpaygw.Sign(body, "someone_else")}, "X-Razorpay-Event-Id": {id}},
@@ -184,8 +184,8 @@ func TestRazorpayWebhook_PaymentRefOfAnotherOrderStillMoves(t *testing.T) {
 	e := newEnv(t, memory)
 	a, rzpA := e.rzpOrder()
 	b, rzpB := e.rzpOrder()
-	e.mustReceiveRzp(gatewayevents.Razorpay{Type: "payment.captured", OrderID: a.OrderID, RazorpayOrderID: rzpA, PaymentID: "pay_shared", Amount: 39800})
-	e.mustReceiveRzp(gatewayevents.Razorpay{Type: "payment.captured", OrderID: b.OrderID, RazorpayOrderID: rzpB, PaymentID: "pay_shared", Amount: 39800})
+	e.mustReceiveRzp(payloads.Razorpay{Type: "payment.captured", OrderID: a.OrderID, RazorpayOrderID: rzpA, PaymentID: "pay_shared", Amount: 39800})
+	e.mustReceiveRzp(payloads.Razorpay{Type: "payment.captured", OrderID: b.OrderID, RazorpayOrderID: rzpB, PaymentID: "pay_shared", Amount: 39800})
 	if e.get(b.OrderID).Status != order.Paid {
 		t.Fatal("the second order did not move")
 	}

@@ -9,15 +9,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jampay/jampay/pkg/gatewayevents"
+	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/pkg/order"
 )
 
-func completed(orderID string, amount int64) gatewayevents.Stripe {
-	return gatewayevents.Stripe{Type: "checkout.session.completed", OrderID: orderID, Amount: amount}
+func completed(orderID string, amount int64) payloads.Stripe {
+	return payloads.Stripe{Type: "checkout.session.completed", OrderID: orderID, Amount: amount}
 }
 
-func (e *env) mustReceive(ev gatewayevents.Stripe) {
+func (e *env) mustReceive(ev payloads.Stripe) {
 	e.t.Helper()
 	if r := e.stripeWebhook(ev); r.Status != 200 || string(r.Body) != "{\"received\":true}\n" {
 		e.t.Fatalf("%s: %d %s", ev.Type, r.Status, r.Body)
@@ -60,7 +60,7 @@ func TestStripeWebhook_FiftyConcurrentDeliveriesOneMove(t *testing.T) {
 			e := newEnv(t, kind)
 			c := e.checkout("stripe", `[{"sku":"tee-m","quantity":2}]`)
 			before := e.get(c.OrderID).Version
-			body, _ := gatewayevents.Stripe{Type: "checkout.session.completed", EventID: "evt_storm", OrderID: c.OrderID, Amount: 4000}.Payload()
+			body, _ := payloads.Stripe{Type: "checkout.session.completed", EventID: "evt_storm", OrderID: c.OrderID, Amount: 4000}.Payload()
 			var wg sync.WaitGroup
 			statuses := make(chan int, 50)
 			start := make(chan struct{})
@@ -151,12 +151,12 @@ func TestStripeWebhook_SignedButNotJSON(t *testing.T) {
 
 func TestStripeWebhook_Flows(t *testing.T) {
 	type step struct {
-		ev   gatewayevents.Stripe
+		ev   payloads.Stripe
 		want order.Status
 	}
-	ev := func(typ string, mod func(*gatewayevents.Stripe)) func(string) gatewayevents.Stripe {
-		return func(id string) gatewayevents.Stripe {
-			e := gatewayevents.Stripe{Type: typ, OrderID: id, Amount: 4000}
+	ev := func(typ string, mod func(*payloads.Stripe)) func(string) payloads.Stripe {
+		return func(id string) payloads.Stripe {
+			e := payloads.Stripe{Type: typ, OrderID: id, Amount: 4000}
 			if mod != nil {
 				mod(&e)
 			}
@@ -164,14 +164,14 @@ func TestStripeWebhook_Flows(t *testing.T) {
 		}
 	}
 	paid := ev("checkout.session.completed", nil)
-	unpaid := ev("checkout.session.completed", func(e *gatewayevents.Stripe) { e.PaymentStatus = "unpaid" })
+	unpaid := ev("checkout.session.completed", func(e *payloads.Stripe) { e.PaymentStatus = "unpaid" })
 	expired := ev("checkout.session.expired", nil)
-	declined := ev("payment_intent.payment_failed", func(e *gatewayevents.Stripe) { e.Reason = "Your card has insufficient funds." })
-	refund := func(n int64) func(string) gatewayevents.Stripe {
-		return ev("charge.refunded", func(e *gatewayevents.Stripe) { e.Refunded = n })
+	declined := ev("payment_intent.payment_failed", func(e *payloads.Stripe) { e.Reason = "Your card has insufficient funds." })
+	refund := func(n int64) func(string) payloads.Stripe {
+		return ev("charge.refunded", func(e *payloads.Stripe) { e.Refunded = n })
 	}
 	flows := map[string][]struct {
-		ev   func(string) gatewayevents.Stripe
+		ev   func(string) payloads.Stripe
 		want order.Status
 	}{
 		"expired after completed stays paid":  {{paid, order.Paid}, {expired, order.Paid}},
@@ -185,11 +185,11 @@ func TestStripeWebhook_Flows(t *testing.T) {
 		"declined then abandoned":             {{declined, order.Pending}, {expired, order.Expired}},
 		"declined during an async payment":    {{unpaid, order.Processing}, {declined, order.Processing}},
 		"dispute lost": {{paid, order.Paid}, {ev("charge.dispute.created", nil), order.Disputed},
-			{ev("charge.dispute.closed", func(e *gatewayevents.Stripe) { e.DisputeStatus = "lost" }), order.Refunded}},
+			{ev("charge.dispute.closed", func(e *payloads.Stripe) { e.DisputeStatus = "lost" }), order.Refunded}},
 		"dispute won": {{paid, order.Paid}, {ev("charge.dispute.created", nil), order.Disputed},
-			{ev("charge.dispute.closed", func(e *gatewayevents.Stripe) { e.DisputeStatus = "won" }), order.Paid}},
-		"underpaid is flagged, never paid": {{ev("checkout.session.completed", func(e *gatewayevents.Stripe) { e.Amount = 1 }), order.AmountMismatch}},
-		"wrong currency is flagged":        {{ev("checkout.session.completed", func(e *gatewayevents.Stripe) { e.Currency = "inr" }), order.AmountMismatch}},
+			{ev("charge.dispute.closed", func(e *payloads.Stripe) { e.DisputeStatus = "won" }), order.Paid}},
+		"underpaid is flagged, never paid": {{ev("checkout.session.completed", func(e *payloads.Stripe) { e.Amount = 1 }), order.AmountMismatch}},
+		"wrong currency is flagged":        {{ev("checkout.session.completed", func(e *payloads.Stripe) { e.Currency = "inr" }), order.AmountMismatch}},
 	}
 	for name, steps := range flows {
 		t.Run(name, func(t *testing.T) {
@@ -208,7 +208,7 @@ func TestStripeWebhook_Flows(t *testing.T) {
 func TestStripeWebhook_DeclineShowsItsReasonAndLeavesTheOrderOpen(t *testing.T) {
 	e := newEnv(t, memory)
 	c := e.checkout("stripe", `[{"sku":"tee-m","quantity":2}]`)
-	e.mustReceive(gatewayevents.Stripe{Type: "payment_intent.payment_failed", OrderID: c.OrderID, Amount: 4000, Reason: "Your card has insufficient funds."})
+	e.mustReceive(payloads.Stripe{Type: "payment_intent.payment_failed", OrderID: c.OrderID, Amount: 4000, Reason: "Your card has insufficient funds."})
 	m := e.do("GET", "/api/orders/"+c.OrderID, nil, bearer(c.StatusToken)).json(t)
 	if m["status"] != "pending" || m["failureReason"] != "Your card has insufficient funds." {
 		t.Fatalf("status = %v", m)

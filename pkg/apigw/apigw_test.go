@@ -17,7 +17,7 @@ import (
 	"github.com/jampay/jampay/pkg/api"
 	"github.com/jampay/jampay/pkg/apigw"
 	"github.com/jampay/jampay/pkg/catalog"
-	"github.com/jampay/jampay/pkg/gatewayevents"
+	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/pkg/memstore"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/stripegw"
@@ -113,7 +113,7 @@ func TestRequest_Base64WebhookVerifiesOverDecodedBytes(t *testing.T) {
 	}
 	const secret = "whsec_apigw_test"
 	h := api.Handler(api.Deps{Store: store, Webhooks: map[string]api.WebhookParser{"stripe": &stripegw.Verifier{Secrets: []string{secret}}}})
-	body, _ := gatewayevents.Stripe{Type: "checkout.session.completed", OrderID: o.ID, SessionID: o.SessionRef, Amount: 4000}.Payload()
+	body, _ := payloads.Stripe{Type: "checkout.session.completed", OrderID: o.ID, SessionID: o.SessionRef, Amount: 4000}.Payload()
 	ev := load(t, "webhook-stripe-base64.json")
 	ev.Body = base64.StdEncoding.EncodeToString(body)
 	ev.Headers["stripe-signature"] = webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: secret}).Header

@@ -13,10 +13,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/jampay/jampay/pkg/ddblocal"
+	"github.com/jampay/jampay/internal/ddblocal"
 	"github.com/jampay/jampay/pkg/dynamostore"
 	"github.com/jampay/jampay/pkg/order"
-	"github.com/jampay/jampay/pkg/storetest"
+	"github.com/jampay/jampay/internal/storetest"
 )
 
 var local *ddblocal.Server

@@ -5,7 +5,7 @@ import (
 
 	"github.com/jampay/jampay/pkg/memstore"
 	"github.com/jampay/jampay/pkg/order"
-	"github.com/jampay/jampay/pkg/storetest"
+	"github.com/jampay/jampay/internal/storetest"
 )
 
 func TestConformance(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/jampay/jampay/pkg/memstore"
-	"github.com/jampay/jampay/pkg/storetest"
+	"github.com/jampay/jampay/internal/storetest"
 )
 
 // TestTakeRate_ExpiredCountersAreForgotten: a counter past its expiry is

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jampay/jampay/pkg/gatewayevents"
+	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/razorpaygw"
 )
@@ -179,14 +179,14 @@ const secret = "rzp_webhook_secret"
 
 func TestParseWebhook_Signatures(t *testing.T) {
 	v := &razorpaygw.Verifier{Secrets: []string{secret, "rzp_next_secret"}}
-	body, id, _ := gatewayevents.Razorpay{Type: "payment.captured", OrderID: "ord_x", Amount: 39800}.Payload()
+	body, id, _ := payloads.Razorpay{Type: "payment.captured", OrderID: "ord_x", Amount: 39800}.Payload()
 	ok := func(sig string) http.Header {
 		return http.Header{"X-Razorpay-Signature": {sig}, "X-Razorpay-Event-Id": {id}}
 	}
-	if e, err := v.ParseWebhook(ok(razorpaygw.Sign(body, secret)), body); err != nil || e.ID != id || e.Kind != order.KindPaid {
+	if e, err := v.ParseWebhook(context.Background(), ok(razorpaygw.Sign(body, secret)), body); err != nil || e.ID != id || e.Kind != order.KindPaid {
 		t.Fatalf("valid: %+v %v", e, err)
 	}
-	if _, err := v.ParseWebhook(ok(razorpaygw.Sign(body, "rzp_next_secret")), body); err != nil {
+	if _, err := v.ParseWebhook(context.Background(), ok(razorpaygw.Sign(body, "rzp_next_secret")), body); err != nil {
 		t.Fatalf("second secret: %v", err)
 	}
 	altered := []byte(strings.Replace(string(body), "39800", "39801", 1))
@@ -200,7 +200,7 @@ func TestParseWebhook_Signatures(t *testing.T) {
 		"altered":      {ok(razorpaygw.Sign(body, secret)), altered},
 		"truncated":    {ok(razorpaygw.Sign(body, secret)[:32]), body},
 	} {
-		if _, err := v.ParseWebhook(tc.h, tc.b); order.ErrorCode(err) != order.CodeInvalidSignature {
+		if _, err := v.ParseWebhook(context.Background(), tc.h, tc.b); order.ErrorCode(err) != order.CodeInvalidSignature {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -212,8 +212,8 @@ func TestDecode_EveryHandledType(t *testing.T) {
 		"payment.failed": order.KindDeclined, "refund.processed": order.KindRefunded, "payment.dispute.created": order.KindDisputeOpened,
 		"payment.dispute.won": order.KindDisputeWon, "payment.dispute.lost": order.KindDisputeLost,
 	}
-	for _, typ := range gatewayevents.RazorpayTypes() {
-		body, _, _ := gatewayevents.Razorpay{Type: typ, OrderID: "ord_abcdefghijklmnopqrstuvwxyz", Amount: 39800, Refunded: 10000}.Payload()
+	for _, typ := range payloads.RazorpayTypes() {
+		body, _, _ := payloads.Razorpay{Type: typ, OrderID: "ord_abcdefghijklmnopqrstuvwxyz", Amount: 39800, Refunded: 10000}.Payload()
 		e, err := razorpaygw.Decode(body)
 		// Only order.paid names our order, by the receipt jampay set; a
 		// payment is ours through its Razorpay order alone.

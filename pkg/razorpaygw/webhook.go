@@ -2,6 +2,7 @@ package razorpaygw
 
 import (
 	"cmp"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -28,7 +29,7 @@ func Sign(body []byte, secret string) string {
 
 // ParseWebhook verifies body against X-Razorpay-Signature with each secret,
 // in constant time, and turns it into an event.
-func (v *Verifier) ParseWebhook(header http.Header, body []byte) (order.Event, error) {
+func (v *Verifier) ParseWebhook(ctx context.Context, header http.Header, body []byte) (order.Event, error) {
 	sig, err := hex.DecodeString(strings.TrimSpace(header.Get("X-Razorpay-Signature")))
 	if header.Get("X-Razorpay-Signature") == "" {
 		return order.Event{}, order.Errorf(order.CodeInvalidSignature, "The X-Razorpay-Signature header is missing.")

@@ -16,16 +16,16 @@ import (
 
 	stripe "github.com/stripe/stripe-go/v76"
 
+	"github.com/jampay/jampay/internal/stripemockrun"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/stripegw"
-	"github.com/jampay/jampay/pkg/stripemock"
 )
 
-var mock *stripemock.Server
+var mock *stripemockrun.Server
 
 func TestMain(m *testing.M) {
 	var err error
-	if mock, err = stripemock.Start(); err != nil {
+	if mock, err = stripemockrun.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "stripegw tests need stripe-mock:", err)
 		os.Exit(1)
 	}

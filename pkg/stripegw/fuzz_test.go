@@ -1,6 +1,7 @@
 package stripegw_test
 
 import (
+	"context"
 	"encoding/hex"
 	"net/http"
 	"strconv"
@@ -23,7 +24,7 @@ func FuzzParseWebhook(f *testing.F) {
 	f.Add("", []byte("{}"))
 	v := &stripegw.Verifier{Secrets: []string{secret}, Tolerance: 100 * 365 * 24 * time.Hour}
 	f.Fuzz(func(t *testing.T, header string, body []byte) {
-		e, err := v.ParseWebhook(http.Header{"Stripe-Signature": {header}}, body)
+		e, err := v.ParseWebhook(context.Background(), http.Header{"Stripe-Signature": {header}}, body)
 		if err != nil {
 			return
 		}

@@ -2,6 +2,7 @@ package stripegw
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -30,7 +31,7 @@ type Verifier struct {
 
 // ParseWebhook verifies body against its Stripe-Signature with each secret
 // in turn, using stripe-go's ValidatePayload, and turns it into an event.
-func (v *Verifier) ParseWebhook(header http.Header, body []byte) (order.Event, error) {
+func (v *Verifier) ParseWebhook(ctx context.Context, header http.Header, body []byte) (order.Event, error) {
 	sig := header.Get("Stripe-Signature")
 	tolerance := v.Tolerance
 	if tolerance == 0 {

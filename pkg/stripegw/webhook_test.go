@@ -1,6 +1,7 @@
 package stripegw_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"testing"
@@ -8,7 +9,7 @@ import (
 
 	"github.com/stripe/stripe-go/v76/webhook"
 
-	"github.com/jampay/jampay/pkg/gatewayevents"
+	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/stripegw"
 )
@@ -21,7 +22,7 @@ func signed(t *testing.T, payload []byte, secret string, at time.Time) http.Head
 	return http.Header{"Stripe-Signature": {sp.Header}}
 }
 
-func payload(t *testing.T, e gatewayevents.Stripe) []byte {
+func payload(t *testing.T, e payloads.Stripe) []byte {
 	t.Helper()
 	b, err := e.Payload()
 	if err != nil {
@@ -32,7 +33,7 @@ func payload(t *testing.T, e gatewayevents.Stripe) []byte {
 
 func TestParseWebhook_Signatures(t *testing.T) {
 	v := &stripegw.Verifier{Secrets: []string{secret, secret2}}
-	body := payload(t, gatewayevents.Stripe{Type: "checkout.session.completed", OrderID: "ord_x", Amount: 4000})
+	body := payload(t, payloads.Stripe{Type: "checkout.session.completed", OrderID: "ord_x", Amount: 4000})
 	now := time.Now()
 	altered := append([]byte(nil), body...)
 	altered[len(altered)-3] = 'X'
@@ -52,7 +53,7 @@ func TestParseWebhook_Signatures(t *testing.T) {
 		{"forged v0 only", http.Header{"Stripe-Signature": {"t=1,v0=deadbeef"}}, body, false},
 	}
 	for _, tc := range cases {
-		e, err := v.ParseWebhook(tc.header, tc.body)
+		e, err := v.ParseWebhook(context.Background(), tc.header, tc.body)
 		if tc.ok && (err != nil || e.ID == "") {
 			t.Errorf("%s: %v, want accepted", tc.name, err)
 		}
@@ -65,7 +66,7 @@ func TestParseWebhook_Signatures(t *testing.T) {
 func TestParseWebhook_SignedButNotJSONIsInvalidPayload(t *testing.T) {
 	v := &stripegw.Verifier{Secrets: []string{secret}}
 	for _, body := range []string{"not json", `{"id":"evt_1"}`, `{"id":"evt_1","type":"charge.refunded","data":{"object":"x"}}`} {
-		_, err := v.ParseWebhook(signed(t, []byte(body), secret, time.Now()), []byte(body))
+		_, err := v.ParseWebhook(context.Background(), signed(t, []byte(body), secret, time.Now()), []byte(body))
 		if order.ErrorCode(err) != order.CodeInvalidPayload {
 			t.Errorf("%q: %v, want invalid_payload", body, err)
 		}
@@ -74,28 +75,28 @@ func TestParseWebhook_SignedButNotJSONIsInvalidPayload(t *testing.T) {
 
 func TestDecode_EveryHandledType(t *testing.T) {
 	cases := []struct {
-		e    gatewayevents.Stripe
+		e    payloads.Stripe
 		want order.Event
 	}{
-		{gatewayevents.Stripe{Type: "checkout.session.completed", OrderID: "ord_a", Amount: 4000},
+		{payloads.Stripe{Type: "checkout.session.completed", OrderID: "ord_a", Amount: 4000},
 			order.Event{Kind: order.KindPaid, OrderID: "ord_a", Amount: 4000, Currency: "usd", SessionRef: "cs_test_a", PaymentRef: "pi_a"}},
-		{gatewayevents.Stripe{Type: "checkout.session.completed", OrderID: "ord_a", Amount: 4000, PaymentStatus: "unpaid"},
+		{payloads.Stripe{Type: "checkout.session.completed", OrderID: "ord_a", Amount: 4000, PaymentStatus: "unpaid"},
 			order.Event{Kind: order.KindProcessing, OrderID: "ord_a", Amount: 4000, Currency: "usd", SessionRef: "cs_test_a", PaymentRef: "pi_a"}},
-		{gatewayevents.Stripe{Type: "checkout.session.async_payment_succeeded", OrderID: "ord_a", Amount: 4000},
+		{payloads.Stripe{Type: "checkout.session.async_payment_succeeded", OrderID: "ord_a", Amount: 4000},
 			order.Event{Kind: order.KindPaid, OrderID: "ord_a", Amount: 4000, Currency: "usd", SessionRef: "cs_test_a", PaymentRef: "pi_a"}},
-		{gatewayevents.Stripe{Type: "checkout.session.async_payment_failed", OrderID: "ord_a", Amount: 4000},
+		{payloads.Stripe{Type: "checkout.session.async_payment_failed", OrderID: "ord_a", Amount: 4000},
 			order.Event{Kind: order.KindFailed, OrderID: "ord_a", Amount: 4000, SessionRef: "cs_test_a", PaymentRef: "pi_a", Reason: "The payment did not go through."}},
-		{gatewayevents.Stripe{Type: "checkout.session.expired", OrderID: "ord_a", Amount: 4000},
+		{payloads.Stripe{Type: "checkout.session.expired", OrderID: "ord_a", Amount: 4000},
 			order.Event{Kind: order.KindExpired, OrderID: "ord_a", Amount: 4000, SessionRef: "cs_test_a"}},
-		{gatewayevents.Stripe{Type: "payment_intent.payment_failed", OrderID: "ord_a", Amount: 4000, Reason: "Your card has insufficient funds."},
+		{payloads.Stripe{Type: "payment_intent.payment_failed", OrderID: "ord_a", Amount: 4000, Reason: "Your card has insufficient funds."},
 			order.Event{Kind: order.KindDeclined, OrderID: "ord_a", PaymentRef: "pi_a", Reason: "Your card has insufficient funds."}},
-		{gatewayevents.Stripe{Type: "charge.refunded", OrderID: "ord_a", Amount: 4000, Refunded: 1000},
+		{payloads.Stripe{Type: "charge.refunded", OrderID: "ord_a", Amount: 4000, Refunded: 1000},
 			order.Event{Kind: order.KindRefunded, OrderID: "ord_a", Amount: 4000, Currency: "usd", Refunded: 1000, PaymentRef: "pi_a"}},
-		{gatewayevents.Stripe{Type: "charge.dispute.created", OrderID: "ord_a", Amount: 4000},
+		{payloads.Stripe{Type: "charge.dispute.created", OrderID: "ord_a", Amount: 4000},
 			order.Event{Kind: order.KindDisputeOpened, Dispute: "dp_a", PaymentRef: "pi_a"}},
-		{gatewayevents.Stripe{Type: "charge.dispute.closed", OrderID: "ord_a", Amount: 4000, DisputeStatus: "lost"},
+		{payloads.Stripe{Type: "charge.dispute.closed", OrderID: "ord_a", Amount: 4000, DisputeStatus: "lost"},
 			order.Event{Kind: order.KindDisputeLost, Dispute: "dp_a", PaymentRef: "pi_a"}},
-		{gatewayevents.Stripe{Type: "charge.dispute.closed", OrderID: "ord_a", Amount: 4000, DisputeStatus: "won"},
+		{payloads.Stripe{Type: "charge.dispute.closed", OrderID: "ord_a", Amount: 4000, DisputeStatus: "won"},
 			order.Event{Kind: order.KindDisputeWon, Dispute: "dp_a", PaymentRef: "pi_a"}},
 	}
 	for _, tc := range cases {

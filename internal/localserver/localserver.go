@@ -23,7 +23,7 @@ import (
 	"github.com/jampay/jampay/pkg/memstore"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/razorpaygw"
-	"github.com/jampay/jampay/pkg/sandbox"
+	"github.com/jampay/jampay/internal/sandbox"
 	"github.com/jampay/jampay/pkg/stripegw"
 )
 

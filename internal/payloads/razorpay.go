@@ -1,4 +1,4 @@
-package gatewayevents
+package payloads
 
 import (
 	"bytes"
@@ -43,7 +43,7 @@ func (e Razorpay) Payload() (body []byte, eventID string, err error) {
 		known = known || t == e.Type
 	}
 	if !known {
-		return nil, "", fmt.Errorf("gatewayevents: no Razorpay template for %q", e.Type)
+		return nil, "", fmt.Errorf("payloads: no Razorpay template for %q", e.Type)
 	}
 	suffix := e.OrderID
 	if len(suffix) > 18 {
@@ -101,7 +101,7 @@ func (e Razorpay) Payload() (body []byte, eventID string, err error) {
 	}
 	var out bytes.Buffer
 	if err := json.Compact(&out, buf.Bytes()); err != nil {
-		return nil, "", fmt.Errorf("gatewayevents: Razorpay template made invalid JSON: %w", err)
+		return nil, "", fmt.Errorf("payloads: Razorpay template made invalid JSON: %w", err)
 	}
 	return out.Bytes(), e.EventID, nil
 }

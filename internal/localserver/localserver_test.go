@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jampay/jampay/pkg/ddblocal"
-	"github.com/jampay/jampay/pkg/localserver"
+	"github.com/jampay/jampay/internal/ddblocal"
+	"github.com/jampay/jampay/internal/localserver"
 	"github.com/jampay/jampay/pkg/razorpaygw"
 )
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jampay/jampay/pkg/gatewayevents"
+	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/razorpaygw"
 )
@@ -110,7 +110,7 @@ func (s *Sandbox) razorpayAction(w http.ResponseWriter, r *http.Request) {
 	ss.Attempts++
 	paymentID := ss.PaymentRef + string(rune('a'+ss.Attempts%26))
 	s.mu.Unlock()
-	base := gatewayevents.Razorpay{OrderID: ss.Order.ID, RazorpayOrderID: ss.Ref, PaymentID: paymentID,
+	base := payloads.Razorpay{OrderID: ss.Order.ID, RazorpayOrderID: ss.Ref, PaymentID: paymentID,
 		Amount: ss.Order.Amount, Currency: ss.Order.Currency, Created: s.cfg.Now()}
 	// With automatic capture Razorpay sends all three, in no promised order.
 	types := []string{"payment.authorized", "payment.captured", "order.paid"}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/razorpaygw"
-	"github.com/jampay/jampay/pkg/sandbox"
+	"github.com/jampay/jampay/internal/sandbox"
 )
 
 const (

@@ -1,8 +1,8 @@
-// Package stripemock runs Stripe's own stripe-mock for tests: the one named
+// Package stripemockrun runs Stripe's own stripe-mock for tests: the one named
 // by STRIPE_MOCK_URL (as .ci/run starts it), or the stripe-mock binary that
 // scripts/test.sh installs into .tools/bin (or finds on PATH), started on a
 // free loopback port. A request Stripe would reject, stripe-mock rejects.
-package stripemock
+package stripemockrun
 
 import (
 	"fmt"
@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/jampay/jampay/pkg/localproc"
+	"github.com/jampay/jampay/internal/localproc"
 )
 
 // Server is a running stripe-mock.

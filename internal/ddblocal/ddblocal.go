@@ -18,7 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/jampay/jampay/pkg/dynamostore"
-	"github.com/jampay/jampay/pkg/localproc"
+	"github.com/jampay/jampay/internal/localproc"
 )
 
 // Server is a running DynamoDB Local.

@@ -1,4 +1,4 @@
-package gatewayevents
+package payloads
 
 import (
 	"crypto/rand"

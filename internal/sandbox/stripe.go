@@ -9,7 +9,7 @@ import (
 
 	"github.com/stripe/stripe-go/v76/webhook"
 
-	"github.com/jampay/jampay/pkg/gatewayevents"
+	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/pkg/order"
 )
 
@@ -68,7 +68,7 @@ func (s *Sandbox) stripeAction(w http.ResponseWriter, r *http.Request) {
 	page := s.cfg.BaseURL + "/sandbox/stripe/" + ss.Ref
 	// The same PaymentIntent for every attempt: Stripe Checkout creates one
 	// per session and confirms it again after a decline.
-	ev := gatewayevents.Stripe{
+	ev := payloads.Stripe{
 		OrderID: ss.Order.ID, Amount: ss.Order.Amount, Currency: ss.Order.Currency,
 		SessionID: ss.Ref, PaymentIntentID: ss.PaymentRef, Created: s.cfg.Now(),
 	}

@@ -1,9 +1,9 @@
-// Package gatewayevents writes webhook payloads in Stripe's and Razorpay's
+// Package payloads writes webhook payloads in Stripe's and Razorpay's
 // own wire formats (shapes from their API references; see the README beside
 // each template), for the local sandbox, `jampay trigger`, the load tool and
 // tests. It writes payloads only: signing is left to the gateways' own
 // signers (stripe-go's webhook package, Razorpay's HMAC).
-package gatewayevents
+package payloads
 
 import (
 	"bytes"
@@ -86,7 +86,7 @@ func StripeTypes() []string {
 func (e Stripe) Payload() ([]byte, error) {
 	name, ok := stripeTemplate[e.Type]
 	if !ok {
-		return nil, fmt.Errorf("gatewayevents: no Stripe template for %q", e.Type)
+		return nil, fmt.Errorf("payloads: no Stripe template for %q", e.Type)
 	}
 	suffix := e.OrderID
 	if len(suffix) > 4 {
@@ -144,7 +144,7 @@ func (e Stripe) Payload() ([]byte, error) {
 	// Compact, as Stripe sends it (and so the bytes signed are the bytes sent).
 	var out bytes.Buffer
 	if err := json.Compact(&out, buf.Bytes()); err != nil {
-		return nil, fmt.Errorf("gatewayevents: template %s made invalid JSON: %w", name, err)
+		return nil, fmt.Errorf("payloads: template %s made invalid JSON: %w", name, err)
 	}
 	return out.Bytes(), nil
 }
