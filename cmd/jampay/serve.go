@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/jampay/jampay/pkg/config"
 	"github.com/jampay/jampay/internal/localserver"
+	"github.com/jampay/jampay/pkg/config"
 )
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

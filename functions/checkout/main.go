@@ -2,12 +2,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"time"
 
 	"github.com/jampay/jampay/pkg/api"
 	"github.com/jampay/jampay/pkg/catalog"
 	"github.com/jampay/jampay/pkg/config"
+	"github.com/jampay/jampay/pkg/dynamostore"
 	"github.com/jampay/jampay/pkg/gateways"
 	"github.com/jampay/jampay/pkg/lambdafn"
 	"github.com/jampay/jampay/pkg/ssmsecrets"
@@ -19,14 +21,11 @@ func main() {
 	cfg, err := ssmsecrets.LoadConfig(ctx, config.StripeSecretKey, config.RazorpayKeyID, config.RazorpayKeySecret)
 	lambdafn.Must(log, err)
 	lambdafn.Must(log, cfg.Require(config.TableName, config.SiteURL, config.AllowedOrigins))
-	if cfg.CatalogPath == "" {
-		cfg.CatalogPath = "catalog.json" // shipped beside the bootstrap binary
-	}
-	cat, err := catalog.Load(cfg.CatalogPath)
+	cat, err := catalog.Load(cmp.Or(cfg.CatalogPath, "catalog.json")) // shipped beside the bootstrap binary
 	lambdafn.Must(log, err)
 	gws, err := gateways.Checkouts(cfg, cat.ShopName)
 	lambdafn.Must(log, err)
-	store, err := lambdafn.Store(ctx, cfg)
+	store, err := dynamostore.Open(ctx, cfg, dynamostore.OpenOptions{})
 	lambdafn.Must(log, err)
 	lambdafn.Start(api.Handler(api.Deps{
 		Store: store, Catalog: cat, Gateways: gws, CheckoutRateLimit: cfg.CheckoutRateLimit,

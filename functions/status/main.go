@@ -9,6 +9,7 @@ import (
 
 	"github.com/jampay/jampay/pkg/api"
 	"github.com/jampay/jampay/pkg/config"
+	"github.com/jampay/jampay/pkg/dynamostore"
 	"github.com/jampay/jampay/pkg/lambdafn"
 )
 
@@ -17,7 +18,7 @@ func main() {
 	cfg, err := config.Load(os.Getenv)
 	lambdafn.Must(log, err)
 	lambdafn.Must(log, cfg.Require(config.TableName, config.AllowedOrigins))
-	store, err := lambdafn.Store(ctx, cfg)
+	store, err := dynamostore.Open(ctx, cfg, dynamostore.OpenOptions{})
 	lambdafn.Must(log, err)
 	lambdafn.Start(api.Handler(api.Deps{Store: store, AllowedOrigins: cfg.AllowedOrigins, Now: time.Now, Logger: log}))
 }

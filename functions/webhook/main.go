@@ -7,6 +7,7 @@ import (
 
 	"github.com/jampay/jampay/pkg/api"
 	"github.com/jampay/jampay/pkg/config"
+	"github.com/jampay/jampay/pkg/dynamostore"
 	"github.com/jampay/jampay/pkg/gateways"
 	"github.com/jampay/jampay/pkg/lambdafn"
 	"github.com/jampay/jampay/pkg/ssmsecrets"
@@ -21,7 +22,7 @@ func main() {
 	lambdafn.Must(log, err)
 	hooks, err := gateways.Webhooks(cfg)
 	lambdafn.Must(log, err)
-	store, err := lambdafn.Store(ctx, cfg)
+	store, err := dynamostore.Open(ctx, cfg, dynamostore.OpenOptions{})
 	lambdafn.Must(log, err)
 	lambdafn.Start(api.Handler(api.Deps{Store: store, Webhooks: hooks, Now: time.Now, Logger: log}))
 }

@@ -17,8 +17,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/jampay/jampay/pkg/dynamostore"
 	"github.com/jampay/jampay/internal/localproc"
+	"github.com/jampay/jampay/pkg/dynamostore"
 )
 
 // Server is a running DynamoDB Local.

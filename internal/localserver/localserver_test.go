@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -209,5 +211,61 @@ func TestServe_RateLimitOffUnlessSet(t *testing.T) {
 	on, _ := start(t, map[string]string{"CHECKOUT_RATE_LIMIT": "2"})
 	if got := fmt.Sprint(checkouts(on.URL, 3)); got != "[201 201 429]" {
 		t.Fatalf("CHECKOUT_RATE_LIMIT=2: %s", got)
+	}
+}
+
+// With keys, jampay serve talks to the gateway (here a stand-in for
+// Stripe's API) instead of the sandbox, says so, and builds the pages the
+// customer returns to on its own origin when SITE_URL is unset.
+func TestServe_ConfiguredGatewaysReplaceTheSandbox(t *testing.T) {
+	var mu sync.Mutex
+	var successURL string
+	stripeAPI := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		mu.Lock()
+		successURL = r.PostForm.Get("success_url")
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"cs_test_local","object":"checkout.session","url":"https://checkout.stripe.com/c/pay/cs_test_local"}`)
+	}))
+	defer stripeAPI.Close()
+	s, out := start(t, map[string]string{
+		"STRIPE_SECRET_KEY": "sk_test_local", "STRIPE_API_BASE": stripeAPI.URL,
+		"RAZORPAY_KEY_ID": "rzp_test_local", "RAZORPAY_KEY_SECRET": "local-secret", "RAZORPAY_API_BASE": "http://127.0.0.1:9",
+	})
+	for _, want := range []string{"stripe    Stripe test mode (" + stripeAPI.URL + ")", "razorpay  Razorpay (http://127.0.0.1:9)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, out)
+		}
+	}
+	c := postJSON(t, s.URL+"/api/checkout", `{"gateway":"stripe","items":[{"sku":"tee-m","quantity":1}]}`)
+	if got := c["checkout"].(map[string]any)["url"]; got != "https://checkout.stripe.com/c/pay/cs_test_local" {
+		t.Errorf("checkout url %v, want Stripe's", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if successURL != s.URL+"/success.html" {
+		t.Errorf("success_url %q, want %s/success.html", successURL, s.URL)
+	}
+}
+
+// A gateway's settings that cannot work stop jampay serve at start, naming
+// the setting, as they stop a Lambda function.
+func TestServe_BadGatewaySettingFailsAtStart(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		// A live key in a shop that runs in test mode unless told.
+		{map[string]string{"STRIPE_SECRET_KEY": "sk_live_local"}, "STRIPE_MODE"},
+		{map[string]string{"RAZORPAY_KEY_ID": "rzp_test_local"}, "missing setting: RAZORPAY_KEY_SECRET"},
+	} {
+		_, err := localserver.Start(context.Background(), localserver.Options{
+			Addr: "127.0.0.1:0", CatalogPath: "../../site/catalog.json",
+			Getenv: func(k string) string { return tc.env[k] },
+		})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want an error naming %s", tc.env, err, tc.want)
+		}
 	}
 }

@@ -1,56 +1,21 @@
-// Package gateways builds the configured gateway adapters for the checkout
-// and webhook functions from the settings; a gateway without settings is
-// simply absent (unknown_gateway). The local sandbox is not here: it is
-// linked only into the jampay CLI, never into a Lambda function.
+// Package gateways builds each gateway's checkout adapter and webhook
+// verifier from the settings, once for every host: the Lambda functions,
+// `jampay serve`, and the owner's CLI to come. A gateway without settings
+// is absent (nil), and the host decides what stands in for it: nothing in
+// Lambda (unknown_gateway), the sandbox locally. The sandbox is not here,
+// so no Lambda function links it. Checkout and webhook builders sit in
+// files of their own, as the webhook function must one day link only the
+// latter.
 package gateways
 
-import (
-	"fmt"
-
-	"github.com/jampay/jampay/pkg/api"
-	"github.com/jampay/jampay/pkg/config"
-	"github.com/jampay/jampay/pkg/razorpaygw"
-	"github.com/jampay/jampay/pkg/stripegw"
-)
-
-// Checkouts returns a checkout adapter for every gateway with keys. shopName
-// is shown in Razorpay's Checkout.
-func Checkouts(c config.Config, shopName string) (map[string]api.Gateway, error) {
-	gws := map[string]api.Gateway{}
-	if c.StripeEnabled() {
-		if err := c.Require(config.SiteURL, config.StripeMode); err != nil {
-			return nil, fmt.Errorf("stripe: %w", err)
-		}
-		gws["stripe"] = stripegw.New(stripegw.Config{SecretKey: c.Stripe.SecretKey, APIBase: c.Stripe.APIBase, SiteURL: c.SiteURL, TTL: c.CheckoutTTL})
-	}
-	if c.RazorpayEnabled() {
-		if err := c.Require(config.RazorpayKeyID, config.RazorpayKeySecret); err != nil {
-			return nil, fmt.Errorf("razorpay: %w", err)
-		}
-		gws["razorpay"] = razorpaygw.New(razorpaygw.Config{KeyID: c.Razorpay.KeyID, KeySecret: c.Razorpay.KeySecret, APIBase: c.Razorpay.APIBase, ShopName: shopName, TTL: c.CheckoutTTL})
-	}
-	if len(gws) == 0 {
-		return nil, fmt.Errorf("missing setting: no gateway is configured (set %s, or %s and %s)", config.StripeSecretKey, config.RazorpayKeyID, config.RazorpayKeySecret)
-	}
-	return gws, nil
-}
-
-// Webhooks returns a webhook verifier for every gateway with a webhook
-// secret. Stripe's needs STRIPE_MODE: an endpoint's secret does not say
-// which mode it is for, and both modes' secrets may be listed.
-func Webhooks(c config.Config) (map[string]api.WebhookParser, error) {
-	ws := map[string]api.WebhookParser{}
-	if len(c.Stripe.WebhookSecrets) > 0 {
-		if err := c.Require(config.StripeMode); err != nil {
-			return nil, fmt.Errorf("stripe: %w", err)
-		}
-		ws["stripe"] = &stripegw.Verifier{Secrets: c.Stripe.WebhookSecrets, Mode: c.Stripe.Mode}
-	}
-	if len(c.Razorpay.WebhookSecrets) > 0 {
-		ws["razorpay"] = &razorpaygw.Verifier{Secrets: c.Razorpay.WebhookSecrets}
-	}
-	if len(ws) == 0 {
-		return nil, fmt.Errorf("missing setting: no webhook secret is configured (set %s or %s)", config.StripeWebhookSecret, config.RazorpayWebhookSecret)
-	}
-	return ws, nil
+// Defaults are what a host supplies for settings left unset. Lambda
+// supplies none, so what a gateway needs must be set: a guessed
+// STRIPE_MODE would ignore every live payment or let nobody try the shop.
+// `jampay serve` supplies its own origin, Stripe's test mode and webhook
+// secrets made for the run.
+type Defaults struct {
+	SiteURL                string   // where SITE_URL is unset
+	StripeMode             string   // where STRIPE_MODE is unset
+	StripeWebhookSecrets   []string // where STRIPE_WEBHOOK_SECRET is unset
+	RazorpayWebhookSecrets []string // where RAZORPAY_WEBHOOK_SECRET is unset
 }

@@ -18,6 +18,10 @@ func load(t *testing.T, env map[string]string) config.Config {
 	return c
 }
 
+// local is what `jampay serve` supplies.
+var local = Defaults{SiteURL: "http://127.0.0.1:8787", StripeMode: "test",
+	StripeWebhookSecrets: []string{"whsec_local_0123456789abcdef"}, RazorpayWebhookSecrets: []string{"rzp_whsec_local_0123456789"}}
+
 const (
 	whsec     = "whsec_0123456789abcdef"
 	rzpSecret = "rzp-webhook-0123456789"
@@ -62,5 +66,19 @@ func TestRazorpayAloneNeedsNoStripeMode(t *testing.T) {
 	gws, err := Checkouts(load(t, map[string]string{config.RazorpayKeyID: "rzp_test_1", config.RazorpayKeySecret: "s"}), "Shop")
 	if err != nil || gws["razorpay"] == nil || gws["stripe"] != nil {
 		t.Errorf("%v, %v", gws, err)
+	}
+}
+
+// A checkout or webhook function with no gateway at all is misconfigured:
+// it fails at start naming the settings, rather than answering
+// unknown_gateway to every request.
+func TestNoGatewayConfiguredNamesTheSettings(t *testing.T) {
+	_, err := Checkouts(load(t, nil), "Shop")
+	if err == nil || !strings.Contains(err.Error(), config.StripeSecretKey) || !strings.Contains(err.Error(), config.RazorpayKeyID) {
+		t.Errorf("checkouts: %v", err)
+	}
+	_, err = Webhooks(load(t, nil))
+	if err == nil || !strings.Contains(err.Error(), config.StripeWebhookSecret) || !strings.Contains(err.Error(), config.RazorpayWebhookSecret) {
+		t.Errorf("webhooks: %v", err)
 	}
 }
