@@ -11,9 +11,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jampay/jampay/pkg/config"
 	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/internal/sandbox"
+	"github.com/jampay/jampay/pkg/config"
+	"github.com/jampay/jampay/pkg/razorpaygw"
+	"github.com/jampay/jampay/pkg/stripegw"
 )
 
 // trigger sends one signed test event, like `stripe trigger`, to a running
@@ -71,7 +73,7 @@ func trigger(ctx context.Context, args []string, getenv func(string) string, std
 		body, err := payloads.Stripe{Type: typ, OrderID: *orderID, SessionID: *session, PaymentIntentID: *payment,
 			Amount: *amount, Currency: *currency, Refunded: *refunded}.Payload()
 		if err != nil {
-			return fmt.Errorf("%w (types: %s)", err, strings.Join(payloads.StripeTypes(), ", "))
+			return fmt.Errorf("%w (types: %s)", err, strings.Join(stripegw.Types(), ", "))
 		}
 		if err := sandbox.SendStripe(ctx, client, target, s, body, time.Now()); err != nil {
 			return err
@@ -84,7 +86,7 @@ func trigger(ctx context.Context, args []string, getenv func(string) string, std
 		body, id, err := payloads.Razorpay{Type: typ, OrderID: *orderID, RazorpayOrderID: *session, PaymentID: *payment,
 			Amount: *amount, Currency: *currency, Refunded: *refunded}.Payload()
 		if err != nil {
-			return fmt.Errorf("%w (types: %s)", err, strings.Join(payloads.RazorpayTypes(), ", "))
+			return fmt.Errorf("%w (types: %s)", err, strings.Join(razorpaygw.Types(), ", "))
 		}
 		if err := sandbox.SendRazorpay(ctx, client, target, s, id, body); err != nil {
 			return err

@@ -1,18 +1,23 @@
 // Package payloads writes webhook payloads in Stripe's and Razorpay's
 // own wire formats (shapes from their API references; see the README beside
 // each template), for the local sandbox, `jampay trigger`, the load tool and
-// tests. It writes payloads only: signing is left to the gateways' own
-// signers (stripe-go's webhook package, Razorpay's HMAC).
+// tests. It writes the event types the gateways' tables (stripegw.Events,
+// razorpaygw.Events) list, and takes from them what each carries. It writes
+// payloads only: signing is left to the gateways' own signers (stripe-go's
+// webhook package, Razorpay's HMAC).
 package payloads
 
 import (
 	"bytes"
+	"cmp"
 	"embed"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"text/template"
 	"time"
+
+	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/stripegw"
 )
 
 //go:embed stripe/*.json razorpay/*.json
@@ -64,30 +69,15 @@ type Stripe struct {
 	PresentmentAmount   int64
 }
 
-var stripeTemplate = map[string]string{
-	"checkout.session.completed":               "checkout.session.json",
-	"checkout.session.async_payment_succeeded": "checkout.session.json",
-	"checkout.session.async_payment_failed":    "checkout.session.json",
-	"checkout.session.expired":                 "checkout.session.json",
-	"payment_intent.payment_failed":            "payment_intent.json",
-	"charge.refunded":                          "charge.json",
-	"charge.dispute.created":                   "charge.dispute.json",
-	"charge.dispute.closed":                    "charge.dispute.json",
-}
-
-// StripeTypes lists the event types Stripe can write.
-func StripeTypes() []string {
-	return []string{"checkout.session.completed", "checkout.session.async_payment_succeeded",
-		"checkout.session.async_payment_failed", "checkout.session.expired", "payment_intent.payment_failed",
-		"charge.refunded", "charge.dispute.created", "charge.dispute.closed"}
-}
-
 // Payload returns the event's JSON, as Stripe would POST it.
 func (e Stripe) Payload() ([]byte, error) {
-	name, ok := stripeTemplate[e.Type]
+	// One template per object Stripe sends, named for it: the table says
+	// which object each event type carries.
+	et, ok := stripegw.Lookup(e.Type)
 	if !ok {
 		return nil, fmt.Errorf("payloads: no Stripe template for %q", e.Type)
 	}
+	name := et.Object + ".json"
 	suffix := e.OrderID
 	if len(suffix) > 4 {
 		suffix = suffix[4:]
@@ -117,24 +107,24 @@ func (e Stripe) Payload() ([]byte, error) {
 		SourceAmount                 int64
 		SourceCurrency               string
 	}{Stripe: e, Created: e.Created.Unix(), ExpiresAt: e.Created.Add(30 * time.Minute).Unix()}
-	if e.PresentmentCurrency != "" && strings.HasPrefix(e.Type, "checkout.session.") {
+	if e.PresentmentCurrency != "" && et.Object == "checkout.session" {
 		// The priced amount moves under currency_conversion, and the
 		// customer's takes its place at the top, as Stripe wrote it.
 		data.SourceAmount, data.SourceCurrency = e.Amount, e.Currency
 		data.Stripe.Amount, data.Stripe.Currency = e.PresentmentAmount, e.PresentmentCurrency
 	}
-	switch e.Type {
-	case "checkout.session.expired":
+	// The session's state follows what the event means: expired (written
+	// without a PaymentIntent), failed (complete but unpaid), or complete
+	// and paid unless told otherwise.
+	switch et.Kind {
+	case order.KindExpired:
 		data.PaymentStatus, data.SessionStatus, data.Stripe.PaymentIntentID = "unpaid", "expired", ""
-	case "checkout.session.async_payment_failed":
+	case order.KindFailed:
 		data.PaymentStatus, data.SessionStatus = "unpaid", "complete"
 	default:
-		data.PaymentStatus, data.SessionStatus = e.PaymentStatus, "complete"
-		if data.PaymentStatus == "" {
-			data.PaymentStatus = "paid"
-		}
+		data.PaymentStatus, data.SessionStatus = cmp.Or(e.PaymentStatus, "paid"), "complete"
 	}
-	if e.Type == "charge.dispute.created" && e.DisputeStatus == "" {
+	if et.Kind == order.KindDisputeOpened && e.DisputeStatus == "" {
 		data.Stripe.DisputeStatus = "needs_response"
 	}
 	var buf bytes.Buffer

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/razorpaygw"
 )
 
 // Razorpay is one Razorpay event to write. Zero fields get defaults derived
@@ -30,19 +33,10 @@ type Razorpay struct {
 	Created      time.Time
 }
 
-// RazorpayTypes lists the event types Razorpay can write.
-func RazorpayTypes() []string {
-	return []string{"payment.authorized", "payment.captured", "order.paid", "payment.failed",
-		"refund.processed", "payment.dispute.created", "payment.dispute.won", "payment.dispute.lost"}
-}
-
 // Payload returns the event's JSON body and its event id.
 func (e Razorpay) Payload() (body []byte, eventID string, err error) {
-	known := false
-	for _, t := range RazorpayTypes() {
-		known = known || t == e.Type
-	}
-	if !known {
+	et, ok := razorpaygw.Lookup(e.Type)
+	if !ok {
 		return nil, "", fmt.Errorf("payloads: no Razorpay template for %q", e.Type)
 	}
 	suffix := e.OrderID
@@ -65,35 +59,40 @@ func (e Razorpay) Payload() (body []byte, eventID string, err error) {
 	if e.Created.IsZero() {
 		e.Created = time.Now()
 	}
-	if e.Type == "refund.processed" && e.RefundAmount == 0 {
+	if et.Carries("refund") && e.RefundAmount == 0 {
 		e.RefundAmount = e.Refunded
 	}
 	data := struct {
 		Razorpay
+		Contains                        []string
 		Created, RespondBy              int64
 		PaymentStatus, DisputeStatus    string
 		Captured, Failed                bool
 		HasOrder, HasRefund, HasDispute bool
-	}{Razorpay: e, Created: e.Created.Unix(), RespondBy: e.Created.Add(7 * 24 * time.Hour).Unix()}
-	data.PaymentStatus, data.Captured = "captured", true
-	if e.Type != "refund.processed" {
+	}{Razorpay: e, Contains: et.Contains, Created: e.Created.Unix(), RespondBy: e.Created.Add(7 * 24 * time.Hour).Unix(),
+		HasOrder: et.Carries("order"), HasRefund: et.Carries("refund"), HasDispute: et.Carries("dispute")}
+	if !data.HasRefund {
+		// Only a refund event's payment shows money refunded.
 		data.Razorpay.Refunded = 0
 	}
-	switch e.Type {
-	case "payment.authorized":
+	// The payment's and the dispute's state are what Razorpay shows for
+	// what the event means.
+	data.PaymentStatus, data.Captured = "captured", true
+	switch et.Kind {
+	case order.KindProcessing:
 		data.PaymentStatus, data.Captured = "authorized", false
-	case "payment.failed":
+	case order.KindDeclined:
 		data.PaymentStatus, data.Captured, data.Failed = "failed", false, true
-	case "order.paid":
-		data.HasOrder = true
-	case "refund.processed":
-		data.HasRefund = true
+	case order.KindRefunded:
 		if e.Refunded >= e.Amount {
 			data.PaymentStatus = "refunded"
 		}
-	case "payment.dispute.created", "payment.dispute.won", "payment.dispute.lost":
-		data.HasDispute = true
-		data.DisputeStatus = map[string]string{"payment.dispute.created": "open", "payment.dispute.won": "won", "payment.dispute.lost": "lost"}[e.Type]
+	case order.KindDisputeOpened:
+		data.DisputeStatus = "open"
+	case order.KindDisputeWon:
+		data.DisputeStatus = "won"
+	case order.KindDisputeLost:
+		data.DisputeStatus = "lost"
 	}
 	var buf bytes.Buffer
 	if err := templates.ExecuteTemplate(&buf, "payment.json", data); err != nil {

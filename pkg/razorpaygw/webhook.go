@@ -113,7 +113,7 @@ func Decode(body []byte) (order.Event, error) {
 		return order.Event{}, order.Errorf(order.CodeInvalidPayload, "The body is not a Razorpay event.")
 	}
 	e := order.Event{Type: re.Event, Kind: order.KindIgnored, Created: time.Unix(re.CreatedAt, 0).UTC()}
-	kind, ok := kinds[re.Event]
+	et, ok := Lookup(re.Event)
 	if !ok {
 		return e, nil
 	}
@@ -127,29 +127,31 @@ func Decode(body []byte) (order.Event, error) {
 	// its id), or to the order its id is already indexed to. The payment's
 	// notes are not read at all: Razorpay Checkout takes them from the
 	// browser, so anyone could name any order there.
-	e.Kind, e.PaymentRef, e.SessionRef = kind, pay.ID, pay.OrderID
+	e.Kind, e.PaymentRef, e.SessionRef = et.Kind, pay.ID, pay.OrderID
 	e.Refs = nonEmpty(pay.OrderID, pay.ID)
 	e.Amount, e.Currency = pay.Amount, strings.ToLower(pay.Currency)
-	switch re.Event {
-	case "order.paid":
-		if o := re.Payload.Order; o != nil {
-			ent := o.Entity
-			// The order entity's receipt and notes were set by jampay
-			// when it created the order, with its keys.
-			e.OrderID = cmp.Or(ent.Receipt, ent.Notes["order_id"])
-			e.SessionRef = cmp.Or(ent.ID, e.SessionRef)
-			e.Refs = nonEmpty(e.SessionRef, pay.ID)
-			e.Amount, e.Currency = ent.AmountPaid, strings.ToLower(ent.Currency)
-		}
-	case "payment.failed":
+	if et.Kind == order.KindDeclined {
+		// A failed attempt took no money: no currency, so its amount is
+		// not checked against the order's.
 		e.Currency = ""
 		e.Reason = cmp.Or(pay.ErrorDescription, pay.ErrorReason, "The payment failed.")
-	case "refund.processed":
+	}
+	if o := re.Payload.Order; et.Carries("order") && o != nil {
+		ent := o.Entity
+		// The order entity's receipt and notes were set by jampay
+		// when it created the order, with its keys.
+		e.OrderID = cmp.Or(ent.Receipt, ent.Notes["order_id"])
+		e.SessionRef = cmp.Or(ent.ID, e.SessionRef)
+		e.Refs = nonEmpty(e.SessionRef, pay.ID)
+		e.Amount, e.Currency = ent.AmountPaid, strings.ToLower(ent.Currency)
+	}
+	if et.Carries("refund") {
 		e.Refunded = pay.AmountRefunded
 		if r := re.Payload.Refund; e.Refunded == 0 && r != nil {
 			e.Refunded = r.Entity.Amount
 		}
-	case "payment.dispute.created", "payment.dispute.won", "payment.dispute.lost":
+	}
+	if et.Carries("dispute") {
 		d := re.Payload.Dispute
 		if d == nil || d.Entity.ID == "" {
 			return order.Event{}, order.Errorf(order.CodeInvalidPayload, "The %s event has no dispute.", re.Event)
@@ -167,15 +169,4 @@ func nonEmpty(refs ...string) []string {
 		}
 	}
 	return out
-}
-
-var kinds = map[string]order.Kind{
-	"payment.authorized":      order.KindProcessing,
-	"payment.captured":        order.KindPaid,
-	"order.paid":              order.KindPaid,
-	"payment.failed":          order.KindDeclined,
-	"refund.processed":        order.KindRefunded,
-	"payment.dispute.created": order.KindDisputeOpened,
-	"payment.dispute.won":     order.KindDisputeWon,
-	"payment.dispute.lost":    order.KindDisputeLost,
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stripe/stripe-go/v76/webhook"
 
+	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/pkg/stripegw"
 )
 
@@ -20,6 +21,15 @@ import (
 func FuzzParseWebhook(f *testing.F) {
 	body := []byte(`{"id":"evt_1","type":"checkout.session.completed","data":{"object":{"id":"cs_1","metadata":{"order_id":"ord_x"}}}}`)
 	f.Add(webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: secret}).Header, body)
+	// A seed of every handled type, so the fuzzer starts from each path
+	// through the decoder.
+	for _, et := range stripegw.Events {
+		b, err := payloads.Stripe{Type: et.Type, OrderID: "ord_seed", Amount: 100}.Payload()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: b, Secret: secret}).Header, b)
+	}
 	f.Add("t=1,v1=00", body)
 	f.Add("", []byte("{}"))
 	v := &stripegw.Verifier{Secrets: []string{secret}, Tolerance: 100 * 365 * 24 * time.Hour}

@@ -150,7 +150,8 @@ func decode(body []byte) (order.Event, bool, error) {
 		return order.Event{}, false, order.Errorf(order.CodeInvalidPayload, "The body is not a Stripe event.")
 	}
 	e := order.Event{ID: se.ID, Type: se.Type, Kind: order.KindIgnored, Created: time.Unix(se.Created, 0).UTC()}
-	if !handled[se.Type] {
+	et, ok := Lookup(se.Type)
+	if !ok {
 		return e, se.Livemode, nil
 	}
 	obj := &se.Data.Object
@@ -163,9 +164,9 @@ func decode(body []byte) (order.Event, bool, error) {
 	// client_reference_id is never read: Payment Links and Buy Buttons let
 	// anyone set it.
 	e.OrderID = obj.Metadata["order_id"]
-	switch se.Type {
-	case "checkout.session.completed", "checkout.session.async_payment_succeeded",
-		"checkout.session.async_payment_failed", "checkout.session.expired":
+	e.Kind = et.kind(obj)
+	switch et.Object {
+	case "checkout.session":
 		// The session must be the order's own (checked where the order is
 		// found), whatever its metadata says.
 		e.Refs = []string{obj.ID}
@@ -177,41 +178,39 @@ func decode(body []byte) (order.Event, bool, error) {
 		if cc := obj.CurrencyConversion; cc != nil && cc.SourceCurrency != "" {
 			e.Amount, e.Currency = cc.AmountTotal, cc.SourceCurrency
 		}
-		switch {
-		case se.Type == "checkout.session.expired":
-			e.Kind, e.Currency = order.KindExpired, ""
-		case se.Type == "checkout.session.async_payment_failed":
-			e.Kind, e.Reason, e.Currency = order.KindFailed, "The payment did not go through.", ""
-		case obj.PaymentStatus == "unpaid":
-			// Completed with an async method (a bank debit): not paid yet.
-			e.Kind = order.KindProcessing
-		default:
-			// "paid", or "no_payment_required" for a zero total, which the
-			// amount check then flags.
-			e.Kind = order.KindPaid
+		// An expired or failed session took no money, so it names no
+		// currency: its amount is not checked against the order's.
+		switch e.Kind {
+		case order.KindExpired:
+			e.Currency = ""
+		case order.KindFailed:
+			e.Reason, e.Currency = "The payment did not go through.", ""
 		}
-	case "payment_intent.payment_failed":
-		e.Kind, e.Refs, e.PaymentRef = order.KindDeclined, []string{obj.ID}, obj.ID
+	case "payment_intent":
+		e.Refs, e.PaymentRef = []string{obj.ID}, obj.ID
 		e.Reason = "The payment was declined."
 		if pe := obj.LastPaymentError; pe != nil {
 			e.Reason = cmp.Or(pe.Message, pe.DeclineCode, pe.Code, e.Reason)
 		}
-	case "charge.refunded":
-		e.Kind, e.Refs, e.PaymentRef = order.KindRefunded, nonEmpty(string(obj.PaymentIntent)), string(obj.PaymentIntent)
+	case "charge":
+		e.Refs, e.PaymentRef = nonEmpty(string(obj.PaymentIntent)), string(obj.PaymentIntent)
 		e.Amount, e.Currency, e.Refunded = obj.Amount, obj.Currency, obj.AmountRefunded
-	case "charge.dispute.created":
-		e.Kind, e.Refs, e.Dispute = order.KindDisputeOpened, nonEmpty(string(obj.PaymentIntent)), obj.ID
-		e.PaymentRef = string(obj.PaymentIntent)
-	case "charge.dispute.closed":
+	case "dispute":
 		e.Refs, e.Dispute, e.PaymentRef = nonEmpty(string(obj.PaymentIntent)), obj.ID, string(obj.PaymentIntent)
-		// "won" and "warning_closed" (an inquiry that never became a
-		// chargeback) leave the money with the merchant; "lost" does not.
-		e.Kind = order.KindDisputeWon
-		if obj.Status == "lost" {
-			e.Kind = order.KindDisputeLost
-		}
 	}
 	return e, se.Livemode, nil
+}
+
+// field reads one of the object's fields by its Stripe name, for the rows
+// of Events whose meaning depends on it.
+func (o *object) field(name string) string {
+	switch name {
+	case "payment_status":
+		return o.PaymentStatus
+	case "status":
+		return o.Status
+	}
+	return ""
 }
 
 // nonEmpty drops empty references: a charge made without a PaymentIntent
@@ -224,11 +223,4 @@ func nonEmpty(refs ...string) []string {
 		}
 	}
 	return out
-}
-
-var handled = map[string]bool{
-	"checkout.session.completed": true, "checkout.session.async_payment_succeeded": true,
-	"checkout.session.async_payment_failed": true, "checkout.session.expired": true,
-	"payment_intent.payment_failed": true, "charge.refunded": true,
-	"charge.dispute.created": true, "charge.dispute.closed": true,
 }

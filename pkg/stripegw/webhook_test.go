@@ -99,6 +99,21 @@ func TestDecode_EveryHandledType(t *testing.T) {
 		{payloads.Stripe{Type: "charge.dispute.closed", OrderID: "ord_a", Amount: 4000, DisputeStatus: "won"},
 			order.Event{Kind: order.KindDisputeWon, Dispute: "dp_a", PaymentRef: "pi_a"}},
 	}
+	// The cases are the table's: a row nobody wrote the decoding of, or a
+	// case for a type the table has not got, fails here.
+	covered := map[string]bool{}
+	for _, tc := range cases {
+		covered[tc.e.Type] = true
+	}
+	for _, et := range stripegw.Events {
+		if !covered[et.Type] {
+			t.Errorf("%s is in stripegw.Events but has no case here", et.Type)
+		}
+		delete(covered, et.Type)
+	}
+	for typ := range covered {
+		t.Errorf("%s has a case here but is not in stripegw.Events", typ)
+	}
 	for _, tc := range cases {
 		got, err := stripegw.Decode(payload(t, tc.e))
 		if err != nil {

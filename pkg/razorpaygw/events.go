@@ -1,0 +1,65 @@
+package razorpaygw
+
+import (
+	"slices"
+
+	"github.com/jampay/jampay/pkg/order"
+)
+
+// EventType is one Razorpay event type jampay handles: what it means for an
+// order, and the entities its payload carries, which say what is read of it
+// (see Decode).
+type EventType struct {
+	// Type is Razorpay's event type, as registered on the webhook.
+	Type string
+	// Kind is what the event means for the order.
+	Kind order.Kind
+	// Contains is the entities under payload, as Razorpay lists them in the
+	// event's "contains". Every handled event carries the payment.
+	Contains []string
+}
+
+// Carries reports whether the event's payload holds the entity.
+func (et EventType) Carries(entity string) bool { return slices.Contains(et.Contains, entity) }
+
+// Events is every Razorpay event type jampay handles, the one list of
+// them: Decode ignores any other type, and the test payloads, `jampay
+// trigger` and the README's list of events to register follow it (tests
+// hold each of them to it). Read it; do not change it at run time.
+var Events = []EventType{
+	// Authorized is not captured: the money is held, not taken.
+	{Type: "payment.authorized", Kind: order.KindProcessing, Contains: []string{"payment"}},
+	{Type: "payment.captured", Kind: order.KindPaid, Contains: []string{"payment"}},
+	{Type: "order.paid", Kind: order.KindPaid, Contains: []string{"payment", "order"}},
+	// A failed payment is one attempt: Checkout stays open for another.
+	{Type: "payment.failed", Kind: order.KindDeclined, Contains: []string{"payment"}},
+	{Type: "refund.processed", Kind: order.KindRefunded, Contains: []string{"refund", "payment"}},
+	{Type: "payment.dispute.created", Kind: order.KindDisputeOpened, Contains: []string{"payment", "dispute"}},
+	{Type: "payment.dispute.won", Kind: order.KindDisputeWon, Contains: []string{"payment", "dispute"}},
+	{Type: "payment.dispute.lost", Kind: order.KindDisputeLost, Contains: []string{"payment", "dispute"}},
+}
+
+// byType indexes Events for Decode, which looks up every event.
+var byType = func() map[string]EventType {
+	m := make(map[string]EventType, len(Events))
+	for _, et := range Events {
+		m[et.Type] = et
+	}
+	return m
+}()
+
+// Types returns the Razorpay event types jampay handles, in the table's order.
+func Types() []string {
+	types := make([]string, len(Events))
+	for i, et := range Events {
+		types[i] = et.Type
+	}
+	return types
+}
+
+// Lookup returns the row of Events for a Razorpay event type, and whether
+// jampay handles that type at all.
+func Lookup(typ string) (EventType, bool) {
+	et, ok := byType[typ]
+	return et, ok
+}

@@ -1,0 +1,77 @@
+package stripegw
+
+import "github.com/jampay/jampay/pkg/order"
+
+// EventType is one Stripe event type jampay handles: what it means for an
+// order, and the object it carries in data.object, which says what is read
+// of it (see decode).
+type EventType struct {
+	// Type is Stripe's event type, as registered on the webhook endpoint.
+	Type string
+	// Object is the type of the object in data.object, as Stripe names it
+	// in the object's "object" field.
+	Object string
+	// Kind is what the event means for the order.
+	Kind order.Kind
+	// Field and Unless: when the object's Field holds one of Unless's
+	// values, the event means that kind instead of Kind.
+	Field  string
+	Unless map[string]order.Kind
+}
+
+// Events is every Stripe event type jampay handles, the one list of them:
+// the decoder ignores any other type, and the test payloads, `jampay
+// trigger` and the README's list of events to register follow it (tests
+// hold each of them to it). Read it; do not change it at run time.
+var Events = []EventType{
+	// A session completed with an async method (a bank debit) is not paid
+	// yet. "no_payment_required", for a zero total, reads as paid, and the
+	// amount check then flags it.
+	{Type: "checkout.session.completed", Object: "checkout.session", Kind: order.KindPaid,
+		Field: "payment_status", Unless: map[string]order.Kind{"unpaid": order.KindProcessing}},
+	{Type: "checkout.session.async_payment_succeeded", Object: "checkout.session", Kind: order.KindPaid,
+		Field: "payment_status", Unless: map[string]order.Kind{"unpaid": order.KindProcessing}},
+	{Type: "checkout.session.async_payment_failed", Object: "checkout.session", Kind: order.KindFailed},
+	{Type: "checkout.session.expired", Object: "checkout.session", Kind: order.KindExpired},
+	// A declined attempt: Checkout keeps the session open for another.
+	{Type: "payment_intent.payment_failed", Object: "payment_intent", Kind: order.KindDeclined},
+	{Type: "charge.refunded", Object: "charge", Kind: order.KindRefunded},
+	{Type: "charge.dispute.created", Object: "dispute", Kind: order.KindDisputeOpened},
+	// "won" and "warning_closed" (an inquiry that never became a
+	// chargeback) leave the money with the merchant; "lost" does not.
+	{Type: "charge.dispute.closed", Object: "dispute", Kind: order.KindDisputeWon,
+		Field: "status", Unless: map[string]order.Kind{"lost": order.KindDisputeLost}},
+}
+
+// byType indexes Events for the decoder, which looks up every event.
+var byType = func() map[string]EventType {
+	m := make(map[string]EventType, len(Events))
+	for _, et := range Events {
+		m[et.Type] = et
+	}
+	return m
+}()
+
+// Types returns the Stripe event types jampay handles, in the table's order.
+func Types() []string {
+	types := make([]string, len(Events))
+	for i, et := range Events {
+		types[i] = et.Type
+	}
+	return types
+}
+
+// Lookup returns the row of Events for a Stripe event type, and whether
+// jampay handles that type at all.
+func Lookup(typ string) (EventType, bool) {
+	et, ok := byType[typ]
+	return et, ok
+}
+
+// kind is what the event means, given its object.
+func (et EventType) kind(obj *object) order.Kind {
+	if k, ok := et.Unless[obj.field(et.Field)]; ok {
+		return k
+	}
+	return et.Kind
+}
