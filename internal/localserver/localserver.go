@@ -16,16 +16,21 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jampay/jampay/internal/sandbox"
 	"github.com/jampay/jampay/pkg/api"
 	"github.com/jampay/jampay/pkg/catalog"
 	"github.com/jampay/jampay/pkg/config"
 	"github.com/jampay/jampay/pkg/dynamostore"
+	"github.com/jampay/jampay/pkg/gateways"
 	"github.com/jampay/jampay/pkg/memstore"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/razorpaygw"
-	"github.com/jampay/jampay/internal/sandbox"
-	"github.com/jampay/jampay/pkg/stripegw"
+	"github.com/jampay/jampay/pkg/shop"
 )
+
+// localStripeMode is Stripe's mode unless STRIPE_MODE says otherwise: a
+// developer's shop takes no real money.
+const localStripeMode = "test"
 
 // Options are the `jampay serve` flags.
 type Options struct {
@@ -58,8 +63,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Locally Stripe is in test mode unless STRIPE_MODE says otherwise.
-	stripeMode, err := cfg.StripeModeOr("test")
+	stripeMode, err := cfg.StripeModeOr(localStripeMode)
 	if err != nil {
 		return nil, err
 	}
@@ -93,14 +97,22 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 
 	s := &Server{URL: base, Store: store, Secrets: map[string]string{}, ln: ln, done: make(chan error, 1)}
-	stripeSecrets := cfg.Stripe.WebhookSecrets
-	if len(stripeSecrets) == 0 {
-		stripeSecrets = []string{sandbox.NewSecret("whsec_local_")}
+	// What Lambda requires, jampay serve supplies: its own origin for the
+	// shop's pages, Stripe's test mode, and webhook secrets made for this
+	// run, which the sandbox signs with and the verifiers check.
+	local := gateways.Defaults{
+		SiteURL: base, StripeMode: localStripeMode,
+		StripeWebhookSecrets:   []string{sandbox.NewSecret("whsec_local_")},
+		RazorpayWebhookSecrets: []string{sandbox.NewSecret("rzp_whsec_local_")},
 	}
-	rzpSecrets := cfg.Razorpay.WebhookSecrets
-	if len(rzpSecrets) == 0 {
-		rzpSecrets = []string{sandbox.NewSecret("rzp_whsec_local_")}
+	stripeHook, err := gateways.StripeVerifier(cfg, local)
+	if err != nil {
+		ln.Close()
+		return nil, err
 	}
+	rzpHook := gateways.RazorpayVerifier(cfg, local)
+	// With several secrets set, the sandbox signs with the first.
+	stripeSecrets, rzpSecrets := stripeHook.Secrets, rzpHook.Secrets
 	s.Secrets[config.StripeWebhookSecret], s.Secrets[config.RazorpayWebhookSecret] = stripeSecrets[0], rzpSecrets[0]
 
 	now := time.Now
@@ -109,30 +121,37 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		StripeSecret: stripeSecrets[0], RazorpaySecret: rzpSecrets[0],
 		RazorpayKeySecret: cmp.Or(cfg.Razorpay.KeySecret, "sandbox"), TTL: cfg.CheckoutTTL,
 		Expire: func(ctx context.Context, orderID string) error {
-			_, _, err := order.ApplyEvent(ctx, store, order.Event{
+			_, _, err := shop.New(shop.Service{Store: store, Now: now, Effects: opts.Effects}).ApplyEvent(ctx, order.Event{
 				Gateway: "razorpay", ID: "jampay_expire_" + orderID, Type: "jampay.checkout.abandoned",
 				Kind: order.KindExpired, OrderID: orderID,
-			}, now(), opts.Effects)
+			})
 			return err
 		},
 	})
-	gateways := map[string]api.Gateway{}
+	// A gateway with keys is the real one; one without, the sandbox.
+	checkouts := map[string]api.Gateway{}
 	mode := map[string]string{}
-	if cfg.StripeEnabled() {
-		gateways["stripe"] = stripegw.New(stripegw.Config{SecretKey: cfg.Stripe.SecretKey, APIBase: cfg.Stripe.APIBase, SiteURL: siteURL, TTL: cfg.CheckoutTTL})
+	stripe, err := gateways.StripeCheckout(cfg, local)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	if stripe != nil {
+		checkouts["stripe"] = stripe
 		mode["stripe"] = "Stripe " + stripeMode + " mode (" + cmp.Or(cfg.Stripe.APIBase, "api.stripe.com") + ")"
 	} else {
-		gateways["stripe"], mode["stripe"] = sb.Stripe(), "sandbox"
+		checkouts["stripe"], mode["stripe"] = sb.Stripe(), "sandbox"
 	}
-	if cfg.RazorpayEnabled() {
-		if err := cfg.Require(config.RazorpayKeyID, config.RazorpayKeySecret); err != nil {
-			ln.Close()
-			return nil, err
-		}
-		gateways["razorpay"] = razorpaygw.New(razorpaygw.Config{KeyID: cfg.Razorpay.KeyID, KeySecret: cfg.Razorpay.KeySecret, APIBase: cfg.Razorpay.APIBase, ShopName: cat.ShopName, TTL: cfg.CheckoutTTL})
+	razorpay, err := gateways.RazorpayCheckout(cfg, cat.ShopName)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	if razorpay != nil {
+		checkouts["razorpay"] = razorpay
 		mode["razorpay"] = "Razorpay (" + cmp.Or(cfg.Razorpay.APIBase, razorpaygw.DefaultAPIBase) + ")"
 	} else {
-		gateways["razorpay"], mode["razorpay"] = sb.Razorpay(), "sandbox"
+		checkouts["razorpay"], mode["razorpay"] = sb.Razorpay(), "sandbox"
 	}
 
 	// One developer clicking through the shop is one client: the limit is
@@ -142,11 +161,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		rateLimit = cfg.CheckoutRateLimit
 	}
 	apiHandler := api.Handler(api.Deps{
-		Store: store, Catalog: cat, Gateways: gateways, CheckoutRateLimit: rateLimit,
-		Webhooks: map[string]api.WebhookParser{
-			"stripe":   &stripegw.Verifier{Secrets: stripeSecrets, Mode: stripeMode},
-			"razorpay": &razorpaygw.Verifier{Secrets: rzpSecrets},
-		},
+		Store: store, Catalog: cat, Gateways: checkouts, CheckoutRateLimit: rateLimit,
+		Webhooks:       map[string]api.WebhookParser{"stripe": stripeHook, "razorpay": rzpHook},
 		AllowedOrigins: origins, Effects: opts.Effects, Now: now, Logger: opts.Logger,
 	})
 	mux := http.NewServeMux()
@@ -186,18 +202,17 @@ func newStore(ctx context.Context, cfg config.Config) (order.Store, string, erro
 		}
 		return memstore.New(time.Now), "in memory (orders are gone when jampay stops)", nil
 	}
-	client, err := dynamostore.NewClient(ctx, cfg.DynamoDBEndpoint)
+	// DynamoDB Local starts empty, so jampay serve makes the table there;
+	// in AWS the template made it.
+	store, err := dynamostore.Open(ctx, cfg, dynamostore.OpenOptions{CreateTable: cfg.DynamoDBEndpoint != ""})
 	if err != nil {
 		return nil, "", err
 	}
 	where := "DynamoDB table " + cfg.TableName
 	if cfg.DynamoDBEndpoint != "" {
-		if err := dynamostore.CreateTable(ctx, client, cfg.TableName); err != nil {
-			return nil, "", err
-		}
 		where += " at " + cfg.DynamoDBEndpoint
 	}
-	return dynamostore.New(client, cfg.TableName, time.Now), where, nil
+	return store, where, nil
 }
 
 // staticFiles serves the site, with headers a shop page should have.

@@ -1,8 +1,9 @@
-// Package api is jampay's HTTP layer: the checkout, webhook and status
-// handlers of the contract, CORS, and the one place errors become JSON and
-// status codes. It is plain net/http, so the Lambda adapter, the local
-// server and httptest run it unchanged, and it imports no gateway SDK: the
-// status function links neither stripe-go nor razorpay-go.
+// Package api is jampay's HTTP layer: it translates the contract's routes to
+// the use cases of pkg/shop and back, answers CORS, and is the one place
+// errors become JSON and status codes (it owns the HTTP-only codes). It is
+// plain net/http, so the Lambda adapter, the local server and httptest run
+// it unchanged, and it imports no gateway SDK: the status function links
+// neither stripe-go nor razorpay-go.
 package api
 
 import (
@@ -16,13 +17,12 @@ import (
 
 	"github.com/jampay/jampay/pkg/catalog"
 	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/shop"
 )
 
-// Gateway creates the gateway's checkout for an order that is already
-// stored (invariant 2: the order is written before the gateway is called).
-type Gateway interface {
-	CreateCheckout(ctx context.Context, o *order.Order) (order.Checkout, error)
-}
+// Gateway creates the gateway's checkout for a stored order: see
+// shop.Gateway.
+type Gateway = shop.Gateway
 
 // WebhookParser verifies a gateway's webhook over the exact raw bytes and
 // reduces it to an order.Event. A bad signature is an *order.Error with
@@ -33,8 +33,10 @@ type WebhookParser interface {
 	ParseWebhook(ctx context.Context, header http.Header, body []byte) (order.Event, error)
 }
 
-// Deps is what the handlers need. A function leaves out what it does not
-// serve: the status function has no Gateways and no Webhooks.
+// Deps is what the handlers need: the use cases' ports, from which Handler
+// builds the shop.Service they translate to, and the HTTP-only settings. A
+// function leaves out what it does not serve: the status function has no
+// Gateways and no Webhooks.
 type Deps struct {
 	Store    order.Store
 	Catalog  *catalog.Catalog
@@ -76,7 +78,10 @@ func Handler(d Deps) http.Handler {
 		// Wiring, not input: fail at start, not on the first checkout.
 		panic(fmt.Sprintf("api: CheckoutRateLimit is %d but %T counts nothing and Deps.RateLimiter is nil", d.CheckoutRateLimit, d.Store))
 	}
-	s := &server{Deps: d}
+	s := &server{Deps: d, shop: shop.New(shop.Service{
+		Store: d.Store, Catalog: d.Catalog, Gateways: d.Gateways, RateLimit: d.CheckoutRateLimit,
+		Limiter: d.RateLimiter, Effects: d.Effects, Now: d.Now,
+	})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/checkout", s.checkout)
 	mux.HandleFunc("POST /api/webhooks/{gateway}", s.webhook)
@@ -84,15 +89,18 @@ func Handler(d Deps) http.Handler {
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
 		if p == "/api/checkout" || strings.HasPrefix(p, "/api/webhooks/") || strings.HasPrefix(p, "/api/orders/") {
-			s.fail(w, r, order.Errorf(order.CodeMethodNotAllowed, "%s is not allowed on %s.", truncate(r.Method, 16), truncate(p, 100)))
+			s.fail(w, r, order.Errorf(order.CodeMethodNotAllowed, "%s is not allowed on %s.", order.Clip(r.Method, 16), order.Clip(p, 100)))
 			return
 		}
-		s.fail(w, r, order.Errorf(order.CodeNotFound, "No such route: %s %s.", truncate(r.Method, 16), truncate(p, 100)))
+		s.fail(w, r, order.Errorf(order.CodeNotFound, "No such route: %s %s.", order.Clip(r.Method, 16), order.Clip(p, 100)))
 	})
 	return noStore(s.withRequestID(s.cors(s.recover(mux))))
 }
 
-type server struct{ Deps }
+type server struct {
+	Deps
+	shop *shop.Service
+}
 
 func (s *server) writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/shop"
 )
 
 // statusOf is the one table from an error code to an HTTP status.
@@ -50,18 +51,22 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var body errorBody
 	var appErr *order.Error
 	var storeErr *order.StoreError
-	var limited *rateLimited
+	var limited *shop.RateLimited
+	var gwErr *shop.GatewayError
 	status := http.StatusInternalServerError
 	switch {
 	case errors.As(err, &limited):
 		status = statusOf[order.CodeRateLimited]
-		w.Header().Set("Retry-After", retryAfterSeconds(limited.retryAfter))
+		w.Header().Set("Retry-After", retryAfterSeconds(limited.RetryAfter))
 		body.Error.Code, body.Error.Message = order.CodeRateLimited, "Too many checkouts from your network; try again in a few minutes."
 		s.log(r, slog.LevelWarn, "rate limited", "client", clientKey(r.RemoteAddr))
 	case errors.As(err, &storeErr) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
 		status = http.StatusServiceUnavailable
 		body.Error.Code, body.Error.Message = order.CodeStoreUnavailable, "Orders cannot be stored right now; try again shortly."
 		s.log(r, slog.LevelError, "store unavailable", "err", err)
+	case errors.As(err, &gwErr):
+		status = statusOf[order.CodeGatewayError]
+		body.Error.Code, body.Error.Message = shop.ErrGateway.Code, shop.ErrGateway.Message
 	case errors.As(err, &appErr) && statusOf[appErr.Code] != 0:
 		status = statusOf[appErr.Code]
 		body.Error.Code, body.Error.Message = appErr.Code, appErr.Message

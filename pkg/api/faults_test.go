@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jampay/jampay/pkg/api"
 	"github.com/jampay/jampay/internal/payloads"
+	"github.com/jampay/jampay/pkg/api"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/stripegw"
 )

@@ -18,16 +18,16 @@ import (
 
 	"github.com/stripe/stripe-go/v76/webhook"
 
+	"github.com/jampay/jampay/internal/ddblocal"
+	"github.com/jampay/jampay/internal/payloads"
+	"github.com/jampay/jampay/internal/stripemockrun"
 	"github.com/jampay/jampay/pkg/api"
 	"github.com/jampay/jampay/pkg/catalog"
-	"github.com/jampay/jampay/internal/ddblocal"
 	"github.com/jampay/jampay/pkg/dynamostore"
-	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/pkg/memstore"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/razorpaygw"
 	"github.com/jampay/jampay/pkg/stripegw"
-	"github.com/jampay/jampay/internal/stripemockrun"
 )
 
 var (

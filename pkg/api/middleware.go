@@ -95,7 +95,7 @@ func (s *server) cors(next http.Handler) http.Handler {
 		}
 		if r.Method == http.MethodOptions {
 			if !ok {
-				s.fail(w, r, order.Errorf(order.CodeOriginNotAllowed, "Origin %q may not call this API.", truncate(origin, 100)))
+				s.fail(w, r, order.Errorf(order.CodeOriginNotAllowed, "Origin %q may not call this API.", order.Clip(origin, 100)))
 				return
 			}
 			w.Header().Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
@@ -106,11 +106,4 @@ func (s *server) cors(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jampay/jampay/internal/storetest"
 	"github.com/jampay/jampay/pkg/api"
 	"github.com/jampay/jampay/pkg/dynamostore"
 	"github.com/jampay/jampay/pkg/memstore"
 	"github.com/jampay/jampay/pkg/order"
-	"github.com/jampay/jampay/internal/storetest"
 )
 
 // newLimitedEnv builds the handler with CHECKOUT_RATE_LIMIT = limit, its

@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jampay/jampay/pkg/api"
 	"github.com/jampay/jampay/internal/ddblocal"
-	"github.com/jampay/jampay/pkg/dynamostore"
 	"github.com/jampay/jampay/internal/payloads"
+	"github.com/jampay/jampay/pkg/api"
+	"github.com/jampay/jampay/pkg/dynamostore"
 	"github.com/jampay/jampay/pkg/razorpaygw"
 	"github.com/jampay/jampay/pkg/stripegw"
 )

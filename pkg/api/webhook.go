@@ -1,12 +1,15 @@
 package api
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"slices"
 
 	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/shop"
 )
 
 // received is the answer to every accepted webhook, marshaled once.
@@ -21,7 +24,7 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("gateway")
 	parser, ok := s.Webhooks[name]
 	if !ok {
-		s.fail(w, r, order.Errorf(order.CodeNotFound, "No webhook for gateway %q here.", truncate(name, 32)))
+		s.fail(w, r, order.Errorf(order.CodeNotFound, "No webhook for gateway %q here.", order.Clip(name, 32)))
 		return
 	}
 	body, err := readBody(w, r, maxWebhookBody)
@@ -36,8 +39,9 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.Gateway = name
-	e.PayloadHash = sha256Hex(body)
-	outcome, o, err := order.ApplyEvent(r.Context(), s.Store, e, s.Now(), s.Effects)
+	sum := sha256.Sum256(body)
+	e.PayloadHash = hex.EncodeToString(sum[:])
+	outcome, o, err := s.shop.ApplyEvent(r.Context(), e)
 	attrs := []any{"gateway", name, "event_id", e.ID, "event_type", e.Type}
 	if o != nil {
 		attrs = append(attrs, "order_id", o.ID, "status", o.Status)
@@ -51,14 +55,14 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case e.Ignore != "":
 		s.log(r, slog.LevelWarn, "webhook ignored", append(attrs, "reason", e.Ignore)...)
-	case (outcome == order.NoOrder || outcome == order.Parked || outcome == order.Foreign) &&
+	case (outcome == shop.NoOrder || outcome == shop.Parked || outcome == shop.Foreign) &&
 		(e.Kind == order.KindPaid || e.Kind == order.KindProcessing):
 		// Money the gateway took that moves no order of ours: the owner
 		// must hear of it (a payment without order).
 		s.log(r, slog.LevelError, "payment without order", append(attrs, "payment", e.PaymentRef, "checkout", e.SessionRef, "amount", e.Amount, "currency", e.Currency)...)
-	case outcome == order.Foreign:
+	case outcome == shop.Foreign:
 		s.log(r, slog.LevelWarn, "webhook names another checkout than the order's; not applied", append(attrs, "checkout", e.SessionRef)...)
-	case o != nil && e.Kind == order.KindPaid && slices.Contains(o.Evidence.ExtraPayments, e.PaymentRef) && (outcome == order.Updated || outcome == order.Moved):
+	case o != nil && e.Kind == order.KindPaid && slices.Contains(o.Evidence.ExtraPayments, e.PaymentRef) && (outcome == shop.Updated || outcome == shop.Moved):
 		s.log(r, slog.LevelError, "second payment on a paid order: the customer was charged twice", append(attrs, "payment", e.PaymentRef, "paid_by", o.Evidence.PaidRef)...)
 	default:
 		s.log(r, slog.LevelInfo, "webhook", attrs...)

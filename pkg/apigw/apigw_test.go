@@ -14,10 +14,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stripe/stripe-go/v76/webhook"
 
+	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/pkg/api"
 	"github.com/jampay/jampay/pkg/apigw"
 	"github.com/jampay/jampay/pkg/catalog"
-	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/pkg/memstore"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/stripegw"

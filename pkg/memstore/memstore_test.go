@@ -3,9 +3,9 @@ package memstore_test
 import (
 	"testing"
 
+	"github.com/jampay/jampay/internal/storetest"
 	"github.com/jampay/jampay/pkg/memstore"
 	"github.com/jampay/jampay/pkg/order"
-	"github.com/jampay/jampay/internal/storetest"
 )
 
 func TestConformance(t *testing.T) {

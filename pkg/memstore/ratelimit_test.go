@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jampay/jampay/pkg/memstore"
 	"github.com/jampay/jampay/internal/storetest"
+	"github.com/jampay/jampay/pkg/memstore"
 )
 
 // TestTakeRate_ExpiredCountersAreForgotten: a counter past its expiry is

@@ -98,3 +98,12 @@ type StoreError struct{ Err error }
 
 func (e *StoreError) Error() string { return "store unavailable: " + e.Err.Error() }
 func (e *StoreError) Unwrap() error { return e.Err }
+
+// Clip shortens a value quoted in an error message or a log line to n
+// bytes, so a hostile request cannot make either as long as it likes.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

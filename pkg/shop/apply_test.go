@@ -1,4 +1,4 @@
-package order_test
+package shop_test
 
 import (
 	"context"
@@ -8,9 +8,15 @@ import (
 
 	"github.com/jampay/jampay/pkg/memstore"
 	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/shop"
 )
 
 var ctx = context.Background()
+
+// service is the use cases over store s, at the time now.
+func service(s order.Store, now time.Time, effects order.Effects) *shop.Service {
+	return shop.New(shop.Service{Store: s, Now: func() time.Time { return now }, Effects: effects})
+}
 
 func newOrder(t *testing.T, s order.Store, created time.Time, sessionRef string) *order.Order {
 	t.Helper()
@@ -35,13 +41,13 @@ func TestApplyEvent_ASessionEventBeforeTheCheckoutIsRecorded(t *testing.T) {
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	s := memstore.New(func() time.Time { return now })
 	young := newOrder(t, s, now.Add(-time.Minute), "")
-	_, _, err := order.ApplyEvent(ctx, s, paidBySession(young, "cs_young"), now, nil)
+	_, _, err := service(s, now, nil).ApplyEvent(ctx, paidBySession(young, "cs_young"))
 	var se *order.StoreError
 	if !errors.As(err, &se) {
 		t.Fatalf("an event before the checkout is recorded: %v, want a retryable store error", err)
 	}
 	old := newOrder(t, s, now.Add(-time.Hour), "")
-	if out, _, err := order.ApplyEvent(ctx, s, paidBySession(old, "cs_old"), now, nil); err != nil || out != order.Foreign {
+	if out, _, err := service(s, now, nil).ApplyEvent(ctx, paidBySession(old, "cs_old")); err != nil || out != shop.Foreign {
 		t.Fatalf("an hour later: %s %v, want foreign", out, err)
 	}
 	for _, o := range []*order.Order{young, old} {
@@ -55,17 +61,17 @@ func TestApplyEvent_OnlyTheOrdersOwnSessionMovesIt(t *testing.T) {
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	s := memstore.New(func() time.Time { return now })
 	o := newOrder(t, s, now, "cs_own")
-	out, _, err := order.ApplyEvent(ctx, s, paidBySession(o, "cs_other"), now, nil)
-	if err != nil || out != order.Foreign {
+	out, _, err := service(s, now, nil).ApplyEvent(ctx, paidBySession(o, "cs_other"))
+	if err != nil || out != shop.Foreign {
 		t.Fatalf("another session naming the order: %s %v", out, err)
 	}
 	// Its redelivery is a duplicate, and still moves nothing.
-	if out, _, _ := order.ApplyEvent(ctx, s, paidBySession(o, "cs_other"), now, nil); out != order.Duplicate {
+	if out, _, _ := service(s, now, nil).ApplyEvent(ctx, paidBySession(o, "cs_other")); out != shop.Duplicate {
 		t.Fatalf("redelivered: %s", out)
 	}
 	var moved int
 	effects := func(context.Context, order.Order, order.Order) { moved++ }
-	if out, got, err := order.ApplyEvent(ctx, s, paidBySession(o, "cs_own"), now, effects); err != nil || out != order.Moved || got.Status != order.Paid || moved != 1 {
+	if out, got, err := service(s, now, effects).ApplyEvent(ctx, paidBySession(o, "cs_own")); err != nil || out != shop.Moved || got.Status != order.Paid || moved != 1 {
 		t.Fatalf("its own session: %s %v %v, effects %d", out, got, err, moved)
 	}
 }
@@ -76,7 +82,7 @@ func TestApplyEvent_IgnoredEventsLookForNoOrder(t *testing.T) {
 	o := newOrder(t, s, now, "cs_own")
 	e := paidBySession(o, "cs_own")
 	e.Ignore = "the event's livemode is true and STRIPE_MODE is test"
-	if out, _, err := order.ApplyEvent(ctx, s, e, now, nil); err != nil || out != order.Ignored {
+	if out, _, err := service(s, now, nil).ApplyEvent(ctx, e); err != nil || out != shop.Ignored {
 		t.Fatalf("%s %v", out, err)
 	}
 	if got, _ := s.GetOrder(ctx, o.ID); got.Status != order.Pending {
@@ -93,7 +99,7 @@ func TestApplyEvent_ReplayRunsAgainUntilItFinishes(t *testing.T) {
 	s := memstore.New(func() time.Time { return now })
 	o := newOrder(t, s, now, "cs_r")
 	refund := order.Event{Gateway: "stripe", ID: "evt_refund", Kind: order.KindRefunded, Refs: []string{"pi_cs_r"}, Amount: 4000, Currency: "usd", Refunded: 4000}
-	if out, _, err := order.ApplyEvent(ctx, s, refund, now, nil); err != nil || out != order.Parked {
+	if out, _, err := service(s, now, nil).ApplyEvent(ctx, refund); err != nil || out != shop.Parked {
 		t.Fatalf("refund before its payment: %s %v", out, err)
 	}
 	paid := paidBySession(o, "cs_r")
@@ -104,8 +110,8 @@ func TestApplyEvent_ReplayRunsAgainUntilItFinishes(t *testing.T) {
 	if err := s.Move(ctx, order.Move{Next: next, From: order.Pending, FromVersion: 0, Event: rec, Refs: []string{"pi_cs_r"}}); err != nil {
 		t.Fatal(err)
 	}
-	out, got, err := order.ApplyEvent(ctx, s, paid, now, nil)
-	if err != nil || out != order.Duplicate {
+	out, got, err := service(s, now, nil).ApplyEvent(ctx, paid)
+	if err != nil || out != shop.Duplicate {
 		t.Fatalf("redelivery: %s %v", out, err)
 	}
 	got, _ = s.GetOrder(ctx, o.ID)
@@ -127,11 +133,11 @@ func TestApplyEvent_AParkedEventThatCanNeverApplyDoesNotBlockTheOthers(t *testin
 	refund := order.Event{Gateway: "stripe", ID: "evt_refund", Kind: order.KindRefunded, Refs: []string{"pi_cs_p"}, Amount: 4000, Currency: "usd", Refunded: 1000}
 	stuck := &refusingStore{Store: s, refuse: "evt_stuck"}
 	for _, e := range []order.Event{refund, {Gateway: "stripe", ID: "evt_stuck", Kind: order.KindDisputeOpened, Refs: []string{"pi_cs_p"}, Dispute: "dp_1"}} {
-		if out, _, err := order.ApplyEvent(ctx, stuck, e, now, nil); err != nil || out != order.Parked {
+		if out, _, err := service(stuck, now, nil).ApplyEvent(ctx, e); err != nil || out != shop.Parked {
 			t.Fatalf("%s: %s %v", e.ID, out, err)
 		}
 	}
-	if out, _, err := order.ApplyEvent(ctx, stuck, paidBySession(o, "cs_p"), now, nil); err != nil || out != order.Moved {
+	if out, _, err := service(stuck, now, nil).ApplyEvent(ctx, paidBySession(o, "cs_p")); err != nil || out != shop.Moved {
 		t.Fatalf("the paid event: %s %v", out, err)
 	}
 	got, _ := s.GetOrder(ctx, o.ID)
@@ -147,10 +153,10 @@ func TestApplyEvent_AnEventWithOnlyEmptyReferencesIsNoOrder(t *testing.T) {
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	s := memstore.New(func() time.Time { return now })
 	e := order.Event{Gateway: "stripe", ID: "evt_empty", Kind: order.KindRefunded, Refs: []string{""}, Amount: 4000, Currency: "usd", Refunded: 4000}
-	if out, _, err := order.ApplyEvent(ctx, s, e, now, nil); err != nil || out != order.NoOrder {
+	if out, _, err := service(s, now, nil).ApplyEvent(ctx, e); err != nil || out != shop.NoOrder {
 		t.Fatalf("%s %v, want no_order (and the event recorded)", out, err)
 	}
-	if out, _, _ := order.ApplyEvent(ctx, s, e, now, nil); out != order.Duplicate {
+	if out, _, _ := service(s, now, nil).ApplyEvent(ctx, e); out != shop.Duplicate {
 		t.Fatalf("redelivered: %s, want duplicate: the first was not recorded", out)
 	}
 }

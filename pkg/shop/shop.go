@@ -1,0 +1,67 @@
+// Package shop holds jampay's use cases, the domain's verbs: checking out
+// and applying a gateway event (next: reconciling, refunding, cancelling).
+// They are methods of one Service built from its ports — the store, the
+// gateways, the clock, the id and token source — and are tested directly
+// on the in-memory store. The HTTP handlers, the CLI and the Lambda mains
+// only translate and wire.
+package shop
+
+import (
+	"context"
+	"time"
+
+	"github.com/jampay/jampay/pkg/catalog"
+	"github.com/jampay/jampay/pkg/order"
+)
+
+// Gateway creates the gateway's checkout for an order that is already
+// stored (invariant 2: the order is written before the gateway is called).
+type Gateway interface {
+	CreateCheckout(ctx context.Context, o *order.Order) (order.Checkout, error)
+}
+
+// RateLimiter counts checkouts per client, for CHECKOUT_RATE_LIMIT. The
+// DynamoDB and in-memory stores implement it (internal/storetest checks both).
+type RateLimiter interface {
+	// TakeRate counts one under key unless the count has reached limit, in
+	// one conditional write, and reports whether it counted. The counter
+	// may be forgotten after expiresAt.
+	TakeRate(ctx context.Context, key string, limit int, expiresAt time.Time) (bool, error)
+}
+
+// Service is jampay's use cases over their ports. Build it with New; a
+// function that serves only some use cases leaves the others' ports empty
+// (the webhook function has no Gateways, the status function none at all).
+type Service struct {
+	Store    order.Store
+	Catalog  *catalog.Catalog
+	Gateways map[string]Gateway // by name: "stripe", "razorpay"
+	// RateLimit is checkouts per client per config.RateWindow; 0 is none.
+	// Limiter counts them (the store, when it can).
+	RateLimit int
+	Limiter   RateLimiter
+	// Effects runs once per status change this process won.
+	Effects order.Effects
+	Now     func() time.Time
+	// NewID and NewToken are the id and status-token source.
+	NewID    func() string
+	NewToken func() (token, hash string)
+}
+
+// New returns s with the defaults filled in: the wall clock, random ids and
+// tokens, and the store as the rate limiter when it can count.
+func New(s Service) *Service {
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.NewID == nil {
+		s.NewID = order.NewID
+	}
+	if s.NewToken == nil {
+		s.NewToken = order.NewToken
+	}
+	if s.Limiter == nil {
+		s.Limiter, _ = s.Store.(RateLimiter)
+	}
+	return &s
+}
