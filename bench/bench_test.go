@@ -19,8 +19,8 @@ import (
 	"github.com/jampay/jampay/pkg/catalog"
 	"github.com/jampay/jampay/pkg/memstore"
 	"github.com/jampay/jampay/pkg/order"
-	"github.com/jampay/jampay/pkg/razorpaygw"
-	"github.com/jampay/jampay/pkg/stripegw"
+	"github.com/jampay/jampay/pkg/razorpayhook"
+	"github.com/jampay/jampay/pkg/stripehook"
 )
 
 const whsec, rzpSecret = "whsec_bench", "rzp_bench"
@@ -42,8 +42,8 @@ func handler(b *testing.B) (http.Handler, *memstore.Store) {
 		Store: store, Catalog: cat,
 		Gateways: map[string]api.Gateway{"stripe": stubGateway{}, "razorpay": stubGateway{}},
 		Webhooks: map[string]api.WebhookParser{
-			"stripe":   &stripegw.Verifier{Secrets: []string{whsec}},
-			"razorpay": &razorpaygw.Verifier{Secrets: []string{rzpSecret}},
+			"stripe":   &stripehook.Verifier{Secrets: []string{whsec}},
+			"razorpay": &razorpayhook.Verifier{Secrets: []string{rzpSecret}},
 		},
 		// Every benchmark request comes from one address: no rate limit.
 		CheckoutRateLimit: 0,
@@ -143,7 +143,7 @@ func BenchmarkStripeWebhook(b *testing.B) {
 
 func razorpayRequest(body []byte, id string) *http.Request {
 	req := httptest.NewRequest("POST", "/api/webhooks/razorpay", bytes.NewReader(body))
-	req.Header.Set("X-Razorpay-Signature", razorpaygw.Sign(body, rzpSecret))
+	req.Header.Set("X-Razorpay-Signature", razorpayhook.Sign(body, rzpSecret))
 	req.Header.Set("X-Razorpay-Event-Id", id)
 	return req
 }
@@ -201,13 +201,13 @@ func BenchmarkVerify(b *testing.B) {
 			if err := webhook.ValidatePayload(body, header, whsec); err != nil {
 				b.Fatal(err)
 			}
-			if _, err := stripegw.Decode(body); err != nil {
+			if _, err := stripehook.Decode(body); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("stripe-verifier", func(b *testing.B) {
-		v := &stripegw.Verifier{Secrets: []string{whsec}}
+		v := &stripehook.Verifier{Secrets: []string{whsec}}
 		h := http.Header{"Stripe-Signature": {header}}
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
@@ -218,8 +218,8 @@ func BenchmarkVerify(b *testing.B) {
 	})
 	b.Run("razorpay-verifier", func(b *testing.B) {
 		rbody, id, _ := payloads.Razorpay{Type: "payment.captured", OrderID: order.NewID(), Amount: 4000}.Payload()
-		v := &razorpaygw.Verifier{Secrets: []string{rzpSecret}}
-		h := http.Header{"X-Razorpay-Signature": {razorpaygw.Sign(rbody, rzpSecret)}, "X-Razorpay-Event-Id": {id}}
+		v := &razorpayhook.Verifier{Secrets: []string{rzpSecret}}
+		h := http.Header{"X-Razorpay-Signature": {razorpayhook.Sign(rbody, rzpSecret)}, "X-Razorpay-Event-Id": {id}}
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
 			if _, err := v.ParseWebhook(context.Background(), h, rbody); err != nil {

@@ -106,7 +106,7 @@ log "load tool and its peers, briefly so they cannot rot (go run ./bench/load fo
 go run ./bench/load -n 300 -warm 100 -rounds 1 -c 1,8
 
 log "fuzzing each target for ${FUZZTIME:=15s} (seed corpora in testdata/fuzz)"
-for target in "FuzzParseWebhook ./pkg/stripegw" "FuzzRequest ./pkg/apigw" "FuzzWebhook ./pkg/api" "FuzzCheckoutBody ./pkg/api"; do
+for target in "FuzzParseWebhook ./pkg/stripehook" "FuzzRequest ./pkg/apigw" "FuzzWebhook ./pkg/api" "FuzzCheckoutBody ./pkg/api"; do
   set -- $target
   go test -run '^$' -fuzz "^$1\$" -fuzztime "$FUZZTIME" "$2" 2>&1 | tail -1 | sed "s/^/$1: /"
 done

@@ -14,8 +14,8 @@ import (
 	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/internal/sandbox"
 	"github.com/jampay/jampay/pkg/config"
-	"github.com/jampay/jampay/pkg/razorpaygw"
-	"github.com/jampay/jampay/pkg/stripegw"
+	"github.com/jampay/jampay/pkg/razorpayhook"
+	"github.com/jampay/jampay/pkg/stripehook"
 )
 
 // trigger sends one signed test event, like `stripe trigger`, to a running
@@ -73,7 +73,7 @@ func trigger(ctx context.Context, args []string, getenv func(string) string, std
 		body, err := payloads.Stripe{Type: typ, OrderID: *orderID, SessionID: *session, PaymentIntentID: *payment,
 			Amount: *amount, Currency: *currency, Refunded: *refunded}.Payload()
 		if err != nil {
-			return fmt.Errorf("%w (types: %s)", err, strings.Join(stripegw.Types(), ", "))
+			return fmt.Errorf("%w (types: %s)", err, strings.Join(stripehook.Types(), ", "))
 		}
 		if err := sandbox.SendStripe(ctx, client, target, s, body, time.Now()); err != nil {
 			return err
@@ -86,7 +86,7 @@ func trigger(ctx context.Context, args []string, getenv func(string) string, std
 		body, id, err := payloads.Razorpay{Type: typ, OrderID: *orderID, RazorpayOrderID: *session, PaymentID: *payment,
 			Amount: *amount, Currency: *currency, Refunded: *refunded}.Payload()
 		if err != nil {
-			return fmt.Errorf("%w (types: %s)", err, strings.Join(razorpaygw.Types(), ", "))
+			return fmt.Errorf("%w (types: %s)", err, strings.Join(razorpayhook.Types(), ", "))
 		}
 		if err := sandbox.SendRazorpay(ctx, client, target, s, id, body); err != nil {
 			return err

@@ -8,9 +8,9 @@ import (
 	"github.com/jampay/jampay/pkg/api"
 	"github.com/jampay/jampay/pkg/config"
 	"github.com/jampay/jampay/pkg/dynamostore"
-	"github.com/jampay/jampay/pkg/gateways"
 	"github.com/jampay/jampay/pkg/lambdafn"
 	"github.com/jampay/jampay/pkg/ssmsecrets"
+	"github.com/jampay/jampay/pkg/webhooks"
 )
 
 func main() {
@@ -20,7 +20,7 @@ func main() {
 	// never calls Razorpay).
 	cfg, err := ssmsecrets.LoadConfig(ctx, config.StripeWebhookSecret, config.RazorpayWebhookSecret)
 	lambdafn.Must(log, err)
-	hooks, err := gateways.Webhooks(cfg)
+	hooks, err := webhooks.Verifiers(cfg)
 	lambdafn.Must(log, err)
 	store, err := dynamostore.Open(ctx, cfg, dynamostore.OpenOptions{})
 	lambdafn.Must(log, err)

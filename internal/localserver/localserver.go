@@ -26,6 +26,7 @@ import (
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/razorpaygw"
 	"github.com/jampay/jampay/pkg/shop"
+	"github.com/jampay/jampay/pkg/webhooks"
 )
 
 // localStripeMode is Stripe's mode unless STRIPE_MODE says otherwise: a
@@ -100,17 +101,18 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	// What Lambda requires, jampay serve supplies: its own origin for the
 	// shop's pages, Stripe's test mode, and webhook secrets made for this
 	// run, which the sandbox signs with and the verifiers check.
-	local := gateways.Defaults{
-		SiteURL: base, StripeMode: localStripeMode,
+	local := gateways.Defaults{SiteURL: base, StripeMode: localStripeMode}
+	localHooks := webhooks.Defaults{
+		StripeMode:             localStripeMode,
 		StripeWebhookSecrets:   []string{sandbox.NewSecret("whsec_local_")},
 		RazorpayWebhookSecrets: []string{sandbox.NewSecret("rzp_whsec_local_")},
 	}
-	stripeHook, err := gateways.StripeVerifier(cfg, local)
+	stripeHook, err := webhooks.StripeVerifier(cfg, localHooks)
 	if err != nil {
 		ln.Close()
 		return nil, err
 	}
-	rzpHook := gateways.RazorpayVerifier(cfg, local)
+	rzpHook := webhooks.RazorpayVerifier(cfg, localHooks)
 	// With several secrets set, the sandbox signs with the first.
 	stripeSecrets, rzpSecrets := stripeHook.Secrets, rzpHook.Secrets
 	s.Secrets[config.StripeWebhookSecret], s.Secrets[config.RazorpayWebhookSecret] = stripeSecrets[0], rzpSecrets[0]

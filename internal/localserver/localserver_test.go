@@ -16,7 +16,7 @@ import (
 
 	"github.com/jampay/jampay/internal/ddblocal"
 	"github.com/jampay/jampay/internal/localserver"
-	"github.com/jampay/jampay/pkg/razorpaygw"
+	"github.com/jampay/jampay/pkg/razorpayhook"
 )
 
 var local *ddblocal.Server
@@ -156,7 +156,7 @@ func TestServe_RazorpaySandbox(t *testing.T) {
 		reply := postJSON(t, s.URL+"/sandbox/razorpay/"+co["orderId"].(string)+"/"+tc.action, "")
 		if tc.action == "pay" {
 			// The handler's fields carry Razorpay's payment signature.
-			want := razorpaygw.Sign([]byte(reply["razorpay_order_id"].(string)+"|"+reply["razorpay_payment_id"].(string)), "sandbox")
+			want := razorpayhook.Sign([]byte(reply["razorpay_order_id"].(string)+"|"+reply["razorpay_payment_id"].(string)), "sandbox")
 			if reply["razorpay_signature"] != want {
 				t.Fatalf("handler fields %v", reply)
 			}

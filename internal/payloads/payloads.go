@@ -1,8 +1,8 @@
 // Package payloads writes webhook payloads in Stripe's and Razorpay's
 // own wire formats (shapes from their API references; see the README beside
 // each template), for the local sandbox, `jampay trigger`, the load tool and
-// tests. It writes the event types the gateways' tables (stripegw.Events,
-// razorpaygw.Events) list, and takes from them what each carries. It writes
+// tests. It writes the event types the gateways' tables (stripehook.Events,
+// razorpayhook.Events) list, and takes from them what each carries. It writes
 // payloads only: signing is left to the gateways' own signers (stripe-go's
 // webhook package, Razorpay's HMAC).
 package payloads
@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/jampay/jampay/pkg/order"
-	"github.com/jampay/jampay/pkg/stripegw"
+	"github.com/jampay/jampay/pkg/stripehook"
 )
 
 //go:embed stripe/*.json razorpay/*.json
@@ -73,7 +73,7 @@ type Stripe struct {
 func (e Stripe) Payload() ([]byte, error) {
 	// One template per object Stripe sends, named for it: the table says
 	// which object each event type carries.
-	et, ok := stripegw.Lookup(e.Type)
+	et, ok := stripehook.Lookup(e.Type)
 	if !ok {
 		return nil, fmt.Errorf("payloads: no Stripe template for %q", e.Type)
 	}

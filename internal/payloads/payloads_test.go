@@ -7,15 +7,15 @@ import (
 	"testing"
 
 	"github.com/jampay/jampay/internal/payloads"
-	"github.com/jampay/jampay/pkg/razorpaygw"
-	"github.com/jampay/jampay/pkg/stripegw"
+	"github.com/jampay/jampay/pkg/razorpayhook"
+	"github.com/jampay/jampay/pkg/stripehook"
 )
 
-// TestStripe_EveryHandledTypeHasItsObject: each type in stripegw.Events is
+// TestStripe_EveryHandledTypeHasItsObject: each type in stripehook.Events is
 // written, in the envelope Stripe sends, around the object the table says
 // it carries; other types are refused, not guessed.
 func TestStripe_EveryHandledTypeHasItsObject(t *testing.T) {
-	for _, et := range stripegw.Events {
+	for _, et := range stripehook.Events {
 		b, err := payloads.Stripe{Type: et.Type, OrderID: "ord_a", Amount: 4000}.Payload()
 		var ev struct {
 			Object, Type string
@@ -36,10 +36,10 @@ func TestStripe_EveryHandledTypeHasItsObject(t *testing.T) {
 }
 
 // TestRazorpay_EveryHandledTypeHasItsEntities: each type in
-// razorpaygw.Events is written with the entities the table says it
+// razorpayhook.Events is written with the entities the table says it
 // contains, listed in "contains" and present under payload, and no others.
 func TestRazorpay_EveryHandledTypeHasItsEntities(t *testing.T) {
-	for _, et := range razorpaygw.Events {
+	for _, et := range razorpayhook.Events {
 		b, _, err := payloads.Razorpay{Type: et.Type, OrderID: "ord_a", Amount: 39800}.Payload()
 		var ev struct {
 			Event    string

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/jampay/jampay/pkg/order"
-	"github.com/jampay/jampay/pkg/razorpaygw"
+	"github.com/jampay/jampay/pkg/razorpayhook"
 )
 
 // Razorpay is one Razorpay event to write. Zero fields get defaults derived
@@ -35,7 +35,7 @@ type Razorpay struct {
 
 // Payload returns the event's JSON body and its event id.
 func (e Razorpay) Payload() (body []byte, eventID string, err error) {
-	et, ok := razorpaygw.Lookup(e.Type)
+	et, ok := razorpayhook.Lookup(e.Type)
 	if !ok {
 		return nil, "", fmt.Errorf("payloads: no Razorpay template for %q", e.Type)
 	}

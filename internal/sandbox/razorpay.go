@@ -10,7 +10,7 @@ import (
 
 	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/pkg/order"
-	"github.com/jampay/jampay/pkg/razorpaygw"
+	"github.com/jampay/jampay/pkg/razorpayhook"
 )
 
 // RazorpayGateway is the sandbox's Razorpay: orders are local, and a local
@@ -40,7 +40,7 @@ func (g *RazorpayGateway) CreateCheckout(ctx context.Context, o *order.Order) (o
 // bytes) and POSTs it to url with its event id.
 func SendRazorpay(ctx context.Context, client *http.Client, url, secret, eventID string, body []byte) error {
 	return post(ctx, client, url, body, http.Header{
-		"X-Razorpay-Signature": {razorpaygw.Sign(body, secret)},
+		"X-Razorpay-Signature": {razorpayhook.Sign(body, secret)},
 		"X-Razorpay-Event-Id":  {eventID},
 		"User-Agent":           {"Razorpay-Webhook/v1"},
 	})
@@ -147,7 +147,7 @@ func (s *Sandbox) razorpayAction(w http.ResponseWriter, r *http.Request) {
 	// HMAC of "order_id|payment_id" with the key secret.
 	writeJSON(w, http.StatusOK, map[string]string{
 		"razorpay_payment_id": paymentID, "razorpay_order_id": ss.Ref,
-		"razorpay_signature": razorpaygw.Sign([]byte(ss.Ref+"|"+paymentID), s.cfg.RazorpayKeySecret),
+		"razorpay_signature": razorpayhook.Sign([]byte(ss.Ref+"|"+paymentID), s.cfg.RazorpayKeySecret),
 	})
 }
 

@@ -16,7 +16,8 @@ import (
 	"github.com/jampay/jampay/internal/sandbox"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/razorpaygw"
-	"github.com/jampay/jampay/pkg/stripegw"
+	"github.com/jampay/jampay/pkg/razorpayhook"
+	"github.com/jampay/jampay/pkg/stripehook"
 )
 
 const (
@@ -58,12 +59,12 @@ func newRig(t *testing.T) *rig {
 			if err := webhook.ValidatePayload(body, req.Header.Get("Stripe-Signature"), stripeSecret); err != nil {
 				t.Errorf("Stripe signature: %v", err)
 			}
-			e, err = stripegw.Decode(body)
+			e, err = stripehook.Decode(body)
 		case "razorpay":
-			if req.Header.Get("X-Razorpay-Signature") != razorpaygw.Sign(body, razorpaySecret) || req.Header.Get("X-Razorpay-Event-Id") == "" {
+			if req.Header.Get("X-Razorpay-Signature") != razorpayhook.Sign(body, razorpaySecret) || req.Header.Get("X-Razorpay-Event-Id") == "" {
 				t.Errorf("Razorpay signature or event id missing: %v", req.Header)
 			}
-			e, err = razorpaygw.Decode(body)
+			e, err = razorpayhook.Decode(body)
 		}
 		if err != nil || e.Kind == order.KindIgnored {
 			t.Errorf("the sandbox sent a %s event jampay does not handle: %+v %v", req.PathValue("gateway"), e, err)
@@ -242,7 +243,7 @@ func TestRazorpay_DeclineKeepsTheOrderOpen(t *testing.T) {
 	var handler map[string]string
 	_ = json.Unmarshal([]byte(body), &handler)
 	if resp.StatusCode != http.StatusOK || handler["razorpay_order_id"] != data.OrderID ||
-		handler["razorpay_signature"] != razorpaygw.Sign([]byte(data.OrderID+"|"+handler["razorpay_payment_id"]), "key_secret") {
+		handler["razorpay_signature"] != razorpayhook.Sign([]byte(data.OrderID+"|"+handler["razorpay_payment_id"]), "key_secret") {
 		t.Fatalf("pay: %d %s", resp.StatusCode, body)
 	}
 	ev = r.events()

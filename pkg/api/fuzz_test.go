@@ -10,7 +10,7 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/jampay/jampay/internal/payloads"
-	"github.com/jampay/jampay/pkg/razorpaygw"
+	"github.com/jampay/jampay/pkg/razorpayhook"
 )
 
 // FuzzWebhook: whatever arrives at either webhook route, the handler never
@@ -20,7 +20,7 @@ func FuzzWebhook(f *testing.F) {
 	body, _ := payloads.Stripe{Type: "checkout.session.completed", OrderID: "ord_aaaaaaaaaaaaaaaaaaaaaaaaaa", Amount: 4000}.Payload()
 	f.Add(true, webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: whsec}).Header, body)
 	rbody, _, _ := payloads.Razorpay{Type: "payment.captured", OrderID: "ord_aaaaaaaaaaaaaaaaaaaaaaaaaa", Amount: 39800}.Payload()
-	f.Add(false, razorpaygw.Sign(rbody, rzpSecret), rbody)
+	f.Add(false, razorpayhook.Sign(rbody, rzpSecret), rbody)
 	f.Add(true, "t=1,v1=", []byte("{"))
 	f.Add(false, "", []byte(""))
 	e := newEnv(&testing.T{}, memory)
@@ -43,7 +43,7 @@ func FuzzWebhook(f *testing.F) {
 					}
 				}
 			} else {
-				genuine = strings.EqualFold(sig, razorpaygw.Sign(body, rzpSecret)) || strings.EqualFold(sig, razorpaygw.Sign(body, rzpSecretNext))
+				genuine = strings.EqualFold(sig, razorpayhook.Sign(body, rzpSecret)) || strings.EqualFold(sig, razorpayhook.Sign(body, rzpSecretNext))
 			}
 			if !genuine {
 				t.Fatalf("2xx for a forged signature %q", sig)

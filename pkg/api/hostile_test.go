@@ -11,7 +11,7 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/jampay/jampay/pkg/order"
-	"github.com/jampay/jampay/pkg/razorpaygw"
+	"github.com/jampay/jampay/pkg/razorpayhook"
 )
 
 type hostile struct {
@@ -28,7 +28,7 @@ func stripeSigned(body []byte) http.Header {
 }
 
 func rzpSigned(body []byte) http.Header {
-	return http.Header{"X-Razorpay-Signature": {razorpaygw.Sign(body, rzpSecret)}, "X-Razorpay-Event-Id": {"evt_hostile"}}
+	return http.Header{"X-Razorpay-Signature": {razorpayhook.Sign(body, rzpSecret)}, "X-Razorpay-Event-Id": {"evt_hostile"}}
 }
 
 func hostileCases() []hostile {

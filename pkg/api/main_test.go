@@ -26,8 +26,9 @@ import (
 	"github.com/jampay/jampay/pkg/dynamostore"
 	"github.com/jampay/jampay/pkg/memstore"
 	"github.com/jampay/jampay/pkg/order"
-	"github.com/jampay/jampay/pkg/razorpaygw"
+	"github.com/jampay/jampay/pkg/razorpayhook"
 	"github.com/jampay/jampay/pkg/stripegw"
+	"github.com/jampay/jampay/pkg/stripehook"
 )
 
 var (
@@ -148,8 +149,8 @@ func newEnvWith(t *testing.T, kind storeKind, realStripe bool) *env {
 		Catalog:  cat,
 		Gateways: map[string]api.Gateway{"stripe": gw, "razorpay": e.gw},
 		Webhooks: map[string]api.WebhookParser{
-			"stripe":   &stripegw.Verifier{Secrets: []string{whsec, whsecNext}},
-			"razorpay": &razorpaygw.Verifier{Secrets: []string{rzpSecret, rzpSecretNext}},
+			"stripe":   &stripehook.Verifier{Secrets: []string{whsec, whsecNext}},
+			"razorpay": &razorpayhook.Verifier{Secrets: []string{rzpSecret, rzpSecretNext}},
 		},
 		AllowedOrigins: []string{origin},
 		Effects: func(ctx context.Context, before, after order.Order) {
@@ -260,7 +261,7 @@ func newHandlerWithStore(t *testing.T, s order.Store, gw api.Gateway) http.Handl
 	cat, _ := catalog.Parse(strings.NewReader(testCatalog))
 	return api.Handler(api.Deps{
 		Store: s, Catalog: cat, Gateways: map[string]api.Gateway{"stripe": gw},
-		Webhooks: map[string]api.WebhookParser{"stripe": &stripegw.Verifier{Secrets: []string{whsec}}},
+		Webhooks: map[string]api.WebhookParser{"stripe": &stripehook.Verifier{Secrets: []string{whsec}}},
 		Logger:   slog.New(slog.NewJSONHandler(&logs, nil)),
 	})
 }
@@ -307,7 +308,7 @@ func (e *env) razorpayWebhook(ev payloads.Razorpay) response {
 
 func (e *env) signedRazorpay(body []byte, eventID, secret string) response {
 	return e.do("POST", "/api/webhooks/razorpay", body, http.Header{
-		"X-Razorpay-Signature": {razorpaygw.Sign(body, secret)}, "X-Razorpay-Event-Id": {eventID}, "Content-Type": {"application/json"},
+		"X-Razorpay-Signature": {razorpayhook.Sign(body, secret)}, "X-Razorpay-Event-Id": {eventID}, "Content-Type": {"application/json"},
 	})
 }
 
@@ -330,8 +331,8 @@ func wrapEffects(t *testing.T, e *env, report func(after order.Order)) http.Hand
 		Store: e.store, Catalog: mustCatalog(t),
 		Gateways: map[string]api.Gateway{"stripe": e.gw, "razorpay": e.gw},
 		Webhooks: map[string]api.WebhookParser{
-			"stripe":   &stripegw.Verifier{Secrets: []string{whsec}},
-			"razorpay": &razorpaygw.Verifier{Secrets: []string{rzpSecret}},
+			"stripe":   &stripehook.Verifier{Secrets: []string{whsec}},
+			"razorpay": &razorpayhook.Verifier{Secrets: []string{rzpSecret}},
 		},
 		Effects: func(ctx context.Context, before, after order.Order) {
 			report(after)

@@ -11,8 +11,8 @@ import (
 	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/pkg/api"
 	"github.com/jampay/jampay/pkg/dynamostore"
-	"github.com/jampay/jampay/pkg/razorpaygw"
-	"github.com/jampay/jampay/pkg/stripegw"
+	"github.com/jampay/jampay/pkg/razorpayhook"
+	"github.com/jampay/jampay/pkg/stripehook"
 )
 
 // TestDynamoDBRequestsPerFlow pins what each flow costs in DynamoDB
@@ -28,8 +28,8 @@ func TestDynamoDBRequestsPerFlow(t *testing.T) {
 		Store: store, Catalog: mustCatalog(t),
 		Gateways: map[string]api.Gateway{"stripe": gw, "razorpay": gw},
 		Webhooks: map[string]api.WebhookParser{
-			"stripe":   &stripegw.Verifier{Secrets: []string{whsec}},
-			"razorpay": &razorpaygw.Verifier{Secrets: []string{rzpSecret}},
+			"stripe":   &stripehook.Verifier{Secrets: []string{whsec}},
+			"razorpay": &razorpayhook.Verifier{Secrets: []string{rzpSecret}},
 		},
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
 	})

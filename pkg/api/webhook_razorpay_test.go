@@ -15,6 +15,7 @@ import (
 	"github.com/jampay/jampay/pkg/memstore"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/razorpaygw"
+	"github.com/jampay/jampay/pkg/razorpayhook"
 )
 
 // rzpOrder makes an order on the razorpay gateway and returns it with the
@@ -126,7 +127,7 @@ func TestRazorpayWebhook_BadSignaturesChangeNothing(t *testing.T) {
 	body, id, _ := payloads.Razorpay{Type: "payment.captured", OrderID: c.OrderID, RazorpayOrderID: rzpID, Amount: 39800}.Payload()
 	altered := []byte(strings.Replace(string(body), `"amount":39800`, `"amount":1`, 1))
 	for name, h := range map[string]http.Header{
-		"wrong secret": {"X-Razorpay-Signature": {razorpaygw.Sign(body, "someone_else")}, "X-Razorpay-Event-Id": {id}},
+		"wrong secret": {"X-Razorpay-Signature": {razorpayhook.Sign(body, "someone_else")}, "X-Razorpay-Event-Id": {id}},
 		"missing":      {"X-Razorpay-Event-Id": {id}},
 		"garbage":      {"X-Razorpay-Signature": {"not-hex"}, "X-Razorpay-Event-Id": {id}},
 	} {
@@ -134,7 +135,7 @@ func TestRazorpayWebhook_BadSignaturesChangeNothing(t *testing.T) {
 			t.Errorf("%s: %d %s", name, r.Status, r.Body)
 		}
 	}
-	h := http.Header{"X-Razorpay-Signature": {razorpaygw.Sign(body, rzpSecret)}, "X-Razorpay-Event-Id": {id}}
+	h := http.Header{"X-Razorpay-Signature": {razorpayhook.Sign(body, rzpSecret)}, "X-Razorpay-Event-Id": {id}}
 	if r := e.do("POST", "/api/webhooks/razorpay", altered, h); r.Status != 400 {
 		t.Errorf("altered body: %d", r.Status)
 	}

@@ -1,9 +1,7 @@
-// Package razorpaygw is jampay's Razorpay adapter: it creates Razorpay
+// Package razorpaygw is jampay's Razorpay checkout: it creates Razorpay
 // Orders with razorpay-go (amount in paise from the stored order, receipt =
-// our order id) and verifies Razorpay webhooks (hex HMAC-SHA256 of the raw
-// body, compared in constant time). It does not use razorpay-go's utils
-// package: its verifiers compare with != and it imports testing and testify
-// outside a test file, which would link them into the Lambda binary.
+// our order id). Razorpay's webhooks are razorpayhook's, so the webhook
+// function links no razorpay-go.
 package razorpaygw
 
 import (

@@ -1,7 +1,7 @@
-// Package stripegw is jampay's Stripe adapter: it creates Checkout Sessions
-// with stripe-go (priced from the stored order, never from the request) and
-// verifies Stripe webhooks with stripe-go's own functions, then decodes only
-// the fields jampay acts on, so an account on another API version works.
+// Package stripegw is jampay's Stripe checkout: it creates Checkout
+// Sessions with stripe-go (priced from the stored order, never from the
+// request). Stripe's webhooks are stripehook's, so the webhook function
+// links no client that can call Stripe.
 package stripegw
 
 import (

@@ -1,7 +1,7 @@
 // Command barego is the load tool's transport ceiling: a bare net/http
 // Stripe webhook endpoint that does only what every endpoint must — read
 // the body, check the signature with stripe-go's webhook.ValidatePayload,
-// decode the fields jampay uses (stripegw.Decode, the same decoding as the
+// decode the fields jampay uses (stripehook.Decode, the same decoding as the
 // benchmarks' floor) — and answers 200. No store, no logging, no
 // middleware: what is left of jampay's time over this is jampay's own work.
 //
@@ -19,7 +19,7 @@ import (
 
 	"github.com/stripe/stripe-go/v76/webhook"
 
-	"github.com/jampay/jampay/pkg/stripegw"
+	"github.com/jampay/jampay/pkg/stripehook"
 )
 
 func main() {
@@ -42,7 +42,7 @@ func main() {
 			err = webhook.ValidatePayload(body, r.Header.Get("Stripe-Signature"), secret)
 		}
 		if err == nil {
-			_, err = stripegw.Decode(body)
+			_, err = stripehook.Decode(body)
 		}
 		w.Header().Set("Content-Type", "application/json")
 		if err != nil {

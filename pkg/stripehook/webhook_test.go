@@ -1,4 +1,4 @@
-package stripegw_test
+package stripehook_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 
 	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/pkg/order"
-	"github.com/jampay/jampay/pkg/stripegw"
+	"github.com/jampay/jampay/pkg/stripehook"
 )
 
 const secret, secret2 = "whsec_test_current", "whsec_test_next"
@@ -32,7 +32,7 @@ func payload(t *testing.T, e payloads.Stripe) []byte {
 }
 
 func TestParseWebhook_Signatures(t *testing.T) {
-	v := &stripegw.Verifier{Secrets: []string{secret, secret2}}
+	v := &stripehook.Verifier{Secrets: []string{secret, secret2}}
 	body := payload(t, payloads.Stripe{Type: "checkout.session.completed", OrderID: "ord_x", Amount: 4000})
 	now := time.Now()
 	altered := append([]byte(nil), body...)
@@ -64,7 +64,7 @@ func TestParseWebhook_Signatures(t *testing.T) {
 }
 
 func TestParseWebhook_SignedButNotJSONIsInvalidPayload(t *testing.T) {
-	v := &stripegw.Verifier{Secrets: []string{secret}}
+	v := &stripehook.Verifier{Secrets: []string{secret}}
 	for _, body := range []string{"not json", `{"id":"evt_1"}`, `{"id":"evt_1","type":"charge.refunded","data":{"object":"x"}}`} {
 		_, err := v.ParseWebhook(context.Background(), signed(t, []byte(body), secret, time.Now()), []byte(body))
 		if order.ErrorCode(err) != order.CodeInvalidPayload {
@@ -105,17 +105,17 @@ func TestDecode_EveryHandledType(t *testing.T) {
 	for _, tc := range cases {
 		covered[tc.e.Type] = true
 	}
-	for _, et := range stripegw.Events {
+	for _, et := range stripehook.Events {
 		if !covered[et.Type] {
-			t.Errorf("%s is in stripegw.Events but has no case here", et.Type)
+			t.Errorf("%s is in stripehook.Events but has no case here", et.Type)
 		}
 		delete(covered, et.Type)
 	}
 	for typ := range covered {
-		t.Errorf("%s has a case here but is not in stripegw.Events", typ)
+		t.Errorf("%s has a case here but is not in stripehook.Events", typ)
 	}
 	for _, tc := range cases {
-		got, err := stripegw.Decode(payload(t, tc.e))
+		got, err := stripehook.Decode(payload(t, tc.e))
 		if err != nil {
 			t.Fatalf("%s: %v", tc.e.Type, err)
 		}
@@ -125,7 +125,7 @@ func TestDecode_EveryHandledType(t *testing.T) {
 			t.Errorf("%s:\n got %+v\nwant %+v", tc.e.Type, got, tc.want)
 		}
 	}
-	got, err := stripegw.Decode([]byte(`{"id":"evt_1","type":"customer.created","data":{"object":{"id":"cus_1"}}}`))
+	got, err := stripehook.Decode([]byte(`{"id":"evt_1","type":"customer.created","data":{"object":{"id":"cus_1"}}}`))
 	if err != nil || got.Kind != order.KindIgnored {
 		t.Errorf("unknown type: %+v %v, want ignored", got, err)
 	}
@@ -141,12 +141,12 @@ func TestDecode_EveryHandledType(t *testing.T) {
 func TestDecode_ForeignFieldTypes(t *testing.T) {
 	// Stripe sends "type" after "data".
 	foreign := `{"id":"evt_2","created":1,"data":{"object":{"id":"mtr_1","status":{"state":"active"},"amount":"12.5","metadata":{"n":1},"payment_intent":7,"charge":[1],"last_payment_error":"none"}},"type":"billing.meter.created"}`
-	got, err := stripegw.Decode([]byte(foreign))
+	got, err := stripehook.Decode([]byte(foreign))
 	if err != nil || got.Kind != order.KindIgnored || got.ID != "evt_2" {
 		t.Errorf("unhandled type with foreign field types: %+v %v, want ignored", got, err)
 	}
 	handled := `{"id":"evt_3","type":"checkout.session.completed","created":1,"data":{"object":{"id":"cs_1","client_reference_id":"ord_a","amount_total":"4000","currency":"usd","payment_status":"paid"}}}`
-	if _, err := stripegw.Decode([]byte(handled)); order.ErrorCode(err) != order.CodeInvalidPayload {
+	if _, err := stripehook.Decode([]byte(handled)); order.ErrorCode(err) != order.CodeInvalidPayload {
 		t.Errorf("handled type with a quoted amount: %v, want invalid_payload", err)
 	}
 }

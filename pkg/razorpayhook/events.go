@@ -1,4 +1,4 @@
-package razorpaygw
+package razorpayhook
 
 import (
 	"slices"

@@ -1,18 +1,36 @@
-package gateways
+// Package webhooks builds each gateway's webhook verifier from the
+// settings, once for every host: the webhook function, `jampay serve`, and
+// the owner's CLI to come. A gateway without a webhook secret is absent
+// (nil). It imports the verifiers alone, never a checkout client (those are
+// gateways'), so the webhook function, which parses unauthenticated input
+// and calls no gateway, links neither stripe-go's checkout/session nor
+// razorpay-go.
+package webhooks
 
 import (
 	"fmt"
 
 	"github.com/jampay/jampay/pkg/api"
 	"github.com/jampay/jampay/pkg/config"
-	"github.com/jampay/jampay/pkg/razorpaygw"
-	"github.com/jampay/jampay/pkg/stripegw"
+	"github.com/jampay/jampay/pkg/razorpayhook"
+	"github.com/jampay/jampay/pkg/stripehook"
 )
 
-// Webhooks returns a webhook verifier for every gateway with a webhook
+// Defaults are what a host supplies for settings left unset. Lambda
+// supplies none, so what a verifier needs must be set: a guessed
+// STRIPE_MODE would ignore every live payment or let nobody try the shop.
+// `jampay serve` supplies Stripe's test mode and webhook secrets made for
+// the run.
+type Defaults struct {
+	StripeMode             string   // where STRIPE_MODE is unset
+	StripeWebhookSecrets   []string // where STRIPE_WEBHOOK_SECRET is unset
+	RazorpayWebhookSecrets []string // where RAZORPAY_WEBHOOK_SECRET is unset
+}
+
+// Verifiers returns a webhook verifier for every gateway with a webhook
 // secret, as the webhook function serves them: with no defaults, and
 // failing when no secret is configured.
-func Webhooks(c config.Config) (map[string]api.WebhookParser, error) {
+func Verifiers(c config.Config) (map[string]api.WebhookParser, error) {
 	ws := map[string]api.WebhookParser{}
 	stripe, err := StripeVerifier(c, Defaults{})
 	if err != nil {
@@ -34,7 +52,7 @@ func Webhooks(c config.Config) (map[string]api.WebhookParser, error) {
 // webhook secret. It needs STRIPE_MODE unless d supplies it: an endpoint's
 // secret does not say which mode it is for, and both modes' secrets may be
 // listed, so the verifier ignores events of the other mode.
-func StripeVerifier(c config.Config, d Defaults) (*stripegw.Verifier, error) {
+func StripeVerifier(c config.Config, d Defaults) (*stripehook.Verifier, error) {
 	secrets := c.Stripe.WebhookSecrets
 	if len(secrets) == 0 {
 		secrets = d.StripeWebhookSecrets
@@ -51,13 +69,13 @@ func StripeVerifier(c config.Config, d Defaults) (*stripegw.Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stripegw.Verifier{Secrets: secrets, Mode: mode}, nil
+	return &stripehook.Verifier{Secrets: secrets, Mode: mode}, nil
 }
 
 // RazorpayVerifier returns Razorpay's webhook verifier, or nil when there
 // is no webhook secret. Razorpay's payloads carry no mode: provenance, not
 // the verifier, keeps test events off live orders.
-func RazorpayVerifier(c config.Config, d Defaults) *razorpaygw.Verifier {
+func RazorpayVerifier(c config.Config, d Defaults) *razorpayhook.Verifier {
 	secrets := c.Razorpay.WebhookSecrets
 	if len(secrets) == 0 {
 		secrets = d.RazorpayWebhookSecrets
@@ -65,5 +83,5 @@ func RazorpayVerifier(c config.Config, d Defaults) *razorpaygw.Verifier {
 	if len(secrets) == 0 {
 		return nil
 	}
-	return &razorpaygw.Verifier{Secrets: secrets}
+	return &razorpayhook.Verifier{Secrets: secrets}
 }

@@ -1,4 +1,4 @@
-package razorpaygw_test
+package razorpayhook_test
 
 import (
 	"bytes"
@@ -6,7 +6,7 @@ import (
 
 	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/pkg/order"
-	"github.com/jampay/jampay/pkg/razorpaygw"
+	"github.com/jampay/jampay/pkg/razorpayhook"
 )
 
 // TestEvents_EveryRowDecodesAsItSays: each row of the table, written as
@@ -15,7 +15,7 @@ import (
 // the session — never an order named by the payment's notes.
 func TestEvents_EveryRowDecodesAsItSays(t *testing.T) {
 	seen := map[string]bool{}
-	for _, et := range razorpaygw.Events {
+	for _, et := range razorpayhook.Events {
 		if seen[et.Type] {
 			t.Errorf("%s is in the table twice", et.Type)
 		}
@@ -31,7 +31,7 @@ func TestEvents_EveryRowDecodesAsItSays(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e, err := razorpaygw.Decode(body)
+		e, err := razorpayhook.Decode(body)
 		if err != nil || e.Kind != et.Kind || e.Type != et.Type || e.SessionRef != "order_abcdefghijklmn" ||
 			e.PaymentRef != "pay_abcdefghijklmn" || len(e.Refs) != 2 || e.OrderID == "ord_someone_elses" {
 			t.Errorf("%s: %+v %v", et.Type, e, err)
@@ -42,17 +42,17 @@ func TestEvents_EveryRowDecodesAsItSays(t *testing.T) {
 // TestEvents_OtherTypesAreIgnored: a type outside the table is ignored,
 // even when its payload is that of one of the table's types, in full.
 func TestEvents_OtherTypesAreIgnored(t *testing.T) {
-	for _, et := range razorpaygw.Events {
+	for _, et := range razorpayhook.Events {
 		body, _, _ := payloads.Razorpay{Type: et.Type, OrderID: "ord_a", Amount: 39800}.Payload()
 		for _, other := range []string{et.Type + ".v2", "x." + et.Type, "payment.pending"} {
-			if _, handled := razorpaygw.Lookup(other); handled {
+			if _, handled := razorpayhook.Lookup(other); handled {
 				continue
 			}
 			forged := bytes.Replace(body, []byte(`"event":"`+et.Type+`"`), []byte(`"event":"`+other+`"`), 1)
 			if bytes.Equal(forged, body) {
 				t.Fatalf("%s: no event field in %s", et.Type, body)
 			}
-			e, err := razorpaygw.Decode(forged)
+			e, err := razorpayhook.Decode(forged)
 			if err != nil || e.Kind != order.KindIgnored || e.Type != other {
 				t.Errorf("%s: %+v %v, want ignored", other, e, err)
 			}

@@ -1,4 +1,4 @@
-package stripegw_test
+package stripehook_test
 
 import (
 	"bytes"
@@ -7,7 +7,7 @@ import (
 
 	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/pkg/order"
-	"github.com/jampay/jampay/pkg/stripegw"
+	"github.com/jampay/jampay/pkg/stripehook"
 )
 
 // TestEvents_EveryRowDecodesAsItSays: each row of the table, written as
@@ -22,7 +22,7 @@ func TestEvents_EveryRowDecodesAsItSays(t *testing.T) {
 		"status":         func(p *payloads.Stripe, v string) { p.DisputeStatus = v },
 	}
 	seen := map[string]bool{}
-	for _, et := range stripegw.Events {
+	for _, et := range stripehook.Events {
 		if seen[et.Type] {
 			t.Errorf("%s is in the table twice", et.Type)
 		}
@@ -45,7 +45,7 @@ func TestEvents_EveryRowDecodesAsItSays(t *testing.T) {
 			if value != "" {
 				setField[et.Field](&p, value)
 			}
-			e, err := stripegw.Decode(payload(t, p))
+			e, err := stripehook.Decode(payload(t, p))
 			name := fmt.Sprintf("%s (%s %q)", et.Type, et.Field, value)
 			if err != nil || e.Kind != kind || e.Type != et.Type {
 				t.Errorf("%s: %+v %v, want kind %s", name, e, err, kind)
@@ -65,17 +65,17 @@ func TestEvents_EveryRowDecodesAsItSays(t *testing.T) {
 // TestEvents_OtherTypesAreIgnored: a type outside the table is ignored,
 // even when it carries an object the table's types carry, in full.
 func TestEvents_OtherTypesAreIgnored(t *testing.T) {
-	for _, et := range stripegw.Events {
+	for _, et := range stripehook.Events {
 		body := payload(t, payloads.Stripe{Type: et.Type, OrderID: "ord_a", Amount: 4000})
 		for _, other := range []string{et.Object + ".updated", et.Type + ".v2", "x." + et.Type} {
-			if _, handled := stripegw.Lookup(other); handled {
+			if _, handled := stripehook.Lookup(other); handled {
 				continue
 			}
 			forged := bytes.Replace(body, []byte(`"type":"`+et.Type+`"`), []byte(`"type":"`+other+`"`), 1)
 			if bytes.Equal(forged, body) {
 				t.Fatalf("%s: no type field in %s", et.Type, body)
 			}
-			e, err := stripegw.Decode(forged)
+			e, err := stripehook.Decode(forged)
 			if err != nil || e.Kind != order.KindIgnored || e.Type != other {
 				t.Errorf("%s: %+v %v, want ignored", other, e, err)
 			}

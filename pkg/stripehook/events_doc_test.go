@@ -1,4 +1,4 @@
-package razorpaygw_test
+package stripehook_test
 
 import (
 	"os"
@@ -7,19 +7,19 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jampay/jampay/pkg/razorpaygw"
+	"github.com/jampay/jampay/pkg/stripehook"
 )
 
 // TestEvents_READMEListsThem: the events the README tells an owner to
-// register on the Razorpay webhook are exactly the table's, so the two
-// cannot drift: a type missing there is one Razorpay never sends, and one
+// register on the Stripe endpoint are exactly the table's, so the two
+// cannot drift: a type missing there is one Stripe never sends, and one
 // listed but not handled would be delivered only to be ignored.
 func TestEvents_READMEListsThem(t *testing.T) {
-	got := readmeEvents(t, "- Razorpay Dashboard")
-	want := razorpaygw.Types()
+	got := readmeEvents(t, "- Stripe Dashboard")
+	want := stripehook.Types()
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
-		t.Errorf("README.md lists the Razorpay events\n %v\nrazorpaygw.Events has\n %v", got, want)
+		t.Errorf("README.md lists the Stripe events\n %v\nstripehook.Events has\n %v", got, want)
 	}
 }
 

@@ -1,4 +1,10 @@
-package razorpaygw
+// Package razorpayhook verifies Razorpay webhooks (hex HMAC-SHA256 of the
+// raw body, compared in constant time) and decodes the fields jampay acts
+// on; Events is the one table of the Razorpay event types jampay handles.
+// It uses no razorpay-go: its utils package's verifiers compare with != and
+// it imports testing and testify outside a test file, which would link them
+// into the Lambda binary.
+package razorpayhook
 
 import (
 	"cmp"

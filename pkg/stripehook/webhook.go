@@ -1,4 +1,10 @@
-package stripegw
+// Package stripehook verifies Stripe webhooks with stripe-go's own
+// functions, then decodes only the fields jampay acts on, so an account on
+// another API version works. Events is the one table of the Stripe event
+// types jampay handles. Of stripe-go it imports the webhook package alone,
+// no resource client such as checkout/session: the webhook function parses
+// unauthenticated input and calls no gateway.
+package stripehook
 
 import (
 	"cmp"

@@ -1,4 +1,4 @@
-package stripegw_test
+package stripehook_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/jampay/jampay/internal/payloads"
-	"github.com/jampay/jampay/pkg/stripegw"
+	"github.com/jampay/jampay/pkg/stripehook"
 )
 
 // FuzzParseWebhook: the Stripe-Signature parser and verifier never panic,
@@ -23,7 +23,7 @@ func FuzzParseWebhook(f *testing.F) {
 	f.Add(webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: secret}).Header, body)
 	// A seed of every handled type, so the fuzzer starts from each path
 	// through the decoder.
-	for _, et := range stripegw.Events {
+	for _, et := range stripehook.Events {
 		b, err := payloads.Stripe{Type: et.Type, OrderID: "ord_seed", Amount: 100}.Payload()
 		if err != nil {
 			f.Fatal(err)
@@ -32,7 +32,7 @@ func FuzzParseWebhook(f *testing.F) {
 	}
 	f.Add("t=1,v1=00", body)
 	f.Add("", []byte("{}"))
-	v := &stripegw.Verifier{Secrets: []string{secret}, Tolerance: 100 * 365 * 24 * time.Hour}
+	v := &stripehook.Verifier{Secrets: []string{secret}, Tolerance: 100 * 365 * 24 * time.Hour}
 	f.Fuzz(func(t *testing.T, header string, body []byte) {
 		e, err := v.ParseWebhook(context.Background(), http.Header{"Stripe-Signature": {header}}, body)
 		if err != nil {

@@ -1,4 +1,4 @@
-package stripegw
+package stripehook
 
 import "github.com/jampay/jampay/pkg/order"
 
