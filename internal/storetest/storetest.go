@@ -55,7 +55,9 @@ func Run(t *testing.T, newStore NewStore) {
 		{"RefBelongsToOneOrder", testRefOwnership},
 		{"StatusTokenStoredOnlyAsHash", testToken},
 		{"StoreFailureIsStoreError", testStoreError},
+		{"RoundTripKeepsEveryEvidenceField", testEvidenceEveryField}, // everyfield.go
 		{"ParkedEventsComeBack", testParked},
+		{"ParkedEventKeepsEveryField", testParkedEveryField}, // everyfield.go
 		{"UnparkRemovesOnlyWhatWasApplied", testUnpark},
 		{"ClearReplayTakesOffOnlyItsRefs", testClearReplay},
 		{"GetForEventInOneRead", testGetForEvent},

@@ -2,6 +2,7 @@ package dynamostore
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"time"
@@ -12,35 +13,15 @@ import (
 )
 
 // marshalOrder maps an order to its item by hand: a dozen plain fields do
-// not need a reflection-based encoder in every cold start.
+// not need a reflection-based encoder in every cold start. Evidence, which
+// grows with every new kind of gateway fact, is stored by its tags
+// (marshalEvidence).
 func marshalOrder(o *order.Order) map[string]ddb.AttributeValue {
 	items := make([]ddb.AttributeValue, len(o.Items))
 	for i, it := range o.Items {
 		items[i] = &ddb.AttributeValueMemberM{Value: map[string]ddb.AttributeValue{
 			"sku": str(it.SKU), "name": str(it.Name), "quantity": num(it.Quantity), "unitAmount": num(it.UnitAmount),
 		}}
-	}
-	ev := o.Evidence
-	evidence := map[string]ddb.AttributeValue{
-		"processing": boolean(ev.Processing), "paid": boolean(ev.Paid), "paidAmount": num(ev.PaidAmount),
-		"paidCurrency": str(ev.PaidCurrency), "mismatch": boolean(ev.Mismatch), "declined": boolean(ev.Declined),
-		"failedFinal": boolean(ev.FailedFinal), "expired": boolean(ev.Expired), "refunded": num(ev.Refunded),
-	}
-	if ev.PaidRef != "" {
-		evidence["paidRef"] = str(ev.PaidRef)
-	}
-	if len(ev.ExtraPayments) > 0 {
-		evidence["extraPayments"] = &ddb.AttributeValueMemberSS{Value: ev.ExtraPayments}
-	}
-	if len(ev.ExtraRefunded) > 0 {
-		evidence["extraRefunded"] = &ddb.AttributeValueMemberSS{Value: ev.ExtraRefunded}
-	}
-	if len(ev.Disputes) > 0 {
-		d := make(map[string]ddb.AttributeValue, len(ev.Disputes))
-		for k, v := range ev.Disputes {
-			d[k] = str(v)
-		}
-		evidence["disputes"] = &ddb.AttributeValueMemberM{Value: d}
 	}
 	item := map[string]ddb.AttributeValue{
 		KeyAttr:     str(orderKey(o.ID)),
@@ -54,7 +35,7 @@ func marshalOrder(o *order.Order) map[string]ddb.AttributeValue {
 		"tokenHash": str(o.TokenHash),
 		"createdAt": timeAttr(o.CreatedAt),
 		"updatedAt": timeAttr(o.UpdatedAt),
-		"evidence":  &ddb.AttributeValueMemberM{Value: evidence},
+		"evidence":  marshalEvidence(&o.Evidence),
 	}
 	if !o.Deadline.IsZero() {
 		item["deadline"] = timeAttr(o.Deadline)
@@ -115,21 +96,131 @@ func unmarshalOrder(item map[string]ddb.AttributeValue) (*order.Order, error) {
 		}
 	}
 	if m, ok := item["evidence"].(*ddb.AttributeValueMemberM); ok {
-		e := m.Value
-		o.Evidence = order.Evidence{
-			Processing: getBool(e, "processing"), Paid: getBool(e, "paid"), PaidAmount: getN(e, "paidAmount"),
-			PaidCurrency: getS(e, "paidCurrency"), Mismatch: getBool(e, "mismatch"), Declined: getBool(e, "declined"),
-			FailedFinal: getBool(e, "failedFinal"), Expired: getBool(e, "expired"), Refunded: getN(e, "refunded"),
-			PaidRef: getS(e, "paidRef"), ExtraPayments: getSS(e, "extraPayments"), ExtraRefunded: getSS(e, "extraRefunded"),
+		unmarshalEvidence(m.Value, &o.Evidence)
+	}
+	return o, nil
+}
+
+// evidenceAttr is where one field of order.Evidence is stored.
+type evidenceAttr struct {
+	field int    // index in order.Evidence
+	name  string // the attribute in the item's evidence map
+}
+
+// evidenceAttrs are read once, from order.Evidence's store tags, so a
+// field added there is stored with no line here. A field without a tag, a
+// name used twice or a kind this codec does not know is a mistake in the
+// program, not in the data: it stops the package from loading, and so
+// every test of it.
+var evidenceAttrs = func() []evidenceAttr {
+	t := reflect.TypeFor[order.Evidence]()
+	out := make([]evidenceAttr, 0, t.NumField())
+	seen := map[string]bool{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name := f.Tag.Get("store")
+		if name == "" || seen[name] || !storable(f.Type) {
+			panic(fmt.Sprintf("dynamostore: order.Evidence.%s (%s, tag %q) has no unique store tag or a kind the codec does not know", f.Name, f.Type, name))
 		}
-		if d, ok := e["disputes"].(*ddb.AttributeValueMemberM); ok {
-			o.Evidence.Disputes = make(map[string]string, len(d.Value))
-			for k := range d.Value {
-				o.Evidence.Disputes[k] = getS(d.Value, k)
+		seen[name] = true
+		out = append(out, evidenceAttr{i, name})
+	}
+	return out
+}()
+
+// storable reports whether marshalEvidence knows how to keep a field of
+// type t: a bool, an int64, a string, a set of strings or a map of
+// strings.
+func storable(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int64, reflect.String:
+		return true
+	case reflect.Slice:
+		return t.Elem().Kind() == reflect.String
+	case reflect.Map:
+		return t.Key().Kind() == reflect.String && t.Elem().Kind() == reflect.String
+	}
+	return false
+}
+
+// marshalEvidence writes the evidence map: each field under its tag, a
+// []string as a string set (evidence lists are sets), and a zero value
+// not at all (it reads back as zero, in this release and the previous).
+func marshalEvidence(ev *order.Evidence) ddb.AttributeValue {
+	v := reflect.ValueOf(ev).Elem()
+	m := make(map[string]ddb.AttributeValue, len(evidenceAttrs))
+	for _, a := range evidenceAttrs {
+		f := v.Field(a.field)
+		switch f.Kind() {
+		case reflect.Bool:
+			if f.Bool() {
+				m[a.name] = boolean(true)
+			}
+		case reflect.Int64:
+			if f.Int() != 0 {
+				m[a.name] = num(f.Int())
+			}
+		case reflect.String:
+			if f.String() != "" {
+				m[a.name] = str(f.String())
+			}
+		case reflect.Slice:
+			// DynamoDB refuses an empty set.
+			if f.Len() > 0 {
+				ss := make([]string, f.Len())
+				for i := range ss {
+					ss[i] = f.Index(i).String()
+				}
+				m[a.name] = &ddb.AttributeValueMemberSS{Value: ss}
+			}
+		case reflect.Map:
+			if f.Len() > 0 {
+				d := make(map[string]ddb.AttributeValue, f.Len())
+				for it := f.MapRange(); it.Next(); {
+					d[it.Key().String()] = str(it.Value().String())
+				}
+				m[a.name] = &ddb.AttributeValueMemberM{Value: d}
 			}
 		}
 	}
-	return o, nil
+	return &ddb.AttributeValueMemberM{Value: m}
+}
+
+// unmarshalEvidence reads the evidence map into ev, which is zero. A
+// missing attribute, or one of another type, reads as zero: items written
+// by the previous release had no paidRef and no sets.
+func unmarshalEvidence(m map[string]ddb.AttributeValue, ev *order.Evidence) {
+	v := reflect.ValueOf(ev).Elem()
+	for _, a := range evidenceAttrs {
+		f := v.Field(a.field)
+		switch f.Kind() {
+		case reflect.Bool:
+			f.SetBool(getBool(m, a.name))
+		case reflect.Int64:
+			f.SetInt(getN(m, a.name))
+		case reflect.String:
+			f.SetString(getS(m, a.name))
+		case reflect.Slice:
+			if ss := getSS(m, a.name); len(ss) > 0 {
+				s := reflect.MakeSlice(f.Type(), len(ss), len(ss))
+				for i, x := range ss {
+					s.Index(i).SetString(x)
+				}
+				f.Set(s)
+			}
+		case reflect.Map:
+			if d, ok := m[a.name].(*ddb.AttributeValueMemberM); ok && len(d.Value) > 0 {
+				mv := reflect.MakeMapWithSize(f.Type(), len(d.Value))
+				for k := range d.Value {
+					key, val := reflect.New(f.Type().Key()).Elem(), reflect.New(f.Type().Elem()).Elem()
+					key.SetString(k)
+					val.SetString(getS(d.Value, k))
+					mv.SetMapIndex(key, val)
+				}
+				f.Set(mv)
+			}
+		}
+	}
 }
 
 func getS(item map[string]ddb.AttributeValue, name string) string {

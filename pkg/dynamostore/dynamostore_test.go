@@ -2,6 +2,7 @@ package dynamostore_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -14,9 +15,9 @@ import (
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/jampay/jampay/internal/ddblocal"
+	"github.com/jampay/jampay/internal/storetest"
 	"github.com/jampay/jampay/pkg/dynamostore"
 	"github.com/jampay/jampay/pkg/order"
-	"github.com/jampay/jampay/internal/storetest"
 )
 
 var local *ddblocal.Server
@@ -98,7 +99,8 @@ func rawTable(t *testing.T) (*dynamodb.Client, string, *storetest.Clock, *dynamo
 
 // TestItemsOfThePreviousReleaseStillRead writes an order and a parked list
 // exactly as the previous release wrote them (no pendingReplay, no paidRef,
-// parked events appended to one list), and reads them with this one.
+// parked events appended to one list), and reads them with this one. Items
+// of the release after it are TestItemsOfTheLastReleaseStillRead.
 func TestItemsOfThePreviousReleaseStillRead(t *testing.T) {
 	client, table, clock, s := rawTable(t)
 	ctx := context.Background()
@@ -199,5 +201,116 @@ func TestExpiredOrderWithoutMoneyGoesWithTheTTL(t *testing.T) {
 			t.Fatalf("after %s (%s): TTL %q, want %q", step.e.Kind, next.Status, got, step.want)
 		}
 		cur = next
+	}
+}
+
+// TestItemsOfTheLastReleaseStillRead writes an order and parked events
+// exactly as the release before tagged evidence and versioned parked
+// events wrote them (every scalar of the evidence written, zero or not;
+// the two lists as string sets; each parked event the untagged JSON of
+// order.Event in its own attribute), and reads them with this one.
+func TestItemsOfTheLastReleaseStillRead(t *testing.T) {
+	client, table, clock, s := rawTable(t)
+	ctx := context.Background()
+	id := order.NewID()
+	s_ := func(v string) ddb.AttributeValue { return &ddb.AttributeValueMemberS{Value: v} }
+	n := func(v string) ddb.AttributeValue { return &ddb.AttributeValueMemberN{Value: v} }
+	b := func(v bool) ddb.AttributeValue { return &ddb.AttributeValueMemberBOOL{Value: v} }
+	ss := func(v ...string) ddb.AttributeValue { return &ddb.AttributeValueMemberSS{Value: v} }
+	lastOrder := map[string]ddb.AttributeValue{
+		"pk": s_("order#" + id), "id": s_(id), "gateway": s_("razorpay"), "status": s_("disputed"), "version": n("5"),
+		"items": &ddb.AttributeValueMemberL{Value: []ddb.AttributeValue{&ddb.AttributeValueMemberM{Value: map[string]ddb.AttributeValue{
+			"sku": s_("tee-m"), "name": s_("T-shirt (M)"), "quantity": n("2"), "unitAmount": n("2000")}}}},
+		"amount": n("4000"), "currency": s_("inr"), "tokenHash": s_("ab"), "createdAt": s_("2026-11-22T10:00:00Z"),
+		"updatedAt": s_("2026-11-22T10:05:00.5Z"), "deadline": s_("2026-11-22T10:30:00Z"), "email": s_("a@example.com"),
+		"sessionRef": s_("order_last"), "paymentRef": s_("pay_last"), "checkout": s_(`{"keyId":"rzp_test_x"}`),
+		"gatewayError": s_("timeout"), "failureReason": s_("card_declined"), "pendingReplay": ss("pay_last"),
+		"evidence": &ddb.AttributeValueMemberM{Value: map[string]ddb.AttributeValue{
+			"processing": b(true), "paid": b(true), "paidAmount": n("4000"), "paidCurrency": s_("inr"), "mismatch": b(false),
+			"declined": b(true), "failedFinal": b(false), "expired": b(false), "refunded": n("1000"),
+			"paidRef": s_("pay_last"), "extraPayments": ss("pay_x2", "pay_x1"), "extraRefunded": ss("pay_x1"),
+			"disputes": &ddb.AttributeValueMemberM{Value: map[string]ddb.AttributeValue{"disp_1": s_("open"), "disp_0": s_("won")}}}},
+	}
+	// The JSON of order.Event as that release marshalled it, untagged.
+	lastParked := map[string]ddb.AttributeValue{
+		"pk":           s_("parked#razorpay#pay_last"),
+		"ev#evt_last1": s_(`{"Gateway":"razorpay","ID":"evt_last1","Type":"refund.processed","Kind":"refunded","Ignore":"","OrderID":"ord_x","Refs":["pay_last","order_last"],"SessionRef":"order_last","PaymentRef":"pay_last","Amount":4000,"Currency":"inr","Refunded":1500,"Reason":"","Dispute":"","PayloadHash":"ab12","Created":"2026-11-22T10:01:00Z"}`),
+		"ev#evt_last2": s_(`{"Gateway":"razorpay","ID":"evt_last2","Type":"payment.failed","Kind":"declined","Ignore":"","OrderID":"","Refs":["pay_last"],"SessionRef":"","PaymentRef":"pay_last","Amount":0,"Currency":"","Refunded":0,"Reason":"BAD_REQUEST_ERROR","Dispute":"","PayloadHash":"cd34","Created":"2026-11-22T10:02:00Z"}`),
+		"expiresAt":    n(fmt.Sprint(clock.Now().Add(time.Hour).Unix())),
+	}
+	for _, item := range []map[string]ddb.AttributeValue{lastOrder, lastParked} {
+		if _, err := client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &table, Item: item}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := func(v string) time.Time { tm, _ := time.Parse(time.RFC3339Nano, v); return tm }
+	want := order.Order{
+		ID: id, Gateway: "razorpay", Status: order.Disputed, Version: 5,
+		Items:  []order.LineItem{{SKU: "tee-m", Name: "T-shirt (M)", Quantity: 2, UnitAmount: 2000}},
+		Amount: 4000, Currency: "inr", Email: "a@example.com", TokenHash: "ab",
+		CreatedAt: at("2026-11-22T10:00:00Z"), UpdatedAt: at("2026-11-22T10:05:00.5Z"), Deadline: at("2026-11-22T10:30:00Z"),
+		SessionRef: "order_last", PaymentRef: "pay_last", Checkout: `{"keyId":"rzp_test_x"}`, GatewayError: "timeout",
+		FailureReason: "card_declined", PendingReplay: []string{"pay_last"},
+		Evidence: order.Evidence{Processing: true, Paid: true, PaidAmount: 4000, PaidCurrency: "inr", Declined: true,
+			Refunded: 1000, Disputes: map[string]string{"disp_1": order.DisputeOpen, "disp_0": order.DisputeWon},
+			PaidRef: "pay_last", ExtraPayments: []string{"pay_x1", "pay_x2"}, ExtraRefunded: []string{"pay_x1"}},
+	}
+	if o, err := s.GetOrder(ctx, id); err != nil || !reflect.DeepEqual(*o, want) {
+		t.Fatalf("the last release's order read as\n %+v, %v\nwant\n %+v", o, err, want)
+	}
+	parked, err := s.Parked(ctx, "razorpay", "pay_last")
+	wantParked := []order.Event{
+		{Gateway: "razorpay", ID: "evt_last1", Type: "refund.processed", Kind: order.KindRefunded, OrderID: "ord_x",
+			Refs: []string{"pay_last", "order_last"}, SessionRef: "order_last", PaymentRef: "pay_last", Amount: 4000,
+			Currency: "inr", Refunded: 1500, PayloadHash: "ab12", Created: at("2026-11-22T10:01:00Z")},
+		{Gateway: "razorpay", ID: "evt_last2", Type: "payment.failed", Kind: order.KindDeclined, Refs: []string{"pay_last"},
+			PaymentRef: "pay_last", Reason: "BAD_REQUEST_ERROR", PayloadHash: "cd34", Created: at("2026-11-22T10:02:00Z")},
+	}
+	if err != nil || !reflect.DeepEqual(parked, wantParked) {
+		t.Fatalf("the last release's parked events read as\n %+v, %v\nwant\n %+v", parked, err, wantParked)
+	}
+	if err := s.Unpark(ctx, "razorpay", "pay_last", []string{"evt_last1"}); err != nil {
+		t.Fatal(err)
+	}
+	if left, err := s.Parked(ctx, "razorpay", "pay_last"); err != nil || len(left) != 1 || left[0].ID != "evt_last2" {
+		t.Fatalf("after unparking one of the last release's events: %+v %v", left, err)
+	}
+}
+
+// TestParkedEventsAreTaggedAndVersioned reads what Park writes: explicit
+// names and a version, so renaming a Go field cannot change what is
+// stored. An entry of a version this release does not know is skipped,
+// as one that does not decode is, and the others still come back.
+func TestParkedEventsAreTaggedAndVersioned(t *testing.T) {
+	client, table, clock, s := rawTable(t)
+	ctx := context.Background()
+	e := order.Event{Gateway: "stripe", ID: "evt_v1", Type: "charge.refunded", Kind: order.KindRefunded,
+		Refs: []string{"pi_v"}, PaymentRef: "pi_v", Amount: 4000, Currency: "usd", Refunded: 4000, Created: clock.Now()}
+	if err := s.Park(ctx, "stripe", "pi_v", e); err != nil {
+		t.Fatal(err)
+	}
+	k := map[string]ddb.AttributeValue{dynamostore.KeyAttr: &ddb.AttributeValueMemberS{Value: "parked#stripe#pi_v"}}
+	out, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: k, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := out.Item["ev#evt_v1"].(*ddb.AttributeValueMemberS)
+	var stored map[string]any
+	if raw == nil || json.Unmarshal([]byte(raw.Value), &stored) != nil {
+		t.Fatalf("parked item: %+v", out.Item)
+	}
+	want := map[string]any{"v": 1.0, "gateway": "stripe", "id": "evt_v1", "type": "charge.refunded", "kind": "refunded",
+		"refs": []any{"pi_v"}, "paymentRef": "pi_v", "amount": 4000.0, "currency": "usd", "refunded": 4000.0,
+		"created": clock.Now().Format(time.RFC3339Nano)}
+	if !reflect.DeepEqual(stored, want) {
+		t.Fatalf("parked as %s, want the names %v", raw.Value, want)
+	}
+	out.Item["ev#evt_v9"] = &ddb.AttributeValueMemberS{Value: `{"v":9,"gateway":"stripe","id":"evt_v9","kind":"paid"}`}
+	out.Item["ev#evt_bad"] = &ddb.AttributeValueMemberS{Value: `{not json`}
+	if _, err := client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &table, Item: out.Item}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Parked(ctx, "stripe", "pi_v"); err != nil || len(got) != 1 || !reflect.DeepEqual(got[0], e) {
+		t.Fatalf("Parked = %+v, %v; want only %+v", got, err, e)
 	}
 }

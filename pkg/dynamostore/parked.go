@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -28,7 +29,7 @@ const legacyParked = "events"
 // Park sets e's attribute on the reference's item, in one UpdateItem, and
 // pushes the item's expiry out to EventRetention from now.
 func (s *Store) Park(ctx context.Context, gateway, ref string, e order.Event) error {
-	b, err := json.Marshal(e)
+	b, err := json.Marshal(parkedEntry{V: parkedVersion, parkedV1: parkedV1(e)})
 	if err != nil {
 		return err
 	}
@@ -119,11 +120,55 @@ func (s *Store) migrateParked(ctx context.Context, gateway, ref string, n int, r
 	return wrap(err)
 }
 
+// parkedVersion is the shape Park writes: parkedV1.
+const parkedVersion = 1
+
+// parkedEntry is one parked event as stored: {"v":1,"gateway":…,"id":…}.
+type parkedEntry struct {
+	V int `json:"v"`
+	parkedV1
+}
+
+// parkedV1 is order.Event under the names version 1 stores it by. It has
+// order.Event's fields, in its order and of its types, so each converts to
+// the other (a conversion ignores tags), and a field added to or renamed
+// in order.Event stops this package from compiling until it is given a
+// name here. A stored name never changes: to drop or retype a field, write
+// a version 2 and keep reading this one.
+//
+// Releases before this one parked json.Marshal(order.Event) untagged: the
+// same fields under their Go names, which encoding/json matches to these
+// tags regardless of case. Such an entry has no "v".
+type parkedV1 struct {
+	Gateway     string     `json:"gateway"`
+	ID          string     `json:"id"`
+	Type        string     `json:"type,omitzero"`
+	Kind        order.Kind `json:"kind"`
+	Ignore      string     `json:"ignore,omitzero"`
+	OrderID     string     `json:"orderId,omitzero"`
+	Refs        []string   `json:"refs,omitzero"`
+	SessionRef  string     `json:"sessionRef,omitzero"`
+	PaymentRef  string     `json:"paymentRef,omitzero"`
+	Amount      int64      `json:"amount,omitzero"`
+	Currency    string     `json:"currency,omitzero"`
+	Refunded    int64      `json:"refunded,omitzero"`
+	Reason      string     `json:"reason,omitzero"`
+	Dispute     string     `json:"dispute,omitzero"`
+	PayloadHash string     `json:"payloadHash,omitzero"`
+	Created     time.Time  `json:"created,omitzero"`
+}
+
+// decodeParked reads a parked entry of version 1, or one without a version
+// (parked before there were versions). An entry of a version this release
+// does not know, like one that does not decode, is not an event it can
+// apply.
 func decodeParked(v ddb.AttributeValue) (order.Event, bool) {
 	sv, _ := v.(*ddb.AttributeValueMemberS)
-	var e order.Event
-	ok := sv != nil && json.Unmarshal([]byte(sv.Value), &e) == nil && e.ID != ""
-	return e, ok
+	var p parkedEntry
+	if sv == nil || json.Unmarshal([]byte(sv.Value), &p) != nil || (p.V != 0 && p.V != parkedVersion) || p.ID == "" {
+		return order.Event{}, false
+	}
+	return order.Event(p.parkedV1), true
 }
 
 // Unpark removes applied events' attributes from the reference's item.

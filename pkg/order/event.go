@@ -35,6 +35,9 @@ const (
 )
 
 // Event is a verified gateway event, reduced to what jampay acts on.
+// Stores keep events parked until their order is found; the DynamoDB store
+// names every field under a versioned encoding of its own (its parkedV1),
+// and stops compiling until a field added here is named there.
 type Event struct {
 	Gateway string // "stripe", "razorpay"
 	ID      string // the gateway's event id, unique per gateway
@@ -93,13 +96,15 @@ func Apply(o Order, e Event) (Order, bool) {
 		// never paid; it is kept as evidence and flagged.
 		ev.Mismatch = true
 	}
-	// Evidence below what is already known can never change the status
-	// again (evidence only grows), so it is not written: an "expired" after
-	// "paid" costs no order write.
-	money := o.Evidence.money()
+	// Evidence of an open checkout (processing, expired, declined) that
+	// the ranking already puts below what is known can never decide the
+	// status again (evidence only grows), so it is not written: an
+	// "expired" after "paid" costs no order write. Money and a final
+	// failure are the gateway's word on an outcome, and always kept.
+	couldStillBe := func(s Status) bool { return o.Evidence.couldStillBe(s, o.Amount) }
 	switch e.Kind {
 	case KindProcessing:
-		ev.Processing = ev.Processing || !(money || ev.FailedFinal)
+		ev.Processing = ev.Processing || couldStillBe(Processing)
 		if next.PaymentRef == "" {
 			next.PaymentRef = e.PaymentRef
 		}
@@ -123,11 +128,11 @@ func Apply(o Order, e Event) (Order, bool) {
 			slices.Sort(ev.ExtraPayments)
 		}
 	case KindDeclined:
-		ev.Declined = ev.Declined || !(money || ev.FailedFinal || ev.Processing || ev.Expired)
+		ev.Declined = ev.Declined || couldStillBe(Pending)
 	case KindFailed:
 		ev.FailedFinal = true
 	case KindExpired:
-		ev.Expired = ev.Expired || !(money || ev.FailedFinal || ev.Processing)
+		ev.Expired = ev.Expired || couldStillBe(Expired)
 	case KindRefunded:
 		if otherPayment {
 			if e.Amount > 0 && e.Refunded >= e.Amount && !slices.Contains(ev.ExtraRefunded, e.PaymentRef) {
@@ -156,7 +161,7 @@ func Apply(o Order, e Event) (Order, bool) {
 		next.SessionRef = e.SessionRef
 	}
 	next.Status = ev.derive(o.Amount)
-	if (e.Kind == KindDeclined || e.Kind == KindFailed) && e.Reason != "" && !money {
+	if (e.Kind == KindDeclined || e.Kind == KindFailed) && e.Reason != "" && !o.Evidence.money() {
 		// The last reason an attempt failed stays with the order, open or
 		// expired, until money arrives.
 		next.FailureReason = e.Reason

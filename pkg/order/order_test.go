@@ -3,6 +3,7 @@ package order
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -267,5 +268,97 @@ func TestApply_PuttingRightADoubleChargeLeavesTheOrderPaid(t *testing.T) {
 	own, _ := Apply(refunded, Event{ID: "e5", Kind: KindRefunded, PaymentRef: "pay_1", Amount: 4000, Currency: "usd", Refunded: 4000})
 	if own.Status != Refunded {
 		t.Fatalf("the order's own payment refunded: %s", own.Status)
+	}
+}
+
+// nonZero returns a value other than the zero value for a field of type
+// t, or false for a kind this test (and the stores' codec) does not know.
+func nonZero(t reflect.Type) (reflect.Value, bool) {
+	v := reflect.New(t).Elem()
+	switch t.Kind() {
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int64:
+		v.SetInt(7)
+	case reflect.String:
+		v.SetString("x_1")
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(t, 2, 2))
+		v.Index(0).SetString("a_1")
+		v.Index(1).SetString("b_2")
+	case reflect.Map:
+		v.Set(reflect.MakeMap(t))
+		k, e := reflect.New(t.Key()).Elem(), reflect.New(t.Elem()).Elem()
+		k.SetString("dp_1")
+		e.SetString(DisputeWon)
+		v.SetMapIndex(k, e)
+	default:
+		return v, false
+	}
+	return v, true
+}
+
+// TestEvidence_EveryFieldCountsAndIsCopied walks every field of Evidence,
+// so that a new one cannot be left out: equal notices it, and clone does
+// not share it. (storetest checks that both stores keep it.)
+func TestEvidence_EveryFieldCountsAndIsCopied(t *testing.T) {
+	typ := reflect.TypeFor[Evidence]()
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		val, ok := nonZero(f.Type)
+		if !ok {
+			t.Fatalf("Evidence.%s is a %s: teach nonZero a value for it, and the stores' codec to keep it", f.Name, f.Type)
+		}
+		var ev Evidence
+		reflect.ValueOf(&ev).Elem().Field(i).Set(val)
+		if ev.equal(Evidence{}) || (Evidence{}).equal(ev) {
+			t.Errorf("Evidence.%s: equal does not notice it", f.Name)
+		}
+		c := ev.clone()
+		if !c.equal(ev) {
+			t.Errorf("Evidence.%s: the clone differs: %+v", f.Name, c)
+		}
+		// Change what the clone's field holds: the original must not see it.
+		cf := reflect.ValueOf(&c).Elem().Field(i)
+		switch cf.Kind() {
+		case reflect.Slice:
+			cf.Index(0).SetString("changed")
+		case reflect.Map:
+			for _, k := range cf.MapKeys() {
+				cf.SetMapIndex(k, reflect.ValueOf(DisputeLost).Convert(cf.Type().Elem()))
+			}
+		}
+		if again, _ := nonZero(f.Type); !reflect.DeepEqual(reflect.ValueOf(ev).Field(i).Interface(), again.Interface()) {
+			t.Errorf("Evidence.%s: the clone shares it with the original: %+v", f.Name, ev)
+		}
+		// None and empty are the same evidence: a store reads either back
+		// as none.
+		var empty Evidence
+		switch ef := reflect.ValueOf(&empty).Elem().Field(i); ef.Kind() {
+		case reflect.Slice:
+			ef.Set(reflect.MakeSlice(f.Type, 0, 0))
+		case reflect.Map:
+			ef.Set(reflect.MakeMap(f.Type))
+		}
+		if !empty.equal(Evidence{}) {
+			t.Errorf("Evidence.%s: empty and none differ", f.Name)
+		}
+	}
+}
+
+// TestRanking_EveryStatusOnce: derive can give every status, each from one
+// row, and the last row (an open order) always holds.
+func TestRanking_EveryStatusOnce(t *testing.T) {
+	seen := map[Status]int{}
+	for _, r := range ranking {
+		seen[r.status]++
+	}
+	for _, s := range Statuses {
+		if seen[s] != 1 {
+			t.Errorf("%s is in the ranking %d times", s, seen[s])
+		}
+	}
+	if len(ranking) != len(Statuses) || ranking[len(ranking)-1].status != Pending || !ranking[len(ranking)-1].holds(Evidence{}, 0) {
+		t.Errorf("the ranking must end with pending, which always holds")
 	}
 }
