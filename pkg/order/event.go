@@ -212,3 +212,26 @@ func refundedInOrderUnits(o Order, e Event) int64 {
 	q, _ := bits.Div64(hi, lo, uint64(e.Amount))
 	return int64(q)
 }
+
+// Refs lists the references an event names, leaving out empty ones: a
+// charge made without a PaymentIntent names none, and an empty reference
+// must not look like a place to park.
+func Refs(refs ...string) []string {
+	out := make([]string, 0, len(refs))
+	for _, r := range refs {
+		if r != "" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// IndexTypes indexes a gateway's table of event types by type, for its
+// decoder, and lists the types in the table's order.
+func IndexTypes[R any](rows []R, typeOf func(R) string) (map[string]R, []string) {
+	by, types := make(map[string]R, len(rows)), make([]string, len(rows))
+	for i, r := range rows {
+		by[typeOf(r)], types[i] = r, typeOf(r)
+	}
+	return by, types
+}

@@ -39,23 +39,12 @@ var Events = []EventType{
 	{Type: "payment.dispute.lost", Kind: order.KindDisputeLost, Contains: []string{"payment", "dispute"}},
 }
 
-// byType indexes Events for Decode, which looks up every event.
-var byType = func() map[string]EventType {
-	m := make(map[string]EventType, len(Events))
-	for _, et := range Events {
-		m[et.Type] = et
-	}
-	return m
-}()
+// byType indexes Events for the decoder, which looks up every event;
+// types lists them in the table's order.
+var byType, types = order.IndexTypes(Events, func(et EventType) string { return et.Type })
 
 // Types returns the Razorpay event types jampay handles, in the table's order.
-func Types() []string {
-	types := make([]string, len(Events))
-	for i, et := range Events {
-		types[i] = et.Type
-	}
-	return types
-}
+func Types() []string { return slices.Clone(types) }
 
 // Lookup returns the row of Events for a Razorpay event type, and whether
 // jampay handles that type at all.

@@ -134,7 +134,7 @@ func Decode(body []byte) (order.Event, error) {
 	// notes are not read at all: Razorpay Checkout takes them from the
 	// browser, so anyone could name any order there.
 	e.Kind, e.PaymentRef, e.SessionRef = et.Kind, pay.ID, pay.OrderID
-	e.Refs = nonEmpty(pay.OrderID, pay.ID)
+	e.Refs = order.Refs(pay.OrderID, pay.ID)
 	e.Amount, e.Currency = pay.Amount, strings.ToLower(pay.Currency)
 	if et.Kind == order.KindDeclined {
 		// A failed attempt took no money: no currency, so its amount is
@@ -148,7 +148,7 @@ func Decode(body []byte) (order.Event, error) {
 		// when it created the order, with its keys.
 		e.OrderID = cmp.Or(ent.Receipt, ent.Notes["order_id"])
 		e.SessionRef = cmp.Or(ent.ID, e.SessionRef)
-		e.Refs = nonEmpty(e.SessionRef, pay.ID)
+		e.Refs = order.Refs(e.SessionRef, pay.ID)
 		e.Amount, e.Currency = ent.AmountPaid, strings.ToLower(ent.Currency)
 	}
 	if et.Carries("refund") {
@@ -165,14 +165,4 @@ func Decode(body []byte) (order.Event, error) {
 		e.Dispute, e.Currency = d.Entity.ID, ""
 	}
 	return e, nil
-}
-
-func nonEmpty(refs ...string) []string {
-	out := refs[:0]
-	for _, r := range refs {
-		if r != "" {
-			out = append(out, r)
-		}
-	}
-	return out
 }

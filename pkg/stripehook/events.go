@@ -1,6 +1,10 @@
 package stripehook
 
-import "github.com/jampay/jampay/pkg/order"
+import (
+	"slices"
+
+	"github.com/jampay/jampay/pkg/order"
+)
 
 // EventType is one Stripe event type jampay handles: what it means for an
 // order, and the object it carries in data.object, which says what is read
@@ -43,23 +47,12 @@ var Events = []EventType{
 		Field: "status", Unless: map[string]order.Kind{"lost": order.KindDisputeLost}},
 }
 
-// byType indexes Events for the decoder, which looks up every event.
-var byType = func() map[string]EventType {
-	m := make(map[string]EventType, len(Events))
-	for _, et := range Events {
-		m[et.Type] = et
-	}
-	return m
-}()
+// byType indexes Events for the decoder, which looks up every event;
+// types lists them in the table's order.
+var byType, types = order.IndexTypes(Events, func(et EventType) string { return et.Type })
 
 // Types returns the Stripe event types jampay handles, in the table's order.
-func Types() []string {
-	types := make([]string, len(Events))
-	for i, et := range Events {
-		types[i] = et.Type
-	}
-	return types
-}
+func Types() []string { return slices.Clone(types) }
 
 // Lookup returns the row of Events for a Stripe event type, and whether
 // jampay handles that type at all.

@@ -199,10 +199,10 @@ func decode(body []byte) (order.Event, bool, error) {
 			e.Reason = cmp.Or(pe.Message, pe.DeclineCode, pe.Code, e.Reason)
 		}
 	case "charge":
-		e.Refs, e.PaymentRef = nonEmpty(string(obj.PaymentIntent)), string(obj.PaymentIntent)
+		e.Refs, e.PaymentRef = order.Refs(string(obj.PaymentIntent)), string(obj.PaymentIntent)
 		e.Amount, e.Currency, e.Refunded = obj.Amount, obj.Currency, obj.AmountRefunded
 	case "dispute":
-		e.Refs, e.Dispute, e.PaymentRef = nonEmpty(string(obj.PaymentIntent)), obj.ID, string(obj.PaymentIntent)
+		e.Refs, e.Dispute, e.PaymentRef = order.Refs(string(obj.PaymentIntent)), obj.ID, string(obj.PaymentIntent)
 	}
 	return e, se.Livemode, nil
 }
@@ -217,16 +217,4 @@ func (o *object) field(name string) string {
 		return o.Status
 	}
 	return ""
-}
-
-// nonEmpty drops empty references: a charge made without a PaymentIntent
-// names none, and an empty one must not look like a place to park.
-func nonEmpty(refs ...string) []string {
-	out := refs[:0]
-	for _, r := range refs {
-		if r != "" {
-			out = append(out, r)
-		}
-	}
-	return out
 }
