@@ -2,9 +2,9 @@
 // own wire formats (shapes from their API references; see the README beside
 // each template), for the local sandbox, `jampay trigger`, the load tool and
 // tests. It writes the event types the gateways' tables (stripehook.Events,
-// razorpayhook.Events) list, and takes from them what each carries. It writes
-// payloads only: signing is left to the gateways' own signers (stripe-go's
-// webhook package, Razorpay's HMAC).
+// razorpayhook.Events) list, and takes from them what each carries.
+// Signing is the gateways' own: StripeSignature wraps stripe-go's test
+// signer, and Razorpay's is razorpayhook.Sign (an HMAC).
 package payloads
 
 import (
@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"text/template"
 	"time"
+
+	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/stripehook"
@@ -137,4 +139,14 @@ func (e Stripe) Payload() ([]byte, error) {
 		return nil, fmt.Errorf("payloads: template %s made invalid JSON: %w", name, err)
 	}
 	return out.Bytes(), nil
+}
+
+// StripeSignature is the Stripe-Signature header Stripe would send with
+// body, made with stripe-go's own test signer (never with the code under
+// test); a zero at is now.
+func StripeSignature(body []byte, secret string, at time.Time) string {
+	if at.IsZero() {
+		at = time.Now()
+	}
+	return webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: secret, Timestamp: at}).Header
 }

@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/stripe/stripe-go/v76/webhook"
-
 	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/pkg/order"
 )
@@ -29,8 +27,7 @@ func (g *StripeGateway) CreateCheckout(ctx context.Context, o *order.Order) (ord
 // SendStripe signs payload with stripe-go's own signer, exactly as Stripe
 // signs (t=…,v1=…), and POSTs it to url.
 func SendStripe(ctx context.Context, client *http.Client, url, secret string, payload []byte, at time.Time) error {
-	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: secret, Timestamp: at})
-	return post(ctx, client, url, payload, http.Header{"Stripe-Signature": {signed.Header}, "User-Agent": {"Stripe/1.0 (+https://stripe.com/docs/webhooks)"}})
+	return post(ctx, client, url, payload, http.Header{"Stripe-Signature": {payloads.StripeSignature(payload, secret, at)}, "User-Agent": {"Stripe/1.0 (+https://stripe.com/docs/webhooks)"}})
 }
 
 func (s *Sandbox) stripePage(w http.ResponseWriter, r *http.Request) {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/jampay/jampay/internal/logbuf"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -414,7 +415,7 @@ func TestCheckout_GatewayErrorLogsNoEmail(t *testing.T) {
 		"stripe": stripegw.New(stripegw.Config{SecretKey: "sk_test_1", APIBase: stripeErr.URL, SiteURL: origin}),
 	} {
 		t.Run(name, func(t *testing.T) {
-			var logged lockedBuffer
+			var logged logbuf.Buffer
 			store := newStore(t, memory)
 			h := api.Handler(api.Deps{Store: store, Catalog: mustCatalog(t), Gateways: map[string]api.Gateway{"stripe": gw},
 				Logger: slog.New(slog.NewJSONHandler(&logged, nil))})

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"fmt"
+	"github.com/jampay/jampay/internal/permute"
 	"maps"
 	"math/rand/v2"
 	"slices"
@@ -124,7 +125,7 @@ func TestDisorder_EveryPermutationWithDuplicates(t *testing.T) {
 		t.Run(string(kind), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, 2))
 			for _, sc := range disorderScenarios() {
-				perms := permutations(len(sc.events))
+				perms := permute.All(len(sc.events))
 				e := newEnv(t, kind)
 				for _, perm := range perms {
 					c := e.checkout(sc.gateway, map[string]string{"stripe": `[{"sku":"tee-m","quantity":2}]`, "razorpay": `[{"sku":"sticker-in","quantity":2}]`}[sc.gateway])
@@ -161,20 +162,6 @@ func TestDisorder_EveryPermutationWithDuplicates(t *testing.T) {
 }
 
 func asStatuses(v any) []order.Status { s, _ := v.([]order.Status); return s }
-
-func permutations(n int) [][]int {
-	if n == 0 {
-		return [][]int{{}}
-	}
-	var out [][]int
-	for _, p := range permutations(n - 1) {
-		for i := 0; i <= len(p); i++ {
-			q := append(append(append([]int{}, p[:i]...), n-1), p[i:]...)
-			out = append(out, q)
-		}
-	}
-	return out
-}
 
 // TestStorm_200DeliveriesOf20EventsOver10Orders: every delivery at once;
 // every order ends right and every winning move ran its effect exactly once.

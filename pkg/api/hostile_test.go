@@ -3,12 +3,11 @@ package api_test
 import (
 	"bytes"
 	"fmt"
+	"github.com/jampay/jampay/internal/payloads"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/razorpayhook"
@@ -23,8 +22,7 @@ type hostile struct {
 }
 
 func stripeSigned(body []byte) http.Header {
-	sp := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: whsec, Timestamp: time.Now()})
-	return http.Header{"Stripe-Signature": {sp.Header}}
+	return http.Header{"Stripe-Signature": {payloads.StripeSignature(body, whsec, time.Now())}}
 }
 
 func rzpSigned(body []byte) http.Header {

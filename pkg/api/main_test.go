@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/jampay/jampay/internal/logbuf"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,8 +16,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/jampay/jampay/internal/ddblocal"
 	"github.com/jampay/jampay/internal/payloads"
@@ -36,7 +35,7 @@ var (
 	mock  *stripemockrun.Server
 	// logs collects every log line the handlers write in this package's
 	// tests, so TestLogs_NoSecrets can read them all.
-	logs lockedBuffer
+	logs logbuf.Buffer
 )
 
 func TestMain(m *testing.M) {
@@ -54,19 +53,6 @@ func TestMain(m *testing.M) {
 	mock.Stop()
 	os.Exit(code)
 }
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.buf.String() }
 
 const (
 	whsec     = "whsec_test_jampay_current"
@@ -253,8 +239,7 @@ func (e *env) stripeWebhook(ev payloads.Stripe) response {
 }
 
 func (e *env) signedStripe(body []byte, secret string, at time.Time) response {
-	sp := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: secret, Timestamp: at})
-	return e.do("POST", "/api/webhooks/stripe", body, http.Header{"Stripe-Signature": {sp.Header}, "Content-Type": {"application/json; charset=utf-8"}})
+	return e.do("POST", "/api/webhooks/stripe", body, http.Header{"Stripe-Signature": {payloads.StripeSignature(body, secret, at)}, "Content-Type": {"application/json; charset=utf-8"}})
 }
 
 func newHandlerWithStore(t *testing.T, s order.Store, gw api.Gateway) http.Handler {
@@ -272,8 +257,7 @@ func doWith(t *testing.T, h http.Handler, method, path string, body []byte, head
 }
 
 func (e *env) signedStripeHeader(body []byte, secret string, at time.Time) http.Header {
-	sp := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: secret, Timestamp: at})
-	return http.Header{"Stripe-Signature": {sp.Header}}
+	return http.Header{"Stripe-Signature": {payloads.StripeSignature(body, secret, at)}}
 }
 
 func headerOf(h http.Header) string { return h.Get("Stripe-Signature") }

@@ -3,6 +3,7 @@ package order
 import (
 	"errors"
 	"fmt"
+	"github.com/jampay/jampay/internal/permute"
 	"reflect"
 	"slices"
 	"testing"
@@ -96,26 +97,12 @@ func refund(id string, cum int64) Event {
 }
 func dispute(id string, k Kind, dp string) Event { return Event{ID: id, Kind: k, Dispute: dp} }
 
-func permutations(n int) [][]int {
-	if n == 0 {
-		return [][]int{{}}
-	}
-	var out [][]int
-	for _, p := range permutations(n - 1) {
-		for i := 0; i <= len(p); i++ {
-			q := append(append(append([]int{}, p[:i]...), n-1), p[i:]...)
-			out = append(out, q)
-		}
-	}
-	return out
-}
-
 // TestApply_AnyOrderSameEnd delivers each scenario's events in every order,
 // each one twice, and checks the end status, that every status change is in
 // the move table, and that a repeated event changes nothing.
 func TestApply_AnyOrderSameEnd(t *testing.T) {
 	for _, sc := range scenarios {
-		for _, perm := range permutations(len(sc.events)) {
+		for _, perm := range permute.All(len(sc.events)) {
 			o := Order{ID: "ord_x", Status: Pending, Amount: 4000, Currency: "usd"}
 			for _, i := range perm {
 				e := sc.events[i]

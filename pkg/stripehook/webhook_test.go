@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stripe/stripe-go/v76/webhook"
-
 	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/stripehook"
@@ -18,8 +16,7 @@ const secret, secret2 = "whsec_test_current", "whsec_test_next"
 
 func signed(t *testing.T, payload []byte, secret string, at time.Time) http.Header {
 	t.Helper()
-	sp := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: secret, Timestamp: at})
-	return http.Header{"Stripe-Signature": {sp.Header}}
+	return http.Header{"Stripe-Signature": {payloads.StripeSignature(payload, secret, at)}}
 }
 
 func payload(t *testing.T, e payloads.Stripe) []byte {
