@@ -32,19 +32,19 @@ func TestDeps(t *testing.T) {
 		// internal/ holds test kits, fixtures and the local server and
 		// sandbox: no Lambda function links any of it.
 		{"status", []string{"github.com/jampay/jampay/pkg/api", "github.com/aws/aws-lambda-go/lambda"},
-			[]string{stripe, razorpay, "github.com/jampay/jampay/internal", "testing", "github.com/aws/aws-sdk-go-v2/service/ssm",
+			[]string{stripe, razorpay, "github.com/jampay/jampay/internal", "testing", "net/http/httptest", "github.com/aws/aws-sdk-go-v2/service/ssm",
 				"github.com/aws/aws-sdk-go-v2/config", "github.com/aws/aws-sdk-go-v2/service/sso", "github.com/aws/aws-sdk-go-v2/service/sts"}},
 		// The webhook function parses unauthenticated input and calls no
 		// gateway: it links the verifiers alone, no client that could.
 		{"webhook", []string{"github.com/stripe/stripe-go/v76/webhook"},
-			[]string{"testing", "github.com/stretchr/testify", "github.com/jampay/jampay/internal",
+			[]string{"testing", "net/http/httptest", "github.com/stretchr/testify", "github.com/jampay/jampay/internal",
 				stripe + "/checkout/session", razorpay,
 				"github.com/aws/aws-sdk-go-v2/config", "github.com/aws/aws-sdk-go-v2/service/sso", "github.com/aws/aws-sdk-go-v2/service/sts",
 				"github.com/aws/aws-sdk-go-v2/service/ssm"}},
 		// The checkout function verifies no webhook: it holds no webhook
 		// secret and links no verifier.
 		{"checkout", []string{"github.com/stripe/stripe-go/v76/checkout/session"},
-			[]string{"testing", "github.com/stretchr/testify", "github.com/jampay/jampay/internal", stripe + "/webhook",
+			[]string{"testing", "net/http/httptest", "github.com/stretchr/testify", "github.com/jampay/jampay/internal", stripe + "/webhook",
 				"github.com/jampay/jampay/pkg/stripehook", "github.com/jampay/jampay/pkg/razorpayhook"}},
 	}
 	for _, tc := range cases {
