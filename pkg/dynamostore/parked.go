@@ -144,6 +144,8 @@ type parkedV1 struct {
 	ID          string     `json:"id"`
 	Type        string     `json:"type,omitzero"`
 	Kind        order.Kind `json:"kind"`
+	Source      string     `json:"source,omitzero"`
+	Actor       string     `json:"actor,omitzero"`
 	Ignore      string     `json:"ignore,omitzero"`
 	OrderID     string     `json:"orderId,omitzero"`
 	Refs        []string   `json:"refs,omitzero"`

@@ -44,6 +44,11 @@ type Event struct {
 	Type    string // the gateway's event type, e.g. checkout.session.completed
 	Kind    Kind
 
+	// Source says who reported the event (SourceWebhook when empty) and
+	// Actor who acted for it (reconcile and owner events), for the history.
+	Source string
+	Actor  string
+
 	// Ignore, when set, says why this verified event is dropped before any
 	// order is looked for (a Stripe event of the other mode). It is
 	// recorded so a redelivery is a duplicate, and logged.

@@ -55,6 +55,10 @@ type Order struct {
 	FailureReason string
 	Evidence      Evidence
 
+	// History is every event applied to the order, oldest first, kept with
+	// it (no Scan, no second request to read it).
+	History []Change
+
 	// PendingReplay lists gateway references a move indexed whose parked
 	// events may not have been applied yet. It is written in the same
 	// write as the move and cleared once they are, so a replay cut short
@@ -142,6 +146,7 @@ func (o Order) Clone() Order {
 	o.Items = append([]LineItem(nil), o.Items...)
 	o.Evidence = o.Evidence.clone()
 	o.PendingReplay = slices.Clone(o.PendingReplay)
+	o.History = slices.Clone(o.History)
 	return o
 }
 

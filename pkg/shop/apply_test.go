@@ -3,6 +3,7 @@ package shop_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -172,4 +173,32 @@ func (r *refusingStore) Move(ctx context.Context, m order.Move) error {
 		return order.ErrForbiddenMove
 	}
 	return r.Store.Move(ctx, m)
+}
+
+// TestApplyEvent_EveryAppliedEventIsInTheHistory: each event that changed
+// the order is recorded with it, once, with its source and the statuses
+// before and after; a duplicate or an event that changes nothing is not.
+func TestApplyEvent_EveryAppliedEventIsInTheHistory(t *testing.T) {
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	s := memstore.New(func() time.Time { return now })
+	o := newOrder(t, s, now, "cs_h")
+	svc := service(s, now, nil)
+	paid := paidBySession(o, "cs_h")
+	refund := order.Event{Gateway: "stripe", ID: "evt_refund_h", Type: "charge.refunded", Kind: order.KindRefunded, OrderID: o.ID,
+		Refs: []string{"pi_cs_h"}, PaymentRef: "pi_cs_h", Amount: 4000, Currency: "usd", Refunded: 1000,
+		Source: order.SourceReconcile, Actor: "arn:aws:sts::123456789012:assumed-role/reconcile"}
+	expired := order.Event{Gateway: "stripe", ID: "evt_expired_h", Type: "checkout.session.expired", Kind: order.KindExpired, OrderID: o.ID, SessionRef: "cs_h"}
+	for _, e := range []order.Event{paid, paid, refund, expired} {
+		if _, _, err := svc.ApplyEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ := s.GetOrder(ctx, o.ID)
+	want := []order.Change{
+		{At: now, EventID: paid.ID, EventType: paid.Type, Source: order.SourceWebhook, From: order.Pending, To: order.Paid},
+		{At: now, EventID: refund.ID, EventType: refund.Type, Source: order.SourceReconcile, Actor: refund.Actor, From: order.Paid, To: order.PartiallyRefunded},
+	}
+	if !slices.Equal(got.History, want) {
+		t.Fatalf("history\n %+v\nwant\n %+v", got.History, want)
+	}
 }

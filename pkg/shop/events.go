@@ -71,9 +71,10 @@ type kind[T any] struct {
 	decide func(T, order.Event) (T, bool)
 	// refs lists the gateway references next has that prev did not.
 	refs func(prev, next *T) []string
-	// advance stamps next as the write after prev: its version, time and
-	// the references whose parked events it still owes.
-	advance func(next *T, prev *T, now time.Time, replay []string)
+	// advance stamps next as the write after prev, caused by e: its
+	// version, time, history entry and the references whose parked events
+	// it still owes.
+	advance func(next *T, prev *T, e order.Event, now time.Time, replay []string)
 	// move writes next over prev with a conditional write that records rec
 	// and indexes refs in the same transaction.
 	move func(ctx context.Context, prev *T, next T, rec *order.EventRecord, refs []string) error
@@ -175,7 +176,7 @@ func apply[T any](ctx context.Context, k kind[T], st events, e order.Event, now 
 				pending = append(slices.Clip(pending), ref)
 			}
 		}
-		k.advance(&next, t, now, pending)
+		k.advance(&next, t, e, now, pending)
 		err := k.move(ctx, t, next, &rec, refs)
 		switch {
 		case err == nil:

@@ -1,7 +1,9 @@
 package shop
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"time"
 
 	"github.com/jampay/jampay/pkg/order"
@@ -34,8 +36,13 @@ func (s *Service) orders() kind[order.Order] {
 		},
 		decide: order.Apply,
 		refs:   newRefs,
-		advance: func(next, prev *order.Order, now time.Time, replay []string) {
+		advance: func(next, prev *order.Order, e order.Event, now time.Time, replay []string) {
 			next.Version, next.UpdatedAt, next.PendingReplay = prev.Version+1, now, replay
+			// The history is written with the change it records: one write.
+			next.History = append(slices.Clip(prev.History), order.Change{
+				At: now, EventID: e.ID, EventType: e.Type, Source: cmp.Or(e.Source, order.SourceWebhook),
+				Actor: e.Actor, From: prev.Status, To: next.Status,
+			})
 		},
 		move: func(ctx context.Context, prev *order.Order, next order.Order, rec *order.EventRecord, refs []string) error {
 			return order.MoveIndexing(ctx, st, order.Move{Next: next, From: prev.Status, FromVersion: prev.Version, Event: rec, Refs: refs})

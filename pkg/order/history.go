@@ -1,0 +1,26 @@
+package order
+
+import "time"
+
+// Sources of an event applied to an order: who said so.
+const (
+	SourceWebhook   = "webhook"   // a verified gateway webhook
+	SourceReconcile = "reconcile" // the gateway's API, asked by the reconcile job
+	SourceOwner     = "owner"     // the owner's action (CLI, local dashboard)
+)
+
+// Change is one entry of an order's history: an event applied to it. It is
+// written in the same conditional write as the change itself, so the
+// history never misses a move nor records one that did not happen.
+type Change struct {
+	At        time.Time
+	EventID   string
+	EventType string
+	// Source is SourceWebhook, SourceReconcile or SourceOwner.
+	Source string
+	// Actor is who acted for an owner's change or a reconcile run: the AWS
+	// principal, or "local"; empty for a webhook.
+	Actor string
+	From  Status
+	To    Status
+}
