@@ -108,3 +108,35 @@ func testParkedEveryField(t *testing.T, s order.Store, clock *Clock) {
 		t.Errorf("parked\n %+v\nread back\n %+v", e, got[0])
 	}
 }
+
+// testHistoryEveryField stores an order whose history holds changes with
+// one field set each, then one with all of them, and reads it back whole.
+func testHistoryEveryField(t *testing.T, s order.Store, clock *Clock) {
+	typ := reflect.TypeFor[order.Change]()
+	var h []order.Change
+	var all order.Change
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		val, ok := nonZero(f.Type, clock)
+		if !ok {
+			t.Fatalf("Change.%s is a %s: teach nonZero a value for it, and the stores to keep it", f.Name, f.Type)
+		}
+		var c order.Change
+		reflect.ValueOf(&c).Elem().Field(i).Set(val)
+		reflect.ValueOf(&all).Elem().Field(i).Set(val)
+		h = append(h, c)
+	}
+	h = append(h, all)
+	o := NewOrder(clock)
+	o.History = h
+	mustCreate(t, s, o)
+	got := mustGet(t, s, o.ID)
+	if len(got.History) != len(h) {
+		t.Fatalf("stored %d changes, read back %d: %+v", len(h), len(got.History), got.History)
+	}
+	for i := range h {
+		if !sameChange(got.History[i], h[i]) {
+			t.Errorf("change %d: stored %+v, read back %+v", i, h[i], got.History[i])
+		}
+	}
+}

@@ -62,6 +62,15 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ClearReplayTakesOffOnlyItsRefs", testClearReplay},
 		{"GetForEventInOneRead", testGetForEvent},
 		{"RateLimiter", testRateLimiter}, // ratelimit.go
+		// reconcile.go: what reconciling needs (shop.ReconcileStore).
+		{"OpenPastDeadlineEarliestFirstInPages", testOpenPastDeadline},
+		{"OpenPagesSurviveMoves", testOpenPagesSurviveMoves},
+		{"OpenQueueFollowsStatus", testOpenQueueFollowsStatus},
+		{"HistoryKeptWithTheOrder", testHistoryKeptWithTheOrder},
+		{"HistoryKeepsEveryField", testHistoryEveryField}, // everyfield.go
+		{"ParkedRefsAppearAndGo", testParkedRefs},
+		{"LeaseOneHolderAtATime", testLease},
+		{"CursorsByName", testCursors},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -135,6 +144,7 @@ func testRoundTrip(t *testing.T, s order.Store, clock *Clock) {
 		Declined: true, FailedFinal: true, Expired: true, Refunded: 100, Disputes: map[string]string{"dp_1": order.DisputeWon},
 		PaidRef: "pi_1", ExtraPayments: []string{"pi_2", "pi_3"}, ExtraRefunded: []string{"pi_2"}}
 	o.PendingReplay = []string{"cs_test_1", "pi_1"}
+	o.History = history(clock)
 	mustCreate(t, s, o)
 	got := mustGet(t, s, o.ID)
 	want := o.Clone()

@@ -39,6 +39,15 @@ func marshalOrder(o *order.Order) map[string]ddb.AttributeValue {
 	}
 	if !o.Deadline.IsZero() {
 		item["deadline"] = timeAttr(o.Deadline)
+		if o.Status == order.Pending || o.Status == order.Processing {
+			// The order is in the open queue exactly while it is open: a
+			// move writes the whole item, so the move that closes it drops
+			// these and takes it out of the index.
+			item[QueueAttr], item[QueueAtAttr] = str(queueOpen), num(o.Deadline.Unix())
+		}
+	}
+	if len(o.History) > 0 {
+		item[historyAttr] = marshalHistory(o.History)
 	}
 	if exp := o.ExpiresAt(); !exp.IsZero() {
 		// An order that ended expired with no money evidence goes with the
@@ -80,6 +89,7 @@ func unmarshalOrder(item map[string]ddb.AttributeValue) (*order.Order, error) {
 		FailureReason: getS(item, "failureReason"),
 	}
 	o.PendingReplay = getSS(item, "pendingReplay")
+	o.History = unmarshalHistory(item[historyAttr])
 	if !o.Status.Valid() || o.ID == "" {
 		return nil, &order.StoreError{Err: fmt.Errorf("stored order %q has no valid status %q", o.ID, o.Status)}
 	}
@@ -99,6 +109,48 @@ func unmarshalOrder(item map[string]ddb.AttributeValue) (*order.Order, error) {
 		unmarshalEvidence(m.Value, &o.Evidence)
 	}
 	return o, nil
+}
+
+// historyAttr holds an order's history: a list, oldest first, of maps
+// under the short names below (an order may collect dozens of changes, and
+// every one is read and written with the order). Items written before
+// there was a history have none, and read as no history.
+const historyAttr = "history"
+
+func marshalHistory(h []order.Change) ddb.AttributeValue {
+	l := make([]ddb.AttributeValue, len(h))
+	for i, c := range h {
+		m := map[string]ddb.AttributeValue{"at": timeAttr(c.At)}
+		for name, v := range map[string]string{
+			"id": c.EventID, "type": c.EventType, "src": c.Source, "by": c.Actor, "from": string(c.From), "to": string(c.To),
+		} {
+			if v != "" {
+				m[name] = str(v)
+			}
+		}
+		l[i] = &ddb.AttributeValueMemberM{Value: m}
+	}
+	return &ddb.AttributeValueMemberL{Value: l}
+}
+
+func unmarshalHistory(v ddb.AttributeValue) []order.Change {
+	l, _ := v.(*ddb.AttributeValueMemberL)
+	if l == nil || len(l.Value) == 0 {
+		return nil
+	}
+	h := make([]order.Change, 0, len(l.Value))
+	for _, e := range l.Value {
+		m, _ := e.(*ddb.AttributeValueMemberM)
+		if m == nil {
+			continue
+		}
+		h = append(h, order.Change{
+			At: getTime(m.Value, "at"), EventID: getS(m.Value, "id"), EventType: getS(m.Value, "type"),
+			Source: getS(m.Value, "src"), Actor: getS(m.Value, "by"),
+			From: order.Status(getS(m.Value, "from")), To: order.Status(getS(m.Value, "to")),
+		})
+	}
+	return h
 }
 
 // evidenceAttr is where one field of order.Evidence is stored.

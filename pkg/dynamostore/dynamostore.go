@@ -2,6 +2,8 @@
 // change is a conditional write: an order moves only from the status and
 // version it was read at, an event is recorded only once, and a move and
 // the record of the event that caused it are written in one transaction.
+// What the reconcile job walks (open orders, parked events) is found
+// through the table's one index, never a Scan (queue.go).
 package dynamostore
 
 import (
@@ -16,6 +18,7 @@ import (
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/shop"
 )
 
 // The table's attributes that are not an order's own fields.
@@ -34,6 +37,12 @@ type Client interface {
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	// Query reads the queue index only (queue.go).
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	// Scan serves BackfillOpenQueue only, run once after the upgrade that
+	// brought the queue index: no request path scans.
+	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 }
 
 // Store is an order.Store on one DynamoDB table.
@@ -43,7 +52,10 @@ type Store struct {
 	now    func() time.Time
 }
 
-var _ order.Store = (*Store)(nil)
+var (
+	_ order.Store         = (*Store)(nil)
+	_ shop.ReconcileStore = (*Store)(nil)
+)
 
 // New returns a store on table through client; now is the clock expiry is
 // judged by.

@@ -77,6 +77,37 @@ func TestRequestsPerOperation(t *testing.T) {
 			n.Status, n.Version = order.PartiallyRefunded, 2
 			return s.Move(ctx, order.Move{Next: n, From: order.Paid, FromVersion: 1, Event: &order.EventRecord{Gateway: "stripe", ID: "evt_2"}, Refs: []string{"pi_1"}})
 		}, map[string]int{"TransactWriteItems": 1}},
+		// What reconciling costs: one query per page, whatever the table
+		// holds (TestOpenOrdersCostFollowsTheOpenOnes), one write per lease
+		// or cursor change.
+		{"open orders past their deadline", func() error {
+			_, _, err := s.OpenPastDeadline(ctx, clock.Now().Add(time.Hour), 10, "")
+			return err
+		}, map[string]int{"Query": 1}},
+		{"park", func() error {
+			for _, id := range []string{"evt_p1", "evt_p2"} {
+				if err := s.Park(ctx, "stripe", "pi_p", order.Event{Gateway: "stripe", ID: id, Kind: order.KindPaid}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, map[string]int{"UpdateItem": 2}},
+		{"parked references", func() error { _, _, err := s.ParkedRefs(ctx, 10, ""); return err }, map[string]int{"Query": 1}},
+		{"unpark, events left", func() error { return s.Unpark(ctx, "stripe", "pi_p", []string{"evt_p1"}) }, map[string]int{"UpdateItem": 1}},
+		{"unpark the last event (and leave the queue)", func() error { return s.Unpark(ctx, "stripe", "pi_p", []string{"evt_p2"}) }, map[string]int{"UpdateItem": 2}},
+		{"take the lease", func() error {
+			_, err := s.TakeLease(ctx, "reconcile", "run-1", clock.Now().Add(time.Minute))
+			return err
+		}, map[string]int{"PutItem": 1}},
+		{"take a lease another holds", func() error {
+			if ok, err := s.TakeLease(ctx, "reconcile", "run-2", clock.Now().Add(time.Minute)); ok || err != nil {
+				return fmt.Errorf("took it: %v %v", ok, err)
+			}
+			return nil
+		}, map[string]int{"PutItem": 1}},
+		{"release the lease", func() error { return s.ReleaseLease(ctx, "reconcile", "run-1") }, map[string]int{"DeleteItem": 1}},
+		{"read a cursor", func() error { _, err := s.Cursor(ctx, "missed#stripe"); return err }, map[string]int{"GetItem": 1}},
+		{"set a cursor", func() error { return s.SetCursor(ctx, "missed#stripe", "evt_1") }, map[string]int{"PutItem": 1}},
 	}
 	for _, st := range steps {
 		if err := st.run(); err != nil {

@@ -26,21 +26,32 @@ const parkedPrefix = "ev#"
 // legacyParked is the list the previous release appended parked events to.
 const legacyParked = "events"
 
+// parkSeq counts the parks of an item: an Unpark that empties the item
+// takes it out of the parked queue only if no park came in between.
+const parkSeq = "parkSeq"
+
 // Park sets e's attribute on the reference's item, in one UpdateItem, and
-// pushes the item's expiry out to EventRetention from now.
+// pushes the item's expiry out to EventRetention from now. It puts the
+// item in the parked queue (queue.go), dated by the first park of the
+// events now there: a later park keeps that date.
 func (s *Store) Park(ctx context.Context, gateway, ref string, e order.Event) error {
 	b, err := json.Marshal(parkedEntry{V: parkedVersion, parkedV1: parkedV1(e)})
 	if err != nil {
 		return err
 	}
 	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                &s.table,
-		Key:                      key(parkedKey(gateway, ref)),
-		UpdateExpression:         aws.String("SET #e = :e, expiresAt = :exp"),
-		ExpressionAttributeNames: map[string]string{"#e": parkedPrefix + e.ID},
+		TableName:        &s.table,
+		Key:              key(parkedKey(gateway, ref)),
+		UpdateExpression: aws.String("SET #e = :e, expiresAt = :exp, #q = :q, #at = if_not_exists(#at, :now) ADD #seq :one"),
+		ExpressionAttributeNames: map[string]string{
+			"#e": parkedPrefix + e.ID, "#q": QueueAttr, "#at": QueueAtAttr, "#seq": parkSeq,
+		},
 		ExpressionAttributeValues: map[string]ddb.AttributeValue{
 			":e":   str(string(b)),
 			":exp": num(s.now().Add(order.EventRetention).Unix()),
+			":q":   str(queueParked),
+			":now": num(s.now().Unix()),
+			":one": num(1),
 		},
 	})
 	return wrap(err)
@@ -174,6 +185,12 @@ func decodeParked(v ddb.AttributeValue) (order.Event, bool) {
 }
 
 // Unpark removes applied events' attributes from the reference's item.
+// When that leaves no event there, a second UpdateItem takes the item out
+// of the parked queue, if nothing was parked since. The empty item is not
+// deleted: a condition on parkSeq cannot see a park by the previous
+// release (which has no parkSeq) during a deploy, and a delete would lose
+// that event, where a stale queue entry costs one idle retry at most. It
+// holds three attributes and goes with its TTL.
 func (s *Store) Unpark(ctx context.Context, gateway, ref string, eventIDs []string) error {
 	if len(eventIDs) == 0 {
 		return nil
@@ -185,13 +202,45 @@ func (s *Store) Unpark(ctx context.Context, gateway, ref string, eventIDs []stri
 		names[n] = parkedPrefix + id
 		removes = append(removes, n)
 	}
-	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                &s.table,
 		Key:                      key(parkedKey(gateway, ref)),
 		UpdateExpression:         aws.String("REMOVE " + strings.Join(removes, ", ")),
 		ExpressionAttributeNames: names,
 		// Removing from an item that is gone must not create one.
 		ConditionExpression: aws.String("attribute_exists(pk)"),
+		ReturnValues:        ddb.ReturnValueAllNew,
+	})
+	if isConditionFailed(err) {
+		return nil
+	}
+	if err != nil {
+		return wrap(err)
+	}
+	left := out.Attributes
+	if _, queued := left[QueueAttr]; !queued {
+		return nil
+	}
+	for name := range left {
+		if strings.HasPrefix(name, parkedPrefix) || name == legacyParked {
+			return nil
+		}
+	}
+	// Nothing parked since is what the condition checks: every park by
+	// this release counts in parkSeq, and every park, by any release,
+	// moves expiresAt (unless it came within the same second). A queued
+	// item has both: only this release queues, and it writes them together.
+	seq, exp := left[parkSeq], left[TTLAttr]
+	if seq == nil || exp == nil {
+		return nil
+	}
+	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       key(parkedKey(gateway, ref)),
+		UpdateExpression:          aws.String("REMOVE #q, #at"),
+		ConditionExpression:       aws.String("#seq = :seq AND expiresAt = :exp"),
+		ExpressionAttributeNames:  map[string]string{"#q": QueueAttr, "#at": QueueAtAttr, "#seq": parkSeq},
+		ExpressionAttributeValues: map[string]ddb.AttributeValue{":seq": seq, ":exp": exp},
 	})
 	if isConditionFailed(err) {
 		return nil

@@ -12,15 +12,22 @@ import (
 )
 
 // CreateTable creates the store's table if it is missing, as template.yaml
-// declares it (one string key, pay-per-request, TTL on expiresAt), and
-// waits until it is active. It is for DynamoDB Local and tests; in AWS the
-// table comes from the template.
+// declares it (one string key, pay-per-request, TTL on expiresAt, the
+// queue index), and waits until it is active. It is for DynamoDB Local and
+// tests; in AWS the table comes from the template.
+//
+// A table that exists is left as it is, even one an earlier release made
+// without the queue index: DynamoDB Local cannot add an index to a table
+// (the index stays CREATING and every query of it fails), so on such a
+// table the reconcile queries return ErrNoQueueIndex, and everything else
+// works.
 func CreateTable(ctx context.Context, client *dynamodb.Client, table string) error {
 	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            &table,
-		AttributeDefinitions: []ddb.AttributeDefinition{{AttributeName: aws.String(KeyAttr), AttributeType: ddb.ScalarAttributeTypeS}},
-		KeySchema:            []ddb.KeySchemaElement{{AttributeName: aws.String(KeyAttr), KeyType: ddb.KeyTypeHash}},
-		BillingMode:          ddb.BillingModePayPerRequest,
+		TableName:              &table,
+		AttributeDefinitions:   append(queueAttributes(), ddb.AttributeDefinition{AttributeName: aws.String(KeyAttr), AttributeType: ddb.ScalarAttributeTypeS}),
+		KeySchema:              []ddb.KeySchemaElement{{AttributeName: aws.String(KeyAttr), KeyType: ddb.KeyTypeHash}},
+		BillingMode:            ddb.BillingModePayPerRequest,
+		GlobalSecondaryIndexes: []ddb.GlobalSecondaryIndex{queueIndex()},
 	})
 	var inUse *ddb.ResourceInUseException
 	if errors.As(err, &inUse) {
@@ -29,9 +36,8 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 	if err != nil {
 		return fmt.Errorf("create table %s: %w", table, err)
 	}
-	w := dynamodb.NewTableExistsWaiter(client, func(o *dynamodb.TableExistsWaiterOptions) { o.MinDelay = 100 * time.Millisecond })
-	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: &table}, 30*time.Second); err != nil {
-		return fmt.Errorf("wait for table %s: %w", table, err)
+	if err := waitActive(ctx, client, table); err != nil {
+		return err
 	}
 	_, err = client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
 		TableName:               &table,
@@ -41,4 +47,52 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 		return fmt.Errorf("enable TTL on %s: %w", table, err)
 	}
 	return nil
+}
+
+// queueIndex is the queue index as template.yaml declares it. It projects
+// whole items: the open orders come with the query (no BatchGetItem after
+// it), and what that costs in index writes is small, since only open
+// orders and parked events are in it.
+func queueIndex() ddb.GlobalSecondaryIndex {
+	return ddb.GlobalSecondaryIndex{
+		IndexName: aws.String(QueueIndex),
+		KeySchema: []ddb.KeySchemaElement{
+			{AttributeName: aws.String(QueueAttr), KeyType: ddb.KeyTypeHash},
+			{AttributeName: aws.String(QueueAtAttr), KeyType: ddb.KeyTypeRange},
+		},
+		Projection: &ddb.Projection{ProjectionType: ddb.ProjectionTypeAll},
+	}
+}
+
+func queueAttributes() []ddb.AttributeDefinition {
+	return []ddb.AttributeDefinition{
+		{AttributeName: aws.String(QueueAttr), AttributeType: ddb.ScalarAttributeTypeS},
+		{AttributeName: aws.String(QueueAtAttr), AttributeType: ddb.ScalarAttributeTypeN},
+	}
+}
+
+// waitActive waits until the table and every index of it are active.
+func waitActive(ctx context.Context, client *dynamodb.Client, table string) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &table})
+		if err != nil {
+			return fmt.Errorf("describe table %s: %w", table, err)
+		}
+		active := out.Table.TableStatus == ddb.TableStatusActive
+		for _, i := range out.Table.GlobalSecondaryIndexes {
+			active = active && i.IndexStatus == ddb.IndexStatusActive
+		}
+		if active {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("table %s is not active after a minute", table)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/shop"
 )
 
 // Store is an in-memory order.Store. The zero value is not usable; call New.
@@ -23,7 +24,12 @@ type Store struct {
 	events map[string]order.EventRecord
 	keys   map[string]order.IdempotencyRecord
 	parked map[string][]parkedEvent
-	rates  rateCounters // checkout rate limit (ratelimit.go); ready at its zero value
+	// parkedAt is when each reference's parked events started waiting:
+	// the order of the parked queue (reconcile.go).
+	parkedAt map[string]time.Time
+	leases   map[string]lease
+	cursors  map[string]string
+	rates    rateCounters // checkout rate limit (ratelimit.go); ready at its zero value
 }
 
 // parkedEvent is an event parked under a reference, and when it expires.
@@ -32,7 +38,10 @@ type parkedEvent struct {
 	expires time.Time
 }
 
-var _ order.Store = (*Store)(nil)
+var (
+	_ order.Store         = (*Store)(nil)
+	_ shop.ReconcileStore = (*Store)(nil)
+)
 
 // New returns an empty store. now is the clock records expire by.
 func New(now func() time.Time) *Store {
@@ -43,6 +52,10 @@ func New(now func() time.Time) *Store {
 		events: map[string]order.EventRecord{},
 		keys:   map[string]order.IdempotencyRecord{},
 		parked: map[string][]parkedEvent{},
+
+		parkedAt: map[string]time.Time{},
+		leases:   map[string]lease{},
+		cursors:  map[string]string{},
 	}
 }
 
@@ -168,6 +181,9 @@ func (s *Store) Park(ctx context.Context, gateway, ref string, e order.Event) er
 		}
 	}
 	s.parked[k] = append(list, parkedEvent{e, exp})
+	if _, ok := s.parkedAt[k]; !ok {
+		s.parkedAt[k] = s.now()
+	}
 	return nil
 }
 
@@ -196,6 +212,7 @@ func (s *Store) Unpark(ctx context.Context, gateway, ref string, eventIDs []stri
 	s.parked[k] = slices.DeleteFunc(s.parked[k], func(p parkedEvent) bool { return slices.Contains(eventIDs, p.e.ID) })
 	if len(s.parked[k]) == 0 {
 		delete(s.parked, k)
+		delete(s.parkedAt, k)
 	}
 	return nil
 }

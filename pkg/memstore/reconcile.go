@@ -1,0 +1,158 @@
+package memstore
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/shop"
+)
+
+// lease is a held lease: who, and until when.
+type lease struct {
+	holder string
+	until  time.Time
+}
+
+// queued is one entry of a queue, in the DynamoDB index's order: by the
+// second it is dated (the index's sort key is epoch seconds), then by key.
+type queued struct {
+	at  int64
+	key string
+}
+
+func (a queued) compare(b queued) int {
+	return cmp.Or(cmp.Compare(a.at, b.at), strings.Compare(a.key, b.key))
+}
+
+// OpenPastDeadline walks the open orders in deadline order. A sorted walk
+// over every order is fine for `jampay serve` and tests; DynamoDB has an
+// index for it.
+func (s *Store) OpenPastDeadline(ctx context.Context, before time.Time, limit int, after string) ([]order.Order, string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", &order.StoreError{Err: err}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var due []queued
+	for id, o := range s.orders {
+		// To the second, as the DynamoDB store compares.
+		if (o.Status == order.Pending || o.Status == order.Processing) && !o.Deadline.IsZero() && o.Deadline.Unix() < before.Unix() {
+			due = append(due, queued{o.Deadline.Unix(), id})
+		}
+	}
+	page, next, err := pageOf(due, "open", limit, after)
+	if err != nil {
+		return nil, "", err
+	}
+	orders := make([]order.Order, len(page))
+	for i, q := range page {
+		orders[i] = s.orders[q.key].Clone()
+	}
+	return orders, next, nil
+}
+
+// ParkedRefs walks the references with events still parked, oldest first.
+func (s *Store) ParkedRefs(ctx context.Context, limit int, after string) ([]shop.ParkedRef, string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", &order.StoreError{Err: err}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var waiting []queued
+	for k, list := range s.parked {
+		// Every event under a reference expires with the last park.
+		if len(list) > 0 && s.now().Before(list[0].expires) {
+			waiting = append(waiting, queued{s.parkedAt[k].Unix(), k})
+		}
+	}
+	page, next, err := pageOf(waiting, "parked", limit, after)
+	if err != nil {
+		return nil, "", err
+	}
+	refs := make([]shop.ParkedRef, len(page))
+	for i, q := range page {
+		gateway, ref, _ := strings.Cut(q.key, "#")
+		refs[i] = shop.ParkedRef{Gateway: gateway, Ref: ref, ParkedAt: time.Unix(q.at, 0).UTC()}
+	}
+	return refs, next, nil
+}
+
+// pageOf sorts a queue and cuts the page after `after`; next is "" when
+// the page ends the queue, as in the DynamoDB store.
+func pageOf(all []queued, name string, limit int, after string) ([]queued, string, error) {
+	if limit < 1 {
+		return nil, "", fmt.Errorf("memstore: a page of the %s queue must hold at least one item, not %d", name, limit)
+	}
+	slices.SortFunc(all, queued.compare)
+	if after != "" {
+		q, ok := strings.CutPrefix(after, name+"/")
+		at, key, ok2 := strings.Cut(q, "/")
+		n, err := strconv.ParseInt(at, 10, 64)
+		if !ok || !ok2 || err != nil {
+			return nil, "", fmt.Errorf("memstore: %q is not where a page of the %s queue ended", after, name)
+		}
+		start := queued{n, key}
+		i, _ := slices.BinarySearchFunc(all, start, queued.compare)
+		if i < len(all) && all[i] == start {
+			i++
+		}
+		all = all[i:]
+	}
+	if len(all) <= limit {
+		return all, "", nil
+	}
+	last := all[limit-1]
+	return all[:limit], name + "/" + strconv.FormatInt(last.at, 10) + "/" + last.key, nil
+}
+
+func (s *Store) TakeLease(ctx context.Context, name, holder string, until time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, &order.StoreError{Err: err}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Held through its last second, as the DynamoDB store's epoch-second
+	// expiry is.
+	if l, ok := s.leases[name]; ok && l.holder != holder && l.until.Unix() >= s.now().Unix() {
+		return false, nil
+	}
+	s.leases[name] = lease{holder, until}
+	return true, nil
+}
+
+func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
+	if err := ctx.Err(); err != nil {
+		return &order.StoreError{Err: err}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.leases[name].holder == holder {
+		delete(s.leases, name)
+	}
+	return nil
+}
+
+func (s *Store) Cursor(ctx context.Context, name string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", &order.StoreError{Err: err}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cursors[name], nil
+}
+
+func (s *Store) SetCursor(ctx context.Context, name, value string) error {
+	if err := ctx.Err(); err != nil {
+		return &order.StoreError{Err: err}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cursors[name] = value
+	return nil
+}
