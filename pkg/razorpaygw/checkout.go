@@ -1,7 +1,9 @@
 // Package razorpaygw is jampay's Razorpay checkout: it creates Razorpay
 // Orders with razorpay-go (amount in paise from the stored order, receipt =
 // our order id). Razorpay's webhooks are razorpayhook's, so the webhook
-// function links no razorpay-go.
+// function links no razorpay-go; what reconcile asks Razorpay is
+// razorpayinquiry's, which reads with razorpayhook, so the checkout
+// function links no webhook decoder.
 package razorpaygw
 
 import (
@@ -44,6 +46,9 @@ type Config struct {
 	// Transport is the HTTP transport (tests); nil is the default.
 	Transport http.RoundTripper
 	Now       func() time.Time
+	// RetryWait is how long reconcile's calls wait before retrying a 429
+	// or a 5xx, doubling each time; zero is half a second.
+	RetryWait time.Duration
 }
 
 // Gateway creates Razorpay Orders.

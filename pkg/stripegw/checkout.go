@@ -1,7 +1,9 @@
 // Package stripegw is jampay's Stripe checkout: it creates Checkout
 // Sessions with stripe-go (priced from the stored order, never from the
 // request). Stripe's webhooks are stripehook's, so the webhook function
-// links no client that can call Stripe.
+// links no client that can call Stripe; what reconcile asks Stripe is
+// stripeinquiry's, which reads with stripehook, so the checkout function
+// links no webhook decoder.
 package stripegw
 
 import (
@@ -43,6 +45,9 @@ type Config struct {
 	TTL        time.Duration
 	HTTPClient *http.Client
 	Now        func() time.Time
+	// RetryWait is how long reconcile's calls wait before retrying a 429
+	// or a 5xx, doubling each time; zero is half a second.
+	RetryWait time.Duration
 }
 
 // Gateway creates Stripe Checkout Sessions.
@@ -55,11 +60,28 @@ type Gateway struct {
 
 // New returns a Stripe gateway.
 func New(c Config) *Gateway {
-	bc := &stripe.BackendConfig{
-		HTTPClient: c.HTTPClient,
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.TTL <= 0 {
+		c.TTL = config.DefaultCheckoutTTL
+	}
+	return &Gateway{
 		// stripe-go retries network errors and 5xx (and 409s) with the same
 		// idempotency key, so a retry never makes a second session.
-		MaxNetworkRetries: stripe.Int64(2),
+		sessions: session.Client{B: c.Backend(2), Key: c.SecretKey},
+		siteURL:  strings.TrimRight(c.SiteURL, "/"),
+		ttl:      c.TTL,
+		now:      c.Now,
+	}
+}
+
+// Backend is stripe-go's client for c, making each request at most
+// 1+retries times.
+func (c Config) Backend(retries int64) stripe.Backend {
+	bc := &stripe.BackendConfig{
+		HTTPClient:        c.HTTPClient,
+		MaxNetworkRetries: stripe.Int64(retries),
 		// jampay logs failures itself, as JSON and without request details.
 		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull},
 	}
@@ -69,18 +91,7 @@ func New(c Config) *Gateway {
 	if c.APIBase != "" {
 		bc.URL = stripe.String(strings.TrimRight(c.APIBase, "/"))
 	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	if c.TTL <= 0 {
-		c.TTL = config.DefaultCheckoutTTL
-	}
-	return &Gateway{
-		sessions: session.Client{B: stripe.GetBackendWithConfig(stripe.APIBackend, bc), Key: c.SecretKey},
-		siteURL:  strings.TrimRight(c.SiteURL, "/"),
-		ttl:      c.TTL,
-		now:      c.Now,
-	}
+	return stripe.GetBackendWithConfig(stripe.APIBackend, bc)
 }
 
 // CreateCheckout creates the order's Checkout Session in payment mode. The
@@ -160,19 +171,25 @@ func (g *Gateway) expiry(o *order.Order) time.Time {
 // rather than stripe-go's JSON dump of the whole error. The message can
 // quote what was sent (an invalid customer_email); the api package takes
 // addresses out before it logs or stores it.
-func checkoutError(err error) error {
+func checkoutError(err error) error { return CallError("create checkout session", err) }
+
+// CallError is err, from the call op, said in a line (see checkoutError).
+func CallError(op string, err error) error {
 	var se *stripe.Error
 	if !errors.As(err, &se) {
-		return fmt.Errorf("stripe: create checkout session: %w", err)
+		return fmt.Errorf("stripe: %s: %w", op, err)
 	}
-	return &apiError{se}
+	return &apiError{op, se}
 }
 
-type apiError struct{ err *stripe.Error }
+type apiError struct {
+	op  string
+	err *stripe.Error
+}
 
 func (e *apiError) Unwrap() error { return e.err }
 func (e *apiError) Error() string {
-	s := fmt.Sprintf("stripe: create checkout session: %d %s", e.err.HTTPStatusCode, e.err.Type)
+	s := fmt.Sprintf("stripe: %s: %d %s", e.op, e.err.HTTPStatusCode, e.err.Type)
 	if e.err.Code != "" {
 		s += " " + string(e.err.Code)
 	}
