@@ -6,7 +6,7 @@
 # root, so the makefile method is the one that works.)
 
 GO_LAMBDA = GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags "-s -w" -buildvcs=false
-FUNCTIONS = checkout webhook status
+FUNCTIONS = checkout webhook status reconcile
 
 .PHONY: dev test build sizes clean lint
 
@@ -42,6 +42,9 @@ build-WebhookFunction:
 
 build-StatusFunction:
 	$(GO_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/status
+
+build-ReconcileFunction:
+	$(GO_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/reconcile
 
 clean:
 	rm -rf .aws-sam dist .tools/logs artifacts

@@ -41,6 +41,9 @@ func TestDeps(t *testing.T) {
 				stripe + "/checkout/session", razorpay,
 				"github.com/aws/aws-sdk-go-v2/config", "github.com/aws/aws-sdk-go-v2/service/sso", "github.com/aws/aws-sdk-go-v2/service/sts",
 				"github.com/aws/aws-sdk-go-v2/service/ssm"}},
+		// Reconcile asks the gateways' APIs; it verifies no webhook either.
+		{"reconcile", []string{"github.com/jampay/jampay/pkg/stripegw/stripeinquiry", "github.com/jampay/jampay/pkg/razorpaygw/razorpayinquiry"},
+			[]string{"testing", "net/http/httptest", "github.com/jampay/jampay/internal", "github.com/jampay/jampay/pkg/api"}},
 		// The checkout function verifies no webhook: it holds no webhook
 		// secret and links no verifier.
 		{"checkout", []string{"github.com/stripe/stripe-go/v76/checkout/session"},

@@ -84,7 +84,7 @@ func (n node) each(fn func(node)) {
 	}
 }
 
-var functions = map[string]string{"CheckoutFunction": "checkout", "WebhookFunction": "webhook", "StatusFunction": "status"}
+var functions = map[string]string{"CheckoutFunction": "checkout", "WebhookFunction": "webhook", "StatusFunction": "status", "ReconcileFunction": "reconcile"}
 
 func TestTemplate_FunctionsBuildFromThisRepo(t *testing.T) {
 	tpl := loadTemplate(t)
@@ -174,6 +174,9 @@ func TestTemplate_EveryRouteToTheRightFunction(t *testing.T) {
 		events := tpl.get("Resources", logical, "Properties", "Events")
 		for _, name := range events.keys() {
 			ev := events.get(name)
+			if ev.get("Type").str() == "Schedule" && logical == "ReconcileFunction" {
+				continue // no route: see TestTemplate_ReconcileRunsOnASchedule
+			}
 			if ev.get("Type").str() != "HttpApi" || ev.get("Properties", "ApiId").Tag != "!Ref" || ev.get("Properties", "ApiId").str() != "HttpApi" {
 				t.Errorf("%s.%s is not on the HttpApi", logical, name)
 			}
@@ -216,6 +219,37 @@ func TestTemplate_TableMatchesTheStore(t *testing.T) {
 	}
 	if p.get("PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled").str() != "true" || p.get("SSESpecification", "SSEEnabled").str() != "true" {
 		t.Error("point-in-time recovery and encryption must be on")
+	}
+	// The one index, as the store queries it.
+	var indexes []string
+	p.get("GlobalSecondaryIndexes").each(func(ix node) {
+		var ks []string
+		ix.get("KeySchema").each(func(k node) { ks = append(ks, k.get("AttributeName").str()+"/"+k.get("KeyType").str()) })
+		indexes = append(indexes, ix.get("IndexName").str()+":"+strings.Join(ks, ",")+":"+ix.get("Projection", "ProjectionType").str())
+	})
+	want := dynamostore.QueueIndex + ":" + dynamostore.QueueAttr + "/HASH," + dynamostore.QueueAtAttr + "/RANGE:ALL"
+	if len(indexes) != 1 || indexes[0] != want {
+		t.Errorf("indexes %v, want exactly %s", indexes, want)
+	}
+}
+
+// TestTemplate_ReconcileRunsOnASchedule: a schedule from a parameter, no
+// reserved concurrency (one run at a time is the lease's job: any
+// reservation fails a deploy on a new AWS account), and the index to query.
+func TestTemplate_ReconcileRunsOnASchedule(t *testing.T) {
+	tpl := loadTemplate(t)
+	fn := tpl.get("Resources", "ReconcileFunction", "Properties")
+	if fn.get("Events", "Schedule", "Type").str() != "Schedule" || fn.get("Events", "Schedule", "Properties", "Schedule").str() != "ReconcileSchedule" {
+		t.Error("reconcile must run on the ReconcileSchedule parameter")
+	}
+	if tpl.get("Parameters", "ReconcileSchedule", "Default").str() != "rate(10 minutes)" {
+		t.Error("the default schedule must be every 10 minutes")
+	}
+	if fn.get("ReservedConcurrentExecutions").str() != "" {
+		t.Error("no reserved concurrency: the lease keeps runs apart")
+	}
+	if fn.get("Environment", "Variables", "STRIPE_MODE").str() != "StripeMode" {
+		t.Error("reconcile needs STRIPE_MODE")
 	}
 }
 
@@ -264,6 +298,8 @@ var ownSecrets = map[string][]string{
 	"CheckoutFunction": {config.StripeSecretKey, config.RazorpayKeyID, config.RazorpayKeySecret},
 	"WebhookFunction":  {config.StripeWebhookSecret, config.RazorpayWebhookSecret},
 	"StatusFunction":   nil,
+	// Reconcile expires Stripe sessions and reads both gateways' payments.
+	"ReconcileFunction": {config.StripeSecretKey, config.RazorpayKeyID, config.RazorpayKeySecret},
 }
 
 // ssmParameters returns the SSM parameter names a function's policy lets it

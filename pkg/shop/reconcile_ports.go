@@ -34,7 +34,8 @@ type ReconcileStore interface {
 // ParkedRef is a reference events are parked under.
 type ParkedRef struct {
 	Gateway, Ref string
-	// ParkedAt is when the first event still there was parked.
+	// ParkedAt is when events began to be parked under the reference (kept
+	// until nothing is parked there any more).
 	ParkedAt time.Time
 }
 

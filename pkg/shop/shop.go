@@ -43,6 +43,9 @@ type Service struct {
 	// Effects runs once per status change this process won.
 	Effects order.Effects
 	Now     func() time.Time
+	// Inquirers ask each gateway's API what its webhooks missed, for
+	// Reconcile; the store must then be a ReconcileStore too.
+	Inquirers map[string]Inquirer
 	// NewID and NewToken are the id and status-token source.
 	NewID    func() string
 	NewToken func() (token, hash string)

@@ -1,0 +1,339 @@
+package shop
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jampay/jampay/pkg/order"
+)
+
+// ReconcileLease names the lease every entry point of reconcile takes (the
+// schedule, the CLI, jampay serve's "Reconcile now"): never two runs at once.
+const ReconcileLease = "reconcile"
+
+// FirstSweep is how far back the first sweep for missed events looks, with
+// no cursor stored yet: past every gateway's own retries (Stripe's 3 days).
+const FirstSweep = 72 * time.Hour
+
+// ErrBusy: another run holds the reconcile lease.
+var ErrBusy = errors.New("another reconcile run is under way; this one did nothing")
+
+// ReconcileOptions bounds one run.
+type ReconcileOptions struct {
+	// Holder names this run in the lease (a request id, host and pid).
+	Holder string
+	// Actor is who runs it, for the history: the AWS principal, or "local".
+	Actor string
+	// Stop is when the run must have stopped (the Lambda deadline less a
+	// margin): what is left is picked up by the next run.
+	Stop time.Time
+	// DryRun asks the gateways and applies nothing.
+	DryRun bool
+	// Page is how many orders or events are read at once; Workers how many
+	// orders are asked about at once (bounded, for the gateways' limits).
+	Page, Workers int
+}
+
+// ReconcileReport says what one run did.
+type ReconcileReport struct {
+	Open     int // open orders past their deadline, asked about
+	Moved    int // orders a reconcile event changed
+	Missed   int // events the sweeps found
+	Replayed int // parked events applied
+	// WithoutOrder lists references money was paid under that lead to no
+	// order of ours ("payment without order").
+	WithoutOrder []ParkedRef
+	// WouldApply lists, for a dry run, the events a run would apply.
+	WouldApply []order.Event
+	// Errors are what failed (the gateway, the store); those orders and
+	// events are taken up by the next run.
+	Errors []string
+	// Stopped: the run reached its Stop time and left the rest.
+	Stopped bool
+}
+
+// Reconcile asks the gateways about what their webhooks may have missed and
+// applies what they say through the same evidence path as a webhook: every
+// open order past its checkout deadline, every event since each sweep's
+// cursor, and every event still parked. It takes the reconcile lease first.
+func (s *Service) Reconcile(ctx context.Context, opts ReconcileOptions) (ReconcileReport, error) {
+	var rep ReconcileReport
+	rs, ok := s.Store.(ReconcileStore)
+	if !ok {
+		return rep, fmt.Errorf("shop: the store %T cannot reconcile", s.Store)
+	}
+	opts.Page, opts.Workers = cmp.Or(opts.Page, 25), cmp.Or(opts.Workers, 4)
+	now := s.Now()
+	if opts.Stop.IsZero() {
+		opts.Stop = now.Add(5 * time.Minute)
+	}
+	// The lease outlives the run's own stop a little, so a run that dies
+	// frees it soon, and one that runs to its end never overlaps the next.
+	taken, err := rs.TakeLease(ctx, ReconcileLease, opts.Holder, opts.Stop.Add(time.Minute))
+	if err != nil {
+		return rep, err
+	}
+	if !taken {
+		return rep, ErrBusy
+	}
+	defer func() { _ = rs.ReleaseLease(context.WithoutCancel(ctx), ReconcileLease, opts.Holder) }()
+
+	r := &run{s: s, rs: rs, opts: opts, rep: &rep}
+	if err := r.backfill(ctx); err != nil {
+		return rep, err
+	}
+	if err := r.openOrders(ctx, now); err != nil {
+		return rep, err
+	}
+	for _, gw := range s.inquirerNames() {
+		if err := r.missed(ctx, gw, now); err != nil {
+			return rep, err
+		}
+	}
+	return rep, r.parked(ctx)
+}
+
+// run is one reconcile run's state.
+type run struct {
+	s    *Service
+	rs   ReconcileStore
+	opts ReconcileOptions
+	mu   sync.Mutex // guards rep
+	rep  *ReconcileReport
+}
+
+func (r *run) stopped() bool {
+	if time.Now().Before(r.opts.Stop) {
+		return false
+	}
+	r.mu.Lock()
+	r.rep.Stopped = true
+	r.mu.Unlock()
+	return true
+}
+
+func (r *run) failed(what string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rep.Errors = append(r.rep.Errors, what+": "+err.Error())
+}
+
+// apply applies one event reconcile heard, as reconcile and its actor.
+func (r *run) apply(ctx context.Context, e order.Event) (Outcome, error) {
+	e.Source, e.Actor = order.SourceReconcile, r.opts.Actor
+	if r.opts.DryRun {
+		r.mu.Lock()
+		r.rep.WouldApply = append(r.rep.WouldApply, e)
+		r.mu.Unlock()
+		return Unchanged, nil
+	}
+	out, _, err := r.s.ApplyEvent(ctx, e)
+	return out, err
+}
+
+// backfiller is a store whose open orders of an earlier release must be
+// put in the open queue once (DynamoDB: a one-off Scan).
+type backfiller interface {
+	BackfillOpenQueue(ctx context.Context) (int, error)
+}
+
+// backfillCursor records that the open queue was backfilled.
+const backfillCursor = "backfill#open-queue"
+
+// backfill queues, once per store, the open orders a release before the
+// queue index wrote; the first run after an upgrade does it.
+func (r *run) backfill(ctx context.Context) error {
+	b, ok := r.rs.(backfiller)
+	if !ok || r.opts.DryRun {
+		return nil
+	}
+	done, err := r.rs.Cursor(ctx, backfillCursor)
+	if err != nil || done != "" {
+		return err
+	}
+	if _, err := b.BackfillOpenQueue(ctx); err != nil {
+		// The next run tries again; queueing is idempotent.
+		r.failed("backfill the open queue", err)
+		return nil
+	}
+	return r.rs.SetCursor(ctx, backfillCursor, "done")
+}
+
+// openOrders asks each open order's gateway about it, a few at a time.
+func (r *run) openOrders(ctx context.Context, now time.Time) error {
+	after := ""
+	for !r.stopped() {
+		orders, next, err := r.rs.OpenPastDeadline(ctx, now, r.opts.Page, after)
+		if err != nil {
+			return err
+		}
+		sem, wg := make(chan struct{}, r.opts.Workers), sync.WaitGroup{}
+		for _, o := range orders {
+			if r.stopped() {
+				break
+			}
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				r.openOrder(ctx, o, now)
+			}()
+		}
+		wg.Wait()
+		if after = next; after == "" {
+			return nil
+		}
+	}
+	return nil
+}
+
+func (r *run) openOrder(ctx context.Context, o order.Order, now time.Time) {
+	r.mu.Lock()
+	r.rep.Open++
+	r.mu.Unlock()
+	inq := r.s.Inquirers[o.Gateway]
+	if inq == nil {
+		return
+	}
+	events, err := inq.Inquire(ctx, o, now)
+	if err != nil {
+		// Never read as "not paid": the order stays as it is, and the
+		// next run asks again.
+		r.failed("ask "+o.Gateway+" about "+o.ID, err)
+		return
+	}
+	moved := false
+	for _, e := range events {
+		out, err := r.apply(ctx, e)
+		if err != nil {
+			r.failed("apply "+e.ID+" to "+o.ID, err)
+			return
+		}
+		moved = moved || out == Moved || out == Updated
+	}
+	if moved {
+		r.mu.Lock()
+		r.rep.Moved++
+		r.mu.Unlock()
+	}
+}
+
+// missed sweeps one gateway for events since its cursor. The cursor
+// advances past a page only once every event of it is applied, parked or
+// ignored: a failure leaves it, and the page is read again next run
+// (applying is idempotent).
+func (r *run) missed(ctx context.Context, gateway string, now time.Time) error {
+	inq, name := r.s.Inquirers[gateway], "missed#"+gateway
+	cursor, err := r.rs.Cursor(ctx, name)
+	if err != nil {
+		return err
+	}
+	for !r.stopped() {
+		events, next, err := inq.Missed(ctx, cursor, now.Add(-FirstSweep), r.opts.Page)
+		if err != nil {
+			r.failed("sweep "+gateway, err)
+			return nil
+		}
+		r.mu.Lock()
+		r.rep.Missed += len(events)
+		r.mu.Unlock()
+		for _, e := range events {
+			out, err := r.apply(ctx, e)
+			if err != nil {
+				r.failed("apply "+e.ID, err)
+				return nil
+			}
+			if out == Moved || out == Updated {
+				r.mu.Lock()
+				r.rep.Moved++
+				r.mu.Unlock()
+			}
+		}
+		if next == "" || next == cursor || r.opts.DryRun {
+			return nil
+		}
+		if err := r.rs.SetCursor(ctx, name, next); err != nil {
+			return err
+		}
+		cursor = next
+		if len(events) < r.opts.Page {
+			return nil
+		}
+	}
+	return nil
+}
+
+// parked retries the events still parked: those whose order is now found
+// are applied and removed; money still without an order is reported.
+func (r *run) parked(ctx context.Context) error {
+	after := ""
+	for !r.stopped() {
+		refs, next, err := r.rs.ParkedRefs(ctx, r.opts.Page, after)
+		if err != nil {
+			return err
+		}
+		for _, ref := range refs {
+			if err := r.parkedRef(ctx, ref); err != nil {
+				r.failed("replay what is parked under "+ref.Ref, err)
+			}
+		}
+		if after = next; after == "" {
+			return nil
+		}
+	}
+	return nil
+}
+
+func (r *run) parkedRef(ctx context.Context, ref ParkedRef) error {
+	events, err := r.s.Store.Parked(ctx, ref.Gateway, ref.Ref)
+	if err != nil {
+		return err
+	}
+	// Only once the reference leads to an order is there anything to
+	// apply: applying before would park the events again, and push their
+	// expiry out for ever.
+	_, err = r.s.Store.FindByRef(ctx, ref.Gateway, ref.Ref)
+	found := err == nil
+	if err != nil && !errors.Is(err, order.ErrNotFound) {
+		return err
+	}
+	var done []string
+	money := false
+	for _, e := range events {
+		out := Parked
+		if found && !r.opts.DryRun {
+			if out, _, err = r.s.ApplyEvent(ctx, e); err != nil {
+				return err
+			}
+		}
+		if out == Parked {
+			money = money || e.Kind == order.KindPaid || e.Kind == order.KindProcessing
+			continue
+		}
+		done = append(done, e.ID)
+	}
+	r.mu.Lock()
+	r.rep.Replayed += len(done)
+	if money {
+		r.rep.WithoutOrder = append(r.rep.WithoutOrder, ref)
+	}
+	r.mu.Unlock()
+	if len(done) == 0 {
+		return nil
+	}
+	return r.s.Store.Unpark(ctx, ref.Gateway, ref.Ref, done)
+}
+
+func (s *Service) inquirerNames() []string {
+	names := make([]string, 0, len(s.Inquirers))
+	for n := range s.Inquirers {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
