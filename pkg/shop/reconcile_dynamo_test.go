@@ -1,0 +1,89 @@
+package shop_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jampay/jampay/internal/ddblocal"
+	"github.com/jampay/jampay/pkg/dynamostore"
+	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/shop"
+)
+
+var (
+	local     *ddblocal.Server
+	localOnce sync.Once
+	localErr  error
+)
+
+// dynamo returns a store on a fresh DynamoDB Local table, with a request
+// counter.
+func dynamo(t *testing.T, now func() time.Time) (*dynamostore.Store, *ddblocal.Counter) {
+	t.Helper()
+	localOnce.Do(func() { local, localErr = ddblocal.Start() })
+	if localErr != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(localErr)
+		}
+		t.Skip("DynamoDB Local:", localErr)
+	}
+	var counter ddblocal.Counter
+	client := local.Client(t, counter.Option())
+	return dynamostore.New(client, local.NewTable(t, client), now), &counter
+}
+
+// TestReconcile_DynamoDBRequestsPerOpenOrder pins what reconciling costs
+// on DynamoDB: the open orders come from one Query per page of the index
+// (never a Scan), and each order the gateway says moved costs one read and
+// one conditional write (the move with its event record).
+func TestReconcile_DynamoDBRequestsPerOpenOrder(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	st, counter := dynamo(t, func() time.Time { return now })
+	says := map[string][]order.Event{}
+	const open, closed = 10, 30
+	for i := range open + closed {
+		o := &order.Order{ID: order.NewID(), Gateway: "stripe", Status: order.Pending, Amount: 4000, Currency: "usd",
+			CreatedAt: now.Add(-2 * time.Hour), UpdatedAt: now.Add(-2 * time.Hour), Deadline: now.Add(-time.Hour), SessionRef: fmt.Sprintf("cs_%d", i)}
+		if i >= open {
+			o.Status = order.Paid
+		}
+		if err := st.CreateOrder(context.Background(), o); err != nil {
+			t.Fatal(err)
+		}
+		if i < open {
+			says[o.ID] = []order.Event{paidOf(o, "recon_"+o.SessionRef+"_complete_paid")}
+		}
+	}
+	q := &inquirer{says: says}
+	svc := shop.New(shop.Service{Store: st, Now: func() time.Time { return now }, Inquirers: map[string]shop.Inquirer{"stripe": q}})
+	counter.Take()
+	rep, err := svc.Reconcile(context.Background(), shop.ReconcileOptions{Holder: "test", Page: open, Stop: time.Now().Add(time.Minute)})
+	if err != nil || rep.Open != open || rep.Moved != open || len(rep.Errors) != 0 {
+		t.Fatalf("%+v %v", rep, err)
+	}
+	got := counter.Take()
+	// Per open order: the read of the order and its event record, and the
+	// move. Around them: the lease (take, release), the backfill's cursor,
+	// the queries (one page, then parked), the sweep's cursor, and
+	// the first run's one-off backfill Scan of the table.
+	want := map[string]int{
+		"BatchGetItem": open, "TransactWriteItems": open, "UpdateItem": open, // ClearReplay of the PaymentIntent each move indexes
+		"Query": 2, "PutItem": 2, "DeleteItem": 1, "GetItem": 2 + open, "Scan": 1,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("DynamoDB requests %v, want %v", got, want)
+	}
+	// The second run reads nothing per order: nothing is open any more,
+	// and the backfill is done.
+	if _, err := svc.Reconcile(context.Background(), shop.ReconcileOptions{Holder: "test", Stop: time.Now().Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := counter.Take(); got["Scan"] != 0 || got["BatchGetItem"] != 0 || got["Query"] != 2 {
+		t.Errorf("a run with nothing open: %v", got)
+	}
+}
