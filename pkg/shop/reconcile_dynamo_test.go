@@ -87,3 +87,77 @@ func TestReconcile_DynamoDBRequestsPerOpenOrder(t *testing.T) {
 		t.Errorf("a run with nothing open: %v", got)
 	}
 }
+
+// TestReconcile_TwoRunsAtOnceMoveEachOrderOnce starts two runs together on
+// DynamoDB Local: the lease lets one through (the other says it is busy),
+// and every order moves once, with one effect each.
+func TestReconcile_TwoRunsAtOnceMoveEachOrderOnce(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	st, _ := dynamo(t, func() time.Time { return now })
+	says := map[string][]order.Event{}
+	for i := range 8 {
+		o := &order.Order{ID: order.NewID(), Gateway: "stripe", Status: order.Pending, Amount: 4000, Currency: "usd",
+			CreatedAt: now.Add(-2 * time.Hour), UpdatedAt: now.Add(-2 * time.Hour), Deadline: now.Add(-time.Hour), SessionRef: fmt.Sprintf("cs_two%d", i)}
+		if err := st.CreateOrder(context.Background(), o); err != nil {
+			t.Fatal(err)
+		}
+		says[o.ID] = []order.Event{paidOf(o, "recon_"+o.SessionRef+"_complete_paid")}
+	}
+	var mu sync.Mutex
+	effects := map[string]int{}
+	svc := shop.New(shop.Service{Store: st, Now: func() time.Time { return now }, Inquirers: map[string]shop.Inquirer{"stripe": &inquirer{says: says}},
+		Effects: func(_ context.Context, _, after order.Order) { mu.Lock(); effects[after.ID]++; mu.Unlock() }})
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = svc.Reconcile(context.Background(), shop.ReconcileOptions{Holder: fmt.Sprint("run", i), Stop: time.Now().Add(time.Minute)})
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && err != shop.ErrBusy {
+			t.Fatal(err)
+		}
+	}
+	if len(effects) != 8 {
+		t.Fatalf("%d orders moved, want 8", len(effects))
+	}
+	for id, n := range effects {
+		if n != 1 {
+			t.Errorf("%s moved %d times", id, n)
+		}
+	}
+}
+
+// TestReconcile_AStoppedRunIsTakenUpByTheNext: a run that reaches its stop
+// time leaves the rest of the open orders to the next run.
+func TestReconcile_AStoppedRunIsTakenUpByTheNext(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	st, _ := dynamo(t, func() time.Time { return now })
+	says := map[string][]order.Event{}
+	var ids []string
+	for i := range 6 {
+		o := &order.Order{ID: order.NewID(), Gateway: "stripe", Status: order.Pending, Amount: 4000, Currency: "usd",
+			CreatedAt: now.Add(-2 * time.Hour), UpdatedAt: now.Add(-2 * time.Hour), Deadline: now.Add(-time.Hour), SessionRef: fmt.Sprintf("cs_stop%d", i)}
+		if err := st.CreateOrder(context.Background(), o); err != nil {
+			t.Fatal(err)
+		}
+		says[o.ID], ids = []order.Event{paidOf(o, "recon_"+o.SessionRef+"_complete_paid")}, append(ids, o.ID)
+	}
+	svc := shop.New(shop.Service{Store: st, Now: func() time.Time { return now }, Inquirers: map[string]shop.Inquirer{"stripe": &inquirer{says: says}}})
+	rep, err := svc.Reconcile(context.Background(), shop.ReconcileOptions{Holder: "first", Stop: time.Now().Add(-time.Second)})
+	if err != nil || !rep.Stopped || rep.Moved != 0 {
+		t.Fatalf("a run past its stop: %+v %v", rep, err)
+	}
+	if _, err := svc.Reconcile(context.Background(), shop.ReconcileOptions{Holder: "second", Page: 2, Stop: time.Now().Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if o, _ := st.GetOrder(context.Background(), id); o.Status != order.Paid {
+			t.Errorf("%s: %s after the next run", id, o.Status)
+		}
+	}
+}
