@@ -62,6 +62,8 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 		s.log(r, slog.LevelError, "payment without order", append(attrs, "payment", e.PaymentRef, "checkout", e.SessionRef, "amount", e.Amount, "currency", e.Currency)...)
 	case outcome == shop.Foreign:
 		s.log(r, slog.LevelWarn, "webhook names another checkout than the order's; not applied", append(attrs, "checkout", e.SessionRef)...)
+	case o != nil && outcome == shop.Moved && o.PaidLate() && (e.Kind == order.KindPaid || e.Kind == order.KindProcessing):
+		s.log(r, slog.LevelWarn, "late payment: money arrived for an order that had expired", append(attrs, "payment", e.PaymentRef)...)
 	case o != nil && e.Kind == order.KindPaid && slices.Contains(o.Evidence.ExtraPayments, e.PaymentRef) && (outcome == shop.Updated || outcome == shop.Moved):
 		s.log(r, slog.LevelError, "second payment on a paid order: the customer was charged twice", append(attrs, "payment", e.PaymentRef, "paid_by", o.Evidence.PaidRef)...)
 	default:

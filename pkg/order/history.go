@@ -24,3 +24,9 @@ type Change struct {
 	From  Status
 	To    Status
 }
+
+// PaidLate reports whether money arrived after the order had ended
+// expired: it is paid now, and the owner must hear of it (invariant 11).
+func (o Order) PaidLate() bool {
+	return o.Evidence.Expired && (o.Evidence.Paid || o.Evidence.Processing) && o.Status != Expired
+}

@@ -48,6 +48,9 @@ type ReconcileReport struct {
 	// WithoutOrder lists references money was paid under that lead to no
 	// order of ours ("payment without order").
 	WithoutOrder []ParkedRef
+	// PaidLate lists orders this run found paid after they had expired (a
+	// late authorisation): the owner must hear of them.
+	PaidLate []string
 	// WouldApply lists, for a dry run, the events a run would apply.
 	WouldApply []order.Event
 	// Errors are what failed (the gateway, the store); those orders and
@@ -125,15 +128,20 @@ func (r *run) failed(what string, err error) {
 
 // apply applies one event reconcile heard, as reconcile and its actor.
 func (r *run) apply(ctx context.Context, e order.Event) (Outcome, error) {
+	out, _, err := r.applyTo(ctx, e)
+	return out, err
+}
+
+// applyTo is apply, and the order as it stands after.
+func (r *run) applyTo(ctx context.Context, e order.Event) (Outcome, *order.Order, error) {
 	e.Source, e.Actor = order.SourceReconcile, r.opts.Actor
 	if r.opts.DryRun {
 		r.mu.Lock()
 		r.rep.WouldApply = append(r.rep.WouldApply, e)
 		r.mu.Unlock()
-		return Unchanged, nil
+		return Unchanged, nil, nil
 	}
-	out, _, err := r.s.ApplyEvent(ctx, e)
-	return out, err
+	return r.s.ApplyEvent(ctx, e)
 }
 
 // backfiller is a store whose open orders of an earlier release must be
@@ -207,14 +215,20 @@ func (r *run) openOrder(ctx context.Context, o order.Order, now time.Time) {
 		r.failed("ask "+o.Gateway+" about "+o.ID, err)
 		return
 	}
-	moved := false
+	moved, late := false, false
 	for _, e := range events {
-		out, err := r.apply(ctx, e)
+		out, after, err := r.applyTo(ctx, e)
 		if err != nil {
 			r.failed("apply "+e.ID+" to "+o.ID, err)
 			return
 		}
 		moved = moved || out == Moved || out == Updated
+		late = late || (out == Moved && after != nil && after.PaidLate())
+	}
+	if late {
+		r.mu.Lock()
+		r.rep.PaidLate = append(r.rep.PaidLate, o.ID)
+		r.mu.Unlock()
 	}
 	if moved {
 		r.mu.Lock()
@@ -243,7 +257,7 @@ func (r *run) missed(ctx context.Context, gateway string, now time.Time) error {
 		r.rep.Missed += len(events)
 		r.mu.Unlock()
 		for _, e := range events {
-			out, err := r.apply(ctx, e)
+			out, after, err := r.applyTo(ctx, e)
 			if err != nil {
 				r.failed("apply "+e.ID, err)
 				return nil
@@ -251,6 +265,9 @@ func (r *run) missed(ctx context.Context, gateway string, now time.Time) error {
 			if out == Moved || out == Updated {
 				r.mu.Lock()
 				r.rep.Moved++
+				if out == Moved && after != nil && after.PaidLate() {
+					r.rep.PaidLate = append(r.rep.PaidLate, after.ID)
+				}
 				r.mu.Unlock()
 			}
 		}

@@ -21,6 +21,15 @@ var (
 	localErr  error
 )
 
+// TestMain stops the DynamoDB Local the tests may have started.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if local != nil {
+		local.Stop()
+	}
+	os.Exit(code)
+}
+
 // dynamo returns a store on a fresh DynamoDB Local table, with a request
 // counter.
 func dynamo(t *testing.T, now func() time.Time) (*dynamostore.Store, *ddblocal.Counter) {

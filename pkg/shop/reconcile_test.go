@@ -180,3 +180,26 @@ func TestReconcile_DryRunAsksAndAppliesNothing(t *testing.T) {
 		t.Fatalf("a dry run moved the order: %s", got.Status)
 	}
 }
+
+// TestReconcile_ALatePaymentIsReported: an order that ended expired and
+// that the gateway then says is paid (a late authorisation) moves to paid,
+// and the run names it for the owner.
+func TestReconcile_ALatePaymentIsReported(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	st := memstore.New(func() time.Time { return now })
+	late := open(t, st, "late", now.Add(-time.Hour))
+	svc := shop.New(shop.Service{Store: st, Now: func() time.Time { return now }})
+	if _, _, err := svc.ApplyEvent(ctx, order.Event{Gateway: "stripe", ID: "evt_exp", Type: "checkout.session.expired", Kind: order.KindExpired, OrderID: late.ID, SessionRef: late.SessionRef}); err != nil {
+		t.Fatal(err)
+	}
+	// Expired orders are not open: a later sweep hears of the payment.
+	svc.Inquirers = map[string]shop.Inquirer{"stripe": &inquirer{missed: []order.Event{paidOf(late, "evt_late_paid")}}}
+	rep, err := svc.Reconcile(ctx, shop.ReconcileOptions{Holder: "test", Stop: time.Now().Add(time.Minute)})
+	if err != nil || len(rep.PaidLate) != 1 || rep.PaidLate[0] != late.ID {
+		t.Fatalf("%+v %v", rep, err)
+	}
+	got, _ := st.GetOrder(ctx, late.ID)
+	if got.Status != order.Paid || !got.PaidLate() {
+		t.Fatalf("%s, late %v", got.Status, got.PaidLate())
+	}
+}

@@ -46,6 +46,8 @@ type Service struct {
 	// Inquirers ask each gateway's API what its webhooks missed, for
 	// Reconcile; the store must then be a ReconcileStore too.
 	Inquirers map[string]Inquirer
+	// Refunders ask each gateway for the owner's refunds.
+	Refunders map[string]Refunder
 	// NewID and NewToken are the id and status-token source.
 	NewID    func() string
 	NewToken func() (token, hash string)
