@@ -71,6 +71,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ParkedRefsAppearAndGo", testParkedRefs},
 		{"LeaseOneHolderAtATime", testLease},
 		{"CursorsByName", testCursors},
+		{"ListOrdersChoosesAndPages", testListOrders}, // list.go: the owner's listing (shop.OrderLister)
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -145,6 +146,12 @@ func testRoundTrip(t *testing.T, s order.Store, clock *Clock) {
 		PaidRef: "pi_1", ExtraPayments: []string{"pi_2", "pi_3"}, ExtraRefunded: []string{"pi_2"}}
 	o.PendingReplay = []string{"cs_test_1", "pi_1"}
 	o.History = history(clock)
+	// Every field of a refund request, in both states a request ends in.
+	o.Refunds = []order.Refund{
+		{Seq: 1, Amount: 1000, At: clock.Now().Add(-time.Minute), Actor: "local", RefundedBefore: 100, RefundID: "re_1"},
+		{Seq: 2, Amount: 250, At: clock.Now().Add(123456789), Actor: "arn:aws:iam::123456789012:user/owner", RefundedBefore: 1100,
+			Refused: "charge_already_refunded"},
+	}
 	mustCreate(t, s, o)
 	got := mustGet(t, s, o.ID)
 	want := o.Clone()

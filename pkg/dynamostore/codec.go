@@ -49,6 +49,9 @@ func marshalOrder(o *order.Order) map[string]ddb.AttributeValue {
 	if len(o.History) > 0 {
 		item[historyAttr] = marshalHistory(o.History)
 	}
+	if len(o.Refunds) > 0 {
+		item[refundsAttr] = marshalRefunds(o.Refunds)
+	}
 	if exp := o.ExpiresAt(); !exp.IsZero() {
 		// An order that ended expired with no money evidence goes with the
 		// table's TTL; a later write that brings money removes this.
@@ -90,6 +93,7 @@ func unmarshalOrder(item map[string]ddb.AttributeValue) (*order.Order, error) {
 	}
 	o.PendingReplay = getSS(item, "pendingReplay")
 	o.History = unmarshalHistory(item[historyAttr])
+	o.Refunds = unmarshalRefunds(item[refundsAttr])
 	if !o.Status.Valid() || o.ID == "" {
 		return nil, &order.StoreError{Err: fmt.Errorf("stored order %q has no valid status %q", o.ID, o.Status)}
 	}
@@ -151,6 +155,47 @@ func unmarshalHistory(v ddb.AttributeValue) []order.Change {
 		})
 	}
 	return h
+}
+
+// refundsAttr holds the owner's refund requests: a list, oldest first, of
+// maps under the short names below. Items written before there were
+// refunds have none, and read as no refunds.
+const refundsAttr = "refunds"
+
+func marshalRefunds(rs []order.Refund) ddb.AttributeValue {
+	l := make([]ddb.AttributeValue, len(rs))
+	for i, r := range rs {
+		m := map[string]ddb.AttributeValue{
+			"seq": num(int64(r.Seq)), "amt": num(r.Amount), "at": timeAttr(r.At), "before": num(r.RefundedBefore),
+		}
+		for name, v := range map[string]string{"by": r.Actor, "id": r.RefundID, "refused": r.Refused} {
+			if v != "" {
+				m[name] = str(v)
+			}
+		}
+		l[i] = &ddb.AttributeValueMemberM{Value: m}
+	}
+	return &ddb.AttributeValueMemberL{Value: l}
+}
+
+func unmarshalRefunds(v ddb.AttributeValue) []order.Refund {
+	l, _ := v.(*ddb.AttributeValueMemberL)
+	if l == nil || len(l.Value) == 0 {
+		return nil
+	}
+	rs := make([]order.Refund, 0, len(l.Value))
+	for _, e := range l.Value {
+		m, _ := e.(*ddb.AttributeValueMemberM)
+		if m == nil {
+			continue
+		}
+		rs = append(rs, order.Refund{
+			Seq: int(getN(m.Value, "seq")), Amount: getN(m.Value, "amt"), At: getTime(m.Value, "at"),
+			Actor: getS(m.Value, "by"), RefundedBefore: getN(m.Value, "before"),
+			RefundID: getS(m.Value, "id"), Refused: getS(m.Value, "refused"),
+		})
+	}
+	return rs
 }
 
 // evidenceAttr is where one field of order.Evidence is stored.

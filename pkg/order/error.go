@@ -39,6 +39,17 @@ const (
 	CodeForbiddenMove        Code = "forbidden_move"
 	CodeIdempotencyKeyExists Code = "idempotency_key_exists"
 	CodeRefTaken             Code = "ref_taken"
+	// The owner's refunds (jampay refund, the local dashboard).
+	CodeNotRefundable Code = "not_refundable" // unpaid, refunded in full, disputed
+	CodeOverRefund    Code = "over_refund"    // more than is left, pending refunds counted
+	CodeInvalidAmount Code = "invalid_amount"
+	// CodeRefundPending: an earlier request the gateway never answered
+	// must be asked again (same key) before a refund of another amount.
+	CodeRefundPending Code = "refund_pending"
+	// CodeRefundRefused: the gateway made no refund for the request and
+	// would answer the same under its key (a refunder's answer); the
+	// request is let go, and a new one may be asked.
+	CodeRefundRefused Code = "refund_refused"
 )
 
 // Error is jampay's one application error: a code a program can act on and

@@ -65,6 +65,11 @@ type Order struct {
 	// (a failed write, a process that died) is taken up again by the next
 	// delivery for this order, duplicates included.
 	PendingReplay []string
+
+	// Refunds are the refunds the owner asked the gateway for, oldest
+	// first: written before the gateway is asked, so what is refundable
+	// counts those still pending (see Refund).
+	Refunds []Refund
 }
 
 // ExpiredRetention is how long an order that ended expired with no money
@@ -147,6 +152,7 @@ func (o Order) Clone() Order {
 	o.Evidence = o.Evidence.clone()
 	o.PendingReplay = slices.Clone(o.PendingReplay)
 	o.History = slices.Clone(o.History)
+	o.Refunds = slices.Clone(o.Refunds)
 	return o
 }
 

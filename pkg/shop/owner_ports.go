@@ -35,6 +35,14 @@ type RefundResult struct {
 	// Seq numbers the order's refund requests from 1; the gateway's
 	// idempotency key is made from the order id and it.
 	Seq int
+	// Retried: the order held a request the gateway never answered (a
+	// timeout, a process that died), and this call asked again for that
+	// one, under its key, rather than reserving a new refund.
+	Retried bool
+	// Unrecorded, when set, is why the gateway's refund id could not be
+	// stored on the order afterwards. The refund was asked all the same:
+	// it is not a reason to ask again (doing so reuses the same key).
+	Unrecorded error
 }
 
 // OrderFilter chooses orders for the owner's listing.
