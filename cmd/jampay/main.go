@@ -1,6 +1,7 @@
 // Command jampay is the site owner's tool: `jampay serve` runs the shop and
-// the API locally with no keys, and `jampay trigger` sends one signed test
-// webhook to a running jampay.
+// the API locally with no keys, `jampay trigger` sends one signed test
+// webhook to a running jampay, and orders, order, refund and reconcile run
+// the shop's table from the terminal.
 package main
 
 import (
@@ -20,8 +21,21 @@ Usage:
   jampay serve [-addr 127.0.0.1:8787] [-site site] [-catalog site/catalog.json]
   jampay trigger <stripe|razorpay> <event type> -order ID [-session ID] [-payment ID] [-amount N -currency C] [-url URL]
 
+Running the shop (the table in AWS, or DynamoDB Local):
+  jampay orders [-status S] [-gateway G] [-since 2026-11-01] [-until 2026-11-30] [-limit 50] [-json]
+  jampay order ID [-json]
+  jampay refund ID [-amount N] [-wait]     N in minor units (cents, paise); none: all that is left
+  jampay reconcile [-dry-run]
+
 Settings come from the environment (TABLE_NAME, DYNAMODB_ENDPOINT, SITE_URL,
 ALLOWED_ORIGINS, STRIPE_*, RAZORPAY_*); a gateway without keys is the sandbox.
+The shop commands read them as the Lambda functions do: with
+SECRETS_PARAMETER_PATH set, the API keys come from SSM Parameter Store under
+it; STRIPE_MODE is required with a Stripe key. They use your AWS credentials
+from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+AWS_SESSION_TOKEN: eval "$(aws configure export-credentials --format env)")
+and AWS_REGION; with DYNAMODB_ENDPOINT they need none, and act as "local".
+"jampay orders" reads the whole table (a Scan): its cost follows the table.
 `
 
 func main() {
@@ -43,6 +57,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args[1:], getenv, stdout, stderr)
 	case "trigger":
 		return trigger(ctx, args[1:], getenv, stdout)
+	case "orders":
+		return orders(ctx, args[1:], getenv, stdout, stderr)
+	case "order":
+		return showOrder(ctx, args[1:], getenv, stdout, stderr)
+	case "refund":
+		return refund(ctx, args[1:], getenv, stdout, stderr)
+	case "reconcile":
+		return reconcile(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
