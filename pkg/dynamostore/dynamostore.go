@@ -40,8 +40,9 @@ type Client interface {
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	// Query reads the queue index only (queue.go).
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
-	// Scan serves BackfillOpenQueue only, run once after the upgrade that
-	// brought the queue index: no request path scans.
+	// Scan serves BackfillOpenQueue, run once after the upgrade that
+	// brought the queue index, and the owner's ListOrders (jampay orders):
+	// no request path scans.
 	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 }
 
