@@ -1,7 +1,8 @@
 // Package localserver runs jampay on one origin for local use: the static
-// site, the API (the same handlers the Lambda functions run) and, for each
-// gateway without keys, the sandbox. Orders live in memory unless
-// TABLE_NAME (with DYNAMODB_ENDPOINT for DynamoDB Local) says otherwise.
+// site, the API (the same handlers the Lambda functions run), for each
+// gateway without keys the sandbox, and the owner's dashboard at /_jampay/
+// (this machine only). Orders live in memory unless TABLE_NAME (with
+// DYNAMODB_ENDPOINT for DynamoDB Local) says otherwise.
 package localserver
 
 import (
@@ -11,8 +12,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -22,6 +25,7 @@ import (
 	"github.com/jampay/jampay/pkg/config"
 	"github.com/jampay/jampay/pkg/dynamostore"
 	"github.com/jampay/jampay/pkg/gateways"
+	"github.com/jampay/jampay/pkg/inquirers"
 	"github.com/jampay/jampay/pkg/memstore"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/razorpaygw"
@@ -53,6 +57,7 @@ type Server struct {
 	ln      net.Listener
 	srv     *http.Server
 	done    chan error
+	sandbox *sandbox.Sandbox
 }
 
 // Start listens on opts.Addr and serves until Close.
@@ -82,7 +87,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, storeName, err := newStore(ctx, cfg)
+	clk := &clock{}
+	store, storeName, err := newStore(ctx, cfg, clk.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -98,6 +104,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 
 	s := &Server{URL: base, Store: store, Secrets: map[string]string{}, ln: ln, done: make(chan error, 1)}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	// What Lambda requires, jampay serve supplies: its own origin for the
 	// shop's pages, Stripe's test mode, and webhook secrets made for this
 	// run, which the sandbox signs with and the verifiers check.
@@ -117,19 +124,24 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	stripeSecrets, rzpSecrets := stripeHook.Secrets, rzpHook.Secrets
 	s.Secrets[config.StripeWebhookSecret], s.Secrets[config.RazorpayWebhookSecret] = stripeSecrets[0], rzpSecrets[0]
 
-	now := time.Now
+	now := clk.Now
+	// The owner's use cases (reconcile, refund) for the dashboard; its
+	// gateways are filled in below, the sandbox's or the real ones.
+	owner := shop.New(shop.Service{Store: store, Now: now, Effects: opts.Effects,
+		Inquirers: map[string]shop.Inquirer{}, Refunders: map[string]shop.Refunder{}})
 	sb := sandbox.New(sandbox.Config{
 		BaseURL: base, SiteURL: siteURL, ShopName: cat.ShopName,
 		StripeSecret: stripeSecrets[0], RazorpaySecret: rzpSecrets[0],
-		RazorpayKeySecret: cmp.Or(cfg.Razorpay.KeySecret, "sandbox"), TTL: cfg.CheckoutTTL,
+		RazorpayKeySecret: cmp.Or(cfg.Razorpay.KeySecret, "sandbox"), TTL: cfg.CheckoutTTL, Now: now,
 		Expire: func(ctx context.Context, orderID string) error {
-			_, _, err := shop.New(shop.Service{Store: store, Now: now, Effects: opts.Effects}).ApplyEvent(ctx, order.Event{
+			_, _, err := owner.ApplyEvent(ctx, order.Event{
 				Gateway: "razorpay", ID: "jampay_expire_" + orderID, Type: "jampay.checkout.abandoned",
 				Kind: order.KindExpired, OrderID: orderID,
 			})
 			return err
 		},
 	})
+	s.sandbox = sb
 	// A gateway with keys is the real one; one without, the sandbox.
 	checkouts := map[string]api.Gateway{}
 	mode := map[string]string{}
@@ -143,6 +155,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		mode["stripe"] = "Stripe " + stripeMode + " mode (" + cmp.Or(cfg.Stripe.APIBase, "api.stripe.com") + ")"
 	} else {
 		checkouts["stripe"], mode["stripe"] = sb.Stripe(), "sandbox"
+		owner.Inquirers["stripe"], owner.Refunders["stripe"] = sb.Stripe(), sb.Stripe()
 	}
 	razorpay, err := gateways.RazorpayCheckout(cfg, cat.ShopName)
 	if err != nil {
@@ -154,6 +167,23 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		mode["razorpay"] = "Razorpay (" + cmp.Or(cfg.Razorpay.APIBase, razorpaygw.DefaultAPIBase) + ")"
 	} else {
 		checkouts["razorpay"], mode["razorpay"] = sb.Razorpay(), "sandbox"
+		owner.Inquirers["razorpay"], owner.Refunders["razorpay"] = sb.Razorpay(), sb.Razorpay()
+	}
+	if stripe != nil || razorpay != nil {
+		// A gateway with keys is asked through its API, as the reconcile
+		// function and `jampay refund` ask it.
+		inqs, err := inquirers.FromConfig(cfg, localStripeMode)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		refunders, err := inquirers.Refunders(cfg, localStripeMode)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		maps.Copy(owner.Inquirers, inqs)
+		maps.Copy(owner.Refunders, refunders)
 	}
 
 	// One developer clicking through the shop is one client: the limit is
@@ -170,6 +200,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiHandler)
 	mux.Handle("/sandbox/", sb.Handler())
+	mux.Handle("/_jampay/", newDashboard(owner, clk, opts.Logger, fmt.Sprintf("serve %d", os.Getpid()), port).Handler())
 	mux.Handle("/", staticFiles(opts.SiteDir))
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
 	go func() { s.done <- s.srv.Serve(ln) }()
@@ -178,6 +209,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	fmt.Fprintf(opts.Out, "  shop      %s/\n", base)
 	fmt.Fprintf(opts.Out, "  api       %s/api/checkout, %s/api/orders/{id}\n", base, base)
 	fmt.Fprintf(opts.Out, "  webhooks  %s/api/webhooks/stripe, %s/api/webhooks/razorpay\n", base, base)
+	fmt.Fprintf(opts.Out, "  dashboard %s/_jampay/ (orders, refunds, reconcile now; this machine only)\n", base)
 	fmt.Fprintf(opts.Out, "  stripe    %s\n  razorpay  %s\n  store     %s\n", mode["stripe"], mode["razorpay"], storeName)
 	if len(cfg.Stripe.WebhookSecrets) == 0 {
 		fmt.Fprintf(opts.Out, "  %s=%s (made for this run)\n", config.StripeWebhookSecret, stripeSecrets[0])
@@ -190,6 +222,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 
 // Close stops the server, letting requests in flight finish.
 func (s *Server) Close(ctx context.Context) error {
+	// The sandbox's refund webhooks go out after their answer: let them
+	// land while the server still listens.
+	s.sandbox.Wait()
 	err := s.srv.Shutdown(ctx)
 	if serveErr := <-s.done; !errors.Is(serveErr, http.ErrServerClosed) && err == nil {
 		err = serveErr
@@ -197,12 +232,12 @@ func (s *Server) Close(ctx context.Context) error {
 	return err
 }
 
-func newStore(ctx context.Context, cfg config.Config) (order.Store, string, error) {
+func newStore(ctx context.Context, cfg config.Config, now func() time.Time) (order.Store, string, error) {
 	if cfg.TableName == "" {
 		if cfg.DynamoDBEndpoint != "" {
 			return nil, "", fmt.Errorf("missing setting: %s (DynamoDB Local at %s needs a table name)", config.TableName, cfg.DynamoDBEndpoint)
 		}
-		return memstore.New(time.Now), "in memory (orders are gone when jampay stops)", nil
+		return memstore.New(now), "in memory (orders are gone when jampay stops)", nil
 	}
 	// DynamoDB Local starts empty, so jampay serve makes the table there;
 	// in AWS the template made it.

@@ -8,7 +8,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -140,6 +142,15 @@ func TestServe_DynamoDBLocalCreatesTheTable(t *testing.T) {
 		t.Fatalf("banner: %s", out)
 	}
 	stripeFlow(t, s.URL, press{"pay", "/success.html", "paid"})
+	// The dashboard lists and reconciles the table's orders too.
+	c := pay(t, s.URL, "razorpay", "pay-lose-webhook")
+	o := owner{t, s.URL}
+	if page := o.reconcile(); !strings.Contains(page, `<tr data-order="`+c["orderId"].(string)+`">`) || strings.Contains(page, "Left for the next run") {
+		t.Fatalf("the dashboard on DynamoDB Local:\n%s", page)
+	}
+	if got := status(t, s.URL, c); got != "paid" {
+		t.Fatalf("Reconcile now on DynamoDB Local: %s", got)
+	}
 }
 
 func TestServe_RazorpaySandbox(t *testing.T) {
@@ -220,20 +231,30 @@ func TestServe_RateLimitOffUnlessSet(t *testing.T) {
 func TestServe_ConfiguredGatewaysReplaceTheSandbox(t *testing.T) {
 	var mu sync.Mutex
 	var successURL string
+	var asked []string
 	stripeAPI := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_ = r.ParseForm()
 		mu.Lock()
-		successURL = r.PostForm.Get("success_url")
+		if r.URL.Path == "/v1/checkout/sessions" {
+			successURL = r.PostForm.Get("success_url")
+		}
+		asked = append(asked, r.Method+" "+r.URL.Path)
 		mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"id":"cs_test_local","object":"checkout.session","url":"https://checkout.stripe.com/c/pay/cs_test_local"}`)
 	}))
 	defer stripeAPI.Close()
+	// Razorpay's lists, empty, for the dashboard's reconcile.
+	razorpayAPI := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"entity":"collection","count":0,"items":[]}`)
+	}))
+	defer razorpayAPI.Close()
 	s, out := start(t, map[string]string{
 		"STRIPE_SECRET_KEY": "sk_test_local", "STRIPE_API_BASE": stripeAPI.URL,
-		"RAZORPAY_KEY_ID": "rzp_test_local", "RAZORPAY_KEY_SECRET": "local-secret", "RAZORPAY_API_BASE": "http://127.0.0.1:9",
+		"RAZORPAY_KEY_ID": "rzp_test_local", "RAZORPAY_KEY_SECRET": "local-secret", "RAZORPAY_API_BASE": razorpayAPI.URL,
 	})
-	for _, want := range []string{"stripe    Stripe test mode (" + stripeAPI.URL + ")", "razorpay  Razorpay (http://127.0.0.1:9)"} {
+	for _, want := range []string{"stripe    Stripe test mode (" + stripeAPI.URL + ")", "razorpay  Razorpay (" + razorpayAPI.URL + ")"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, out)
 		}
@@ -243,9 +264,19 @@ func TestServe_ConfiguredGatewaysReplaceTheSandbox(t *testing.T) {
 		t.Errorf("checkout url %v, want Stripe's", got)
 	}
 	mu.Lock()
-	defer mu.Unlock()
 	if successURL != s.URL+"/success.html" {
 		t.Errorf("success_url %q, want %s/success.html", successURL, s.URL)
+	}
+	mu.Unlock()
+	// The dashboard's reconcile asks the real gateway, not the sandbox:
+	// past the deadline, the order's Checkout Session.
+	o := owner{t, s.URL}
+	o.post("/_jampay/clock", url.Values{"minutes": {"61"}}, nil)
+	o.reconcile()
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Contains(asked, "GET /v1/checkout/sessions/cs_test_local") {
+		t.Errorf("Reconcile now did not ask Stripe about the session; it asked %q", asked)
 	}
 }
 

@@ -34,9 +34,11 @@
       '<p data-msg role="alert" style="color:#991b1b;min-height:1.2em;margin:.2rem 0"></p>' +
       '<div style="display:grid;gap:.55rem">' +
       '<button data-act="pay" style="font:inherit;font-weight:600;padding:.75rem;border:0;border-radius:10px;background:#1d4ed8;color:#fff;cursor:pointer">Pay</button>' +
+      '<button data-act="pay-lose-webhook" aria-describedby="rzp-sbx-lose" style="font:inherit;font-weight:600;padding:.75rem;border:2px solid #1d4ed8;border-radius:10px;background:#fff;color:#1d4ed8;cursor:pointer">Pay, but lose the webhook</button>' +
       '<button data-act="decline" style="font:inherit;font-weight:600;padding:.75rem;border:2px solid #991b1b;border-radius:10px;background:#fff;color:#991b1b;cursor:pointer">Decline (bank declines)</button>' +
       '<button data-act="abandon" style="font:inherit;font-weight:600;padding:.75rem;border:2px solid #6b7280;border-radius:10px;background:#fff;color:#374151;cursor:pointer">Abandon (close Checkout)</button>' +
-      "</div>";
+      "</div>" +
+      '<p id="rzp-sbx-lose" style="margin:.8rem 0 0;color:#4b5563;font-size:.85rem">"Pay, but lose the webhook" pays and sends nothing: the order stays pending until reconcile asks Razorpay ("Reconcile now" at <a href="/_jampay/">/_jampay/</a>).</p>';
     box.querySelector("#rzp-sbx-title").textContent = "Pay " + (o.name || "the shop");
     box.querySelector("[data-total]").textContent = fmt(o.amount, o.currency || "INR");
     root.appendChild(box);
@@ -50,7 +52,7 @@
         .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
         .then(function (res) {
           if (!res.ok) throw new Error(res.body.error || "sandbox error");
-          if (action === "pay") { self.close(); if (o.handler) o.handler(res.body); }
+          if (action === "pay" || action === "pay-lose-webhook") { self.close(); if (o.handler) o.handler(res.body); }
           else if (action === "decline") {
             // Razorpay keeps Checkout open after a failed payment, with the
             // error, so the customer can retry on the same order.

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,7 +74,7 @@ func (s *Sandbox) razorpayAction(w http.ResponseWriter, r *http.Request) {
 	action := r.PathValue("action")
 	var open bool
 	switch action {
-	case "pay":
+	case "pay", loseWebhook:
 		open = s.close(ss, "paid")
 	case "decline":
 		open = s.decline(ss, declineDescription)
@@ -106,22 +107,32 @@ func (s *Sandbox) razorpayAction(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{})
 		return
 	}
+	// Each attempt is a payment in the sandbox's books, which reconcile
+	// reads as it reads Razorpay's payments of an order.
+	now := s.cfg.Now()
+	p := payment{Status: "captured", Created: now}
+	if action == "decline" {
+		p.Status, p.Reason = "failed", declineDescription
+	}
 	s.mu.Lock()
 	ss.Attempts++
-	paymentID := ss.PaymentRef + string(rune('a'+ss.Attempts%26))
+	p.ID = ss.PaymentRef + string(rune('a'+ss.Attempts%26))
+	ss.Payments = append(ss.Payments, p)
 	s.mu.Unlock()
+	paymentID := p.ID
 	base := payloads.Razorpay{OrderID: ss.Order.ID, RazorpayOrderID: ss.Ref, PaymentID: paymentID,
-		Amount: ss.Order.Amount, Currency: ss.Order.Currency, Created: s.cfg.Now()}
-	// With automatic capture Razorpay sends all three, in no promised order.
-	types := []string{"payment.authorized", "payment.captured", "order.paid"}
-	if action == "decline" {
-		base.Reason = declineDescription
-		types = []string{"payment.failed"}
-	}
+		Amount: ss.Order.Amount, Currency: ss.Order.Currency, Created: now, Reason: p.Reason}
+	types := paymentEvents[p.Status]
 	for i, t := range types {
 		ev := base
 		ev.Type = t
 		body, id, err := ev.Payload()
+		if err == nil && action == loseWebhook {
+			// Paid in the sandbox's books, and Checkout hands the page
+			// its payment, but jampay hears nothing until reconcile asks.
+			s.lose("razorpay", id, body)
+			continue
+		}
 		if err == nil {
 			err = SendRazorpay(r.Context(), s.cfg.Client, s.cfg.BaseURL+"/api/webhooks/razorpay", s.cfg.RazorpaySecret, id, body)
 		}
@@ -129,6 +140,7 @@ func (s *Sandbox) razorpayAction(w http.ResponseWriter, r *http.Request) {
 			// Once one event of a payment is out, the payment happened:
 			// another press must not make a second one.
 			if action == "pay" && i == 0 {
+				s.unbook(ss, paymentID)
 				s.reopen(ss)
 			}
 			writeJSON(w, http.StatusBadGateway, map[string]string{"error": "The sandbox could not deliver Razorpay's webhook: " + err.Error()})
@@ -149,6 +161,22 @@ func (s *Sandbox) razorpayAction(w http.ResponseWriter, r *http.Request) {
 		"razorpay_payment_id": paymentID, "razorpay_order_id": ss.Ref,
 		"razorpay_signature": razorpayhook.Sign([]byte(ss.Ref+"|"+paymentID), s.cfg.RazorpayKeySecret),
 	})
+}
+
+// paymentEvents are the webhooks Razorpay sends for a payment that ends
+// so: with automatic capture, all three for a captured one, in no
+// promised order.
+var paymentEvents = map[string][]string{
+	"captured": {"payment.authorized", "payment.captured", "order.paid"},
+	"failed":   {"payment.failed"},
+}
+
+// unbook takes back a payment whose first webhook could not be delivered:
+// the customer is told, and may press Pay again.
+func (s *Sandbox) unbook(ss *session, paymentID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss.Payments = slices.DeleteFunc(ss.Payments, func(p payment) bool { return p.ID == paymentID })
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -3,6 +3,9 @@
 // page whose Pay, Decline and Abandon buttons send the webhook the real
 // gateway would send, in its wire format and signed with the gateway's own
 // scheme, to jampay's webhook route, through the real verification path.
+// "Pay, but lose the webhook" pays without telling jampay, and each gateway
+// answers reconcile (shop.Inquirer) and refunds (shop.Refunder) from the
+// sandbox's books, so reconcile can be watched recovering the order.
 // It is linked only into the jampay CLI, never into a Lambda function.
 package sandbox
 
@@ -40,7 +43,10 @@ type Config struct {
 	// does it in production, and the sandbox at once.
 	Expire func(ctx context.Context, orderID string) error
 	Client *http.Client
-	Now    func() time.Time
+	// Now is the clock the sandbox's books and events read. Signatures
+	// are dated by the wall clock whatever Now says: stripe-go checks
+	// their tolerance against it.
+	Now func() time.Time
 	// TTL is how long a checkout may be paid (CHECKOUT_TTL), as the real
 	// gateways are told; zero is the contract's default.
 	TTL time.Duration
@@ -59,6 +65,13 @@ type Sandbox struct {
 	mu       sync.Mutex
 	sessions map[string]*session // by SessionRef
 	byOrder  map[string]*session // by order id
+	// lost are the webhooks the sandbox made but never delivered, in the
+	// order they were lost: what its Missed hands reconcile.
+	lost []lostEvent
+	seq  int64
+	// sending counts webhooks sent after their answer (refunds'), so Wait
+	// and tests can tell when they are out.
+	sending sync.WaitGroup
 }
 
 type session struct {
@@ -74,6 +87,33 @@ type session struct {
 	// Declined is the last attempt's decline message, shown on the page
 	// until the customer pays or walks away.
 	Declined string
+	// LastDecline outlives Declined: Stripe's PaymentIntent keeps its
+	// last_payment_error after the session closes, and reconcile reads it.
+	LastDecline string
+	// Payments are the Razorpay payments made on the order, one per
+	// attempt (a Stripe session has its one PaymentIntent, PaymentRef).
+	Payments []payment
+	// Refunded is the cumulative amount refunded; Refunds the refunds
+	// made, by the idempotency key they were asked with.
+	Refunded int64
+	Refunds  map[string]string
+}
+
+// payment is one Razorpay payment in the sandbox's books.
+type payment struct {
+	ID      string
+	Status  string // "captured" or "failed"
+	Reason  string // a failure's error_description
+	Created time.Time
+}
+
+// lostEvent is a webhook the sandbox made and did not deliver.
+type lostEvent struct {
+	Seq     int64
+	Gateway string
+	ID      string // Razorpay's event id travels in a header, not the body
+	Body    []byte
+	At      time.Time
 }
 
 // New returns a sandbox.
@@ -114,6 +154,36 @@ func (s *Sandbox) session(gateway, ref string) (*session, bool) {
 	}
 	return ss, true
 }
+
+// loseWebhook is the action of "Pay, but lose the webhook", on both pages.
+const loseWebhook = "pay-lose-webhook"
+
+// lose records a webhook the sandbox will not deliver, for Missed.
+func (s *Sandbox) lose(gateway, eventID string, body []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	s.lost = append(s.lost, lostEvent{Seq: s.seq, Gateway: gateway, ID: eventID, Body: body, At: s.cfg.Now()})
+}
+
+// later sends a webhook after the request that caused it has been
+// answered, as the gateways do with a refund's; one that cannot be
+// delivered is lost, and reconcile finds it.
+func (s *Sandbox) later(gateway, eventID string, body []byte, send func(context.Context) error) {
+	s.sending.Add(1)
+	go func() {
+		defer s.sending.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := send(ctx); err != nil {
+			s.lose(gateway, eventID, body)
+		}
+	}()
+}
+
+// Wait returns once every webhook the sandbox is sending has been
+// delivered or lost.
+func (s *Sandbox) Wait() { s.sending.Wait() }
 
 // post sends a webhook to url, as the gateway would.
 func post(ctx context.Context, client *http.Client, url string, body []byte, header http.Header) error {
@@ -187,6 +257,19 @@ func (s *Sandbox) close(ss *session, how string) bool {
 	return true
 }
 
+// byOrderID returns the session the sandbox opened for an order of the
+// gateway, if it still has it: its books live in memory, and a session
+// from before jampay serve restarted is gone.
+func (s *Sandbox) byOrderID(gateway, orderID string) (*session, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss, ok := s.byOrder[orderID]
+	if !ok || ss.Gateway != gateway {
+		return nil, false
+	}
+	return ss, true
+}
+
 // reopen undoes close when the gateway's webhook could not be delivered:
 // the customer sees the error and may press again.
 func (s *Sandbox) reopen(ss *session) {
@@ -203,7 +286,7 @@ func (s *Sandbox) decline(ss *session, message string) bool {
 	if ss.Closed != "" {
 		return false
 	}
-	ss.Declined = message
+	ss.Declined, ss.LastDecline = message, message
 	return true
 }
 

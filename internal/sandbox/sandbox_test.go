@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,6 +34,10 @@ type rig struct {
 	url string
 	mu  sync.Mutex
 	got []map[string]any
+	// heard are the same webhooks as jampay's decoders read them.
+	heard []order.Event
+	// down makes the webhook routes answer 500, as a jampay that is down.
+	down atomic.Bool
 }
 
 func newRig(t *testing.T) *rig {
@@ -48,6 +53,10 @@ func newRig(t *testing.T) *rig {
 	})
 	mux.Handle("/sandbox/", r.sb.Handler())
 	mux.HandleFunc("POST /api/webhooks/{gateway}", func(w http.ResponseWriter, req *http.Request) {
+		if r.down.Load() {
+			http.Error(w, `{"error":{"code":"store_unavailable"}}`, http.StatusInternalServerError)
+			return
+		}
 		body, _ := io.ReadAll(req.Body)
 		// Every event the sandbox sends must be one its gateway's table
 		// says jampay handles: one outside it would be delivered only to
@@ -66,6 +75,10 @@ func newRig(t *testing.T) *rig {
 			}
 			e, err = razorpayhook.Decode(body)
 		}
+		e.Gateway = req.PathValue("gateway")
+		if e.Gateway == "razorpay" {
+			e.ID = req.Header.Get("X-Razorpay-Event-Id")
+		}
 		if err != nil || e.Kind == order.KindIgnored {
 			t.Errorf("the sandbox sent a %s event jampay does not handle: %+v %v", req.PathValue("gateway"), e, err)
 		}
@@ -75,6 +88,7 @@ func newRig(t *testing.T) *rig {
 		}
 		r.mu.Lock()
 		r.got = append(r.got, ev)
+		r.heard = append(r.heard, e)
 		r.mu.Unlock()
 		_, _ = w.Write([]byte(`{"received":true}`))
 	})
@@ -86,8 +100,17 @@ func (r *rig) events() []map[string]any {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	got := r.got
-	r.got = nil
+	r.got, r.heard = nil, nil
 	return got
+}
+
+// decoded returns the webhooks delivered since the last call, decoded.
+func (r *rig) decoded() []order.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	heard := r.heard
+	r.got, r.heard = nil, nil
+	return heard
 }
 
 var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

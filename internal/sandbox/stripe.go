@@ -71,8 +71,9 @@ func (s *Sandbox) stripeAction(w http.ResponseWriter, r *http.Request) {
 	}
 	var next string
 	var open bool
-	switch r.PathValue("action") {
-	case "pay":
+	action := r.PathValue("action")
+	switch action {
+	case "pay", loseWebhook:
 		ev.Type, next, open = "checkout.session.completed", s.cfg.SiteURL+"/success.html", s.close(ss, "paid")
 	case "decline":
 		// jampay hears the PaymentIntent's failure; the session stays open.
@@ -89,8 +90,15 @@ func (s *Sandbox) stripeAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	payload, err := ev.Payload()
+	if err == nil && action == loseWebhook {
+		// Paid in the sandbox's books, and the customer sent on to the
+		// success page, but jampay hears nothing until reconcile asks.
+		s.lose("stripe", "", payload)
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
 	if err == nil {
-		err = SendStripe(r.Context(), s.cfg.Client, s.cfg.BaseURL+"/api/webhooks/stripe", s.cfg.StripeSecret, payload, s.cfg.Now())
+		err = SendStripe(r.Context(), s.cfg.Client, s.cfg.BaseURL+"/api/webhooks/stripe", s.cfg.StripeSecret, payload, time.Time{})
 	}
 	if err != nil {
 		if ev.Type != "payment_intent.payment_failed" {
@@ -125,7 +133,7 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
  tfoot td{font-weight:700;border:0;padding-top:.8rem} .buttons{display:grid;gap:.6rem}
  button{font:inherit;font-weight:600;padding:.8rem;border-radius:10px;border:2px solid transparent;cursor:pointer}
  button:focus-visible{outline:3px solid #2563eb;outline-offset:2px}
- .pay{background:#166534;color:#fff} .decline{background:#fff;color:#991b1b;border-color:#991b1b} .abandon{background:#fff;color:#374151;border-color:#9ca3af}
+ .pay{background:#166534;color:#fff} .lose{background:#fff;color:#166534;border-color:#166534} .decline{background:#fff;color:#991b1b;border-color:#991b1b} .abandon{background:#fff;color:#374151;border-color:#9ca3af}
  .note{color:#4b5563;font-size:.85rem;margin-top:1rem} .alert{background:#fef2f2;color:#991b1b;padding:.6rem .8rem;border-radius:8px;border:1px solid #fecaca}
  .done{background:#f3f4f6;padding:.6rem .8rem;border-radius:8px}
 </style></head>
@@ -143,10 +151,12 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
  <p><a href="{{.ShopURL}}">Back to {{.Shop}}</a></p>
  {{else}}<div class="buttons">
   <form method="post" action="{{.Action}}pay"><button class="pay" style="width:100%" type="submit">Pay</button></form>
+  <form method="post" action="{{.Action}}pay-lose-webhook"><button class="lose" style="width:100%" type="submit" aria-describedby="lose-note">Pay, but lose the webhook</button></form>
   <form method="post" action="{{.Action}}decline"><button class="decline" style="width:100%" type="submit">Decline (card declined)</button></form>
   <form method="post" action="{{.Action}}abandon"><button class="abandon" style="width:100%" type="submit">Abandon (session expires)</button></form>
  </div>{{end}}
- <p class="note">Each button sends the webhook {{.Gateway}} would send, signed, to this jampay.</p>
+ <p class="note">Each button sends the webhook {{.Gateway}} would send, signed, to this jampay.
+ <span id="lose-note">"Pay, but lose the webhook" pays and sends nothing: the order stays pending until reconcile asks {{.Gateway}} ("Reconcile now" at <a href="/_jampay/">/_jampay/</a>).</span></p>
 </main>
 <script>
  const cur = {{.Order.Currency}};

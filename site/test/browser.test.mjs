@@ -342,3 +342,129 @@ test("checkout's Idempotency-Key is random or absent, never from Math.random", a
     delete Crypto.prototype.getRandomValues;
   }), undefined);
 });
+
+// The owner's dashboard at /_jampay/ (jampay serve only): what the webhooks
+// miss, reconcile recovers, and a refund moves the order once the gateway's
+// webhook confirms it. These run last: one advances jampay serve's clock.
+
+// orderOf is the order this tab checked out.
+function orderOf(page) {
+  return page.evaluate(() => JSON.parse(sessionStorage.getItem("jampay.order")).orderId);
+}
+
+// submit presses a dashboard button and waits for the page its form leads to.
+async function submit(page, name) {
+  await Promise.all([page.waitForNavigation(), page.getByRole("button", { name }).click()]);
+}
+
+async function dashboard() {
+  const page = await newPage();
+  await page.goto(base + "/_jampay/");
+  return page;
+}
+
+const row = (page, id) => page.locator(`tr[data-order="${id}"]`);
+const history = (page) => page.locator("section[aria-labelledby=history-title] tbody tr");
+
+for (const { gateway, sku, total } of cases) {
+  test(`${gateway}: pay, but lose the webhook → pending until "Reconcile now" on /_jampay/ → paid`, async () => {
+    const page = await newPage();
+    await buy(page, gateway, sku);
+    const lose = page.getByRole("button", { name: "Pay, but lose the webhook" });
+    if (gateway === "stripe") {
+      await page.waitForURL(/\/sandbox\/stripe\//);
+      await page.screenshot({ path: path.join(shots, "sandbox-stripe.png"), fullPage: true });
+      await Promise.all([page.waitForNavigation(), lose.click()]);
+    } else {
+      await page.getByRole("dialog").waitFor();
+      await page.screenshot({ path: path.join(shots, "sandbox-razorpay.png") });
+      await lose.click();
+    }
+    // The customer paid and is told to wait: jampay heard nothing.
+    await page.waitForURL(/success\.html/);
+    await settle(page, "pending");
+    assert.equal(await page.locator("#total").textContent(), total);
+    await page.screenshot({ path: path.join(shots, `${gateway}-lost-webhook-pending.png`), fullPage: true });
+    const id = await orderOf(page);
+
+    const owner = await dashboard();
+    assert.equal(await row(owner, id).locator(".status").textContent(), "pending");
+    assert.equal(await row(owner, id).locator(".money").textContent(), total, "amounts as the shop writes them");
+    assert.equal(await row(owner, id).locator("td").nth(4).textContent(), gateway === "stripe" ? "Stripe" : "Razorpay");
+    await submit(owner, "Reconcile now");
+    const report = await owner.locator("[data-report]").innerText();
+    assert.match(report, /found [1-9]\d* events? the webhooks missed/, report);
+    assert.equal(await row(owner, id).locator(".status").textContent(), "paid");
+
+    // The success page, still polling, hears it from jampay.
+    await settle(page, "paid");
+    assert.equal(await page.locator("h1").textContent(), "Thank you — paid");
+
+    // The order's history says who moved it, and how.
+    await Promise.all([owner.waitForNavigation(), row(owner, id).getByRole("link").click()]);
+    const newest = await history(owner).first().innerText();
+    assert.match(newest, /reconcile\s+local\s+\w+\s*→\s*paid/, newest);
+    if (gateway === "stripe") await owner.screenshot({ path: path.join(shots, "dashboard-order-reconciled.png"), fullPage: true });
+  });
+}
+
+test("razorpay: an order abandoned in Checkout is expired by reconcile 15 minutes after its deadline, not before", async () => {
+  const page = await newPage();
+  await buy(page, "razorpay", "sticker-in");
+  await page.getByRole("dialog").waitFor();
+  const id = await orderOf(page);
+  await page.close(); // the customer walks away: Razorpay tells nobody
+
+  const owner = await dashboard();
+  const statusAfter = async (minutes) => {
+    if (minutes) {
+      await owner.getByLabel("Minutes").fill(String(minutes));
+      await submit(owner, "Advance the clock");
+    }
+    await submit(owner, "Reconcile now");
+    return row(owner, id).locator(".status").textContent();
+  };
+  assert.equal(await statusAfter(0), "pending", "before its deadline");
+  assert.equal(await statusAfter(60), "pending", "at its deadline (CHECKOUT_TTL, 60 minutes)");
+  assert.equal(await statusAfter(14), "pending", "14 minutes after its deadline");
+  assert.equal(await statusAfter(2), "expired", "16 minutes after its deadline");
+  assert.match(await owner.locator("header").innerText(), /1h16m ahead of real time/);
+  await Promise.all([owner.waitForNavigation(), row(owner, id).getByRole("link").click()]);
+  assert.match(await history(owner).first().innerText(), /jampay\.checkout_expired[\s\S]*reconcile\s+local\s+pending\s*→\s*expired/);
+});
+
+test("stripe: a refund from /_jampay/ moves the order once the sandbox's webhook confirms it", async () => {
+  const page = await newPage();
+  await buy(page, "stripe", "tee-m");
+  await page.waitForURL(/\/sandbox\/stripe\//);
+  await Promise.all([page.waitForNavigation(), page.getByRole("button", { name: /^Pay$/ }).click()]);
+  await settle(page, "paid");
+  const id = await orderOf(page);
+
+  const owner = await dashboard();
+  await Promise.all([owner.waitForNavigation(), row(owner, id).getByRole("link").click()]);
+  await owner.getByLabel(/Amount \(USD\)/).fill("15");
+  await submit(owner, "Refund");
+  assert.match(await owner.getByRole("status").filter({ hasText: "Refund" }).innerText(), /of \$15\.00: the gateway's webhook confirmed it, and the order is now partially_refunded/);
+  assert.equal(await owner.locator("#status").textContent(), "partially_refunded");
+  // Newest first: the sandbox's charge.refunded moved it, after the owner's request.
+  assert.match(await history(owner).nth(0).innerText(), /charge\.refunded[\s\S]*webhook[\s\S]*paid\s*→\s*partially_refunded/);
+  assert.match(await history(owner).nth(1).innerText(), /jampay\.refund_requested[\s\S]*owner\s+local/);
+  // More than is left is refused, and nothing moves.
+  await owner.getByLabel(/Amount \(USD\)/).fill("30");
+  await submit(owner, "Refund");
+  assert.match(await owner.getByRole("alert").innerText(), /Refund refused/);
+  assert.equal(await owner.locator("#status").textContent(), "partially_refunded");
+  // The rest, with the field left empty.
+  await submit(owner, "Refund");
+  assert.equal(await owner.locator("#status").textContent(), "refunded");
+  assert.match(await owner.getByRole("status").filter({ hasText: "Refund" }).innerText(), /of \$25\.00: the gateway's webhook confirmed it/);
+  await owner.screenshot({ path: path.join(shots, "dashboard-order-refunded.png"), fullPage: true });
+
+  // The success page, reloaded, says so too.
+  await page.reload();
+  await settle(page, "refunded");
+  await Promise.all([owner.waitForNavigation(), owner.getByRole("link", { name: "← All orders" }).click()]);
+  assert.equal(await row(owner, id).locator(".status").textContent(), "refunded");
+  await owner.screenshot({ path: path.join(shots, "dashboard-orders.png"), fullPage: true });
+});

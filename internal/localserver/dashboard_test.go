@@ -1,0 +1,285 @@
+package localserver_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// owner is the owner's browser on the dashboard: its forms post with the
+// dashboard's own Origin, and it reads each page it is sent to.
+type owner struct {
+	t    *testing.T
+	base string
+}
+
+// post submits a dashboard form and returns where it leads and the
+// status of the answer.
+func (o owner) post(path string, form url.Values, header map[string]string) (int, string) {
+	o.t.Helper()
+	req, _ := http.NewRequest("POST", o.base+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", o.base)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	for k, v := range header {
+		if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("Location")
+}
+
+func (o owner) page(path string) string {
+	o.t.Helper()
+	resp, err := http.Get(o.base + path)
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		o.t.Fatalf("GET %s: %d %s", path, resp.StatusCode, body)
+	}
+	return string(body)
+}
+
+func (o owner) reconcile() string {
+	o.t.Helper()
+	if code, loc := o.post("/_jampay/reconcile", nil, nil); code != http.StatusSeeOther || !strings.HasPrefix(loc, "/_jampay/") {
+		o.t.Fatalf("Reconcile now: %d → %q", code, loc)
+	}
+	return o.page("/_jampay/")
+}
+
+// session is the checkout the sandbox opened for the order c made.
+func session(t *testing.T, base string, c map[string]any) string {
+	t.Helper()
+	resp, err := http.Get(base + "/sandbox/orders/" + c["orderId"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var refs struct{ Session string }
+	_ = json.NewDecoder(resp.Body).Decode(&refs)
+	return refs.Session
+}
+
+// pay checks out on a gateway's sandbox and presses a button.
+func pay(t *testing.T, base, gateway, action string) map[string]any {
+	t.Helper()
+	sku := map[string]string{"stripe": "tee-m", "razorpay": "sticker-in"}[gateway]
+	c := postJSON(t, base+"/api/checkout", `{"gateway":"`+gateway+`","items":[{"sku":"`+sku+`","quantity":2}]}`)
+	if action != "" {
+		resp, err := noRedirect.Post(base+"/sandbox/"+gateway+"/"+session(t, base, c)+"/"+action, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode >= 400 {
+			t.Fatalf("%s on %s: %d", action, gateway, resp.StatusCode)
+		}
+	}
+	return c
+}
+
+// The newcomer's walk: "Pay, but lose the webhook" leaves the order
+// pending, and "Reconcile now" asks the sandbox and moves it to paid, in
+// the order's history as reconcile's, by the local owner.
+func TestDashboard_ReconcileNowRecoversALostWebhook(t *testing.T) {
+	s, out := start(t, nil)
+	if !strings.Contains(out.String(), "dashboard "+s.URL+"/_jampay/") {
+		t.Errorf("banner lacks the dashboard:\n%s", out)
+	}
+	o := owner{t, s.URL}
+	for _, gateway := range []string{"stripe", "razorpay"} {
+		c := pay(t, s.URL, gateway, "pay-lose-webhook")
+		if got := status(t, s.URL, c); got != "pending" {
+			t.Fatalf("%s: after a lost webhook the order is %s", gateway, got)
+		}
+		report := o.reconcile()
+		// (Reconcile counts a move per event: Razorpay's authorized, then captured.)
+		if !regexp.MustCompile(`found [1-9]\d* events? the webhooks missed,\s+replayed 0 parked;\s+<strong>[1-9]\d* moved`).MatchString(report) {
+			t.Errorf("%s: the run's report: %s", gateway, report)
+		}
+		if got := status(t, s.URL, c); got != "paid" {
+			t.Fatalf("%s: after Reconcile now the order is %s", gateway, got)
+		}
+		id := c["orderId"].(string)
+		if list := o.page("/_jampay/"); !strings.Contains(list, `<tr data-order="`+id+`">`) {
+			t.Errorf("%s: the order is not listed", gateway)
+		}
+		detail := o.page("/_jampay/orders/" + id)
+		for _, want := range []string{`data-src="reconcile">reconcile</span></td>` + "\n    <td>local</td>", `data-status="paid" id="status"`} {
+			if !strings.Contains(detail, want) {
+				t.Errorf("%s: the order's page lacks %q:\n%s", gateway, want, detail)
+			}
+		}
+	}
+}
+
+// A refund from the dashboard goes through the shop's Refund, as `jampay
+// refund` does: the order moves when the sandbox's webhook confirms it,
+// and a refund past what is left is refused.
+func TestDashboard_RefundMovesTheOrderWhenTheGatewayConfirms(t *testing.T) {
+	s, _ := start(t, nil)
+	o := owner{t, s.URL}
+	for _, gateway := range []string{"stripe", "razorpay"} {
+		c := pay(t, s.URL, gateway, "pay")
+		id := c["orderId"].(string)
+		refund := "/_jampay/orders/" + id + "/refund"
+		if code, loc := o.post(refund, url.Values{"amount": {"15"}}, nil); code != http.StatusSeeOther || loc != "/_jampay/orders/"+id {
+			t.Fatalf("%s: refund: %d → %q", gateway, code, loc)
+		}
+		if got := status(t, s.URL, c); got != "partially_refunded" {
+			t.Fatalf("%s: after a refund of 15 the order is %s", gateway, got)
+		}
+		detail := o.page("/_jampay/orders/" + id)
+		for _, want := range []string{"the gateway's webhook confirmed it", "jampay.refund_requested", `data-src="owner"`} {
+			if !strings.Contains(detail, want) {
+				t.Errorf("%s: the order's page lacks %q", gateway, want)
+			}
+		}
+		o.post(refund, url.Values{"amount": {"100000"}}, nil)
+		if detail := o.page("/_jampay/orders/" + id); !strings.Contains(detail, "Refund refused") {
+			t.Errorf("%s: an over-refund was not refused:\n%s", gateway, detail)
+		}
+		o.post(refund, url.Values{"amount": {""}}, nil) // all that is left
+		if got := status(t, s.URL, c); got != "refunded" {
+			t.Fatalf("%s: after refunding the rest the order is %s", gateway, got)
+		}
+	}
+}
+
+// Razorpay says nothing when a customer walks away: the dashboard's clock
+// (local only) lets the deadline and reconcile's 15 minutes of grace pass,
+// and only then does Reconcile now expire the order.
+func TestDashboard_AdvanceTheClockToExpireAnAbandonedRazorpayOrder(t *testing.T) {
+	s, _ := start(t, nil)
+	o := owner{t, s.URL}
+	c := pay(t, s.URL, "razorpay", "") // Checkout opened, then the tab closed
+	for _, step := range []struct {
+		minutes string
+		want    string
+	}{{"", "pending"}, {"60", "pending"}, {"14", "pending"}, {"2", "expired"}} {
+		if step.minutes != "" {
+			if code, _ := o.post("/_jampay/clock", url.Values{"minutes": {step.minutes}}, nil); code != http.StatusSeeOther {
+				t.Fatalf("advance the clock by %s: %d", step.minutes, code)
+			}
+		}
+		o.reconcile()
+		if got := status(t, s.URL, c); got != step.want {
+			t.Fatalf("after advancing %s more minutes: %s, want %s", step.minutes, got, step.want)
+		}
+	}
+	if page := o.page("/_jampay/"); !strings.Contains(page, "1h16m ahead of real time") {
+		t.Errorf("the dashboard does not say how far the clock was moved")
+	}
+	if detail := o.page("/_jampay/orders/" + c["orderId"].(string)); !strings.Contains(detail, "jampay.checkout_expired") {
+		t.Errorf("the expiry is not in the history:\n%s", detail)
+	}
+	if code, _ := o.post("/_jampay/clock", url.Values{"minutes": {"-5"}}, nil); code != http.StatusBadRequest {
+		t.Errorf("moving the clock back: %d", code)
+	}
+}
+
+// The dashboard's actions refuse any other origin: a page elsewhere in
+// the owner's browser (or a name rebound to 127.0.0.1) must not refund,
+// reconcile or move the clock. Nothing it asks happens.
+func TestDashboard_RefusesOtherOrigins(t *testing.T) {
+	s, _ := start(t, nil)
+	o := owner{t, s.URL}
+	c := pay(t, s.URL, "stripe", "pay")
+	refund := "/_jampay/orders/" + c["orderId"].(string) + "/refund"
+	for name, header := range map[string]map[string]string{
+		"another origin":              {"Origin": "https://evil.example", "Sec-Fetch-Site": ""},
+		"another port of this host":   {"Origin": "http://127.0.0.1:1", "Sec-Fetch-Site": ""},
+		"an opaque origin":            {"Origin": "null", "Sec-Fetch-Site": ""},
+		"a cross-site fetch":          {"Sec-Fetch-Site": "cross-site", "Origin": ""},
+		"a same-site, other origin":   {"Sec-Fetch-Site": "same-site", "Origin": ""},
+		"our Origin, cross-site":      {"Sec-Fetch-Site": "cross-site"},
+		"a rebound name as the Host":  {"Host": "evil.example"},
+		"a non-loopback Host, origin": {"Host": "192.0.2.1:80", "Origin": "http://192.0.2.1:80"},
+	} {
+		for _, path := range []string{refund, "/_jampay/reconcile", "/_jampay/clock"} {
+			if code, _ := o.postHost(path, url.Values{"amount": {"5"}, "minutes": {"60"}}, header); code != http.StatusForbidden {
+				t.Errorf("%s: POST %s answered %d, want 403", name, path, code)
+			}
+		}
+	}
+	if got := status(t, s.URL, c); got != "paid" {
+		t.Fatalf("a refused refund moved the order to %s", got)
+	}
+	page := o.page("/_jampay/")
+	if strings.Contains(page, "ahead of real time") || strings.Contains(page, "data-report") {
+		t.Fatalf("a refused request moved the clock or ran reconcile")
+	}
+	// A rebound name cannot read the dashboard either.
+	req, _ := http.NewRequest("GET", s.URL+"/_jampay/", nil)
+	req.Host = "evil.example"
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("GET with another Host: %v %v", resp, err)
+	}
+	// The owner's own page, and a client that is no browser, may.
+	if code, _ := o.post(refund, url.Values{"amount": {"5"}}, map[string]string{"Origin": "", "Sec-Fetch-Site": ""}); code != http.StatusSeeOther {
+		t.Fatalf("a request without Origin or Sec-Fetch-Site: %d", code)
+	}
+	localhost := strings.Replace(s.URL, "127.0.0.1", "localhost", 1)
+	if code, _ := o.postHost("/_jampay/reconcile", nil, map[string]string{"Host": strings.TrimPrefix(localhost, "http://"), "Origin": localhost}); code != http.StatusSeeOther {
+		t.Fatalf("the dashboard opened as localhost: %d", code)
+	}
+}
+
+// postHost is post, with the Host header among what may be set.
+func (o owner) postHost(path string, form url.Values, header map[string]string) (int, string) {
+	o.t.Helper()
+	req, _ := http.NewRequest("POST", o.base+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", o.base)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	for k, v := range header {
+		switch {
+		case k == "Host":
+			req.Host = v
+		case v == "":
+			req.Header.Del(k)
+		default:
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("Location")
+}
+
+// The dashboard refunds money: it lives in internal/ and only `jampay
+// serve` links it. No Lambda function may, whatever functions/ grows to.
+func TestNoFunctionLinksTheDashboard(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "../../functions/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 10 {
+		t.Fatalf("go list found too little to check: %q", deps)
+	}
+	for _, p := range deps {
+		if p == "github.com/jampay/jampay/internal/localserver" || p == "github.com/jampay/jampay/internal/sandbox" {
+			t.Errorf("a Lambda function links %s", p)
+		}
+	}
+}
