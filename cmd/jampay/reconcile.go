@@ -100,6 +100,18 @@ func writeReport(w io.Writer, rep shop.ReconcileReport, dry bool, actor string) 
 		}
 		tw.Flush()
 	}
+	if len(rep.PaidLate) > 0 {
+		fmt.Fprintln(w, "\nPaid late (money arrived after the order had expired: fulfil it, or refund it)")
+		for _, id := range rep.PaidLate {
+			fmt.Fprintln(w, "  "+id)
+		}
+	}
+	if len(rep.Notes) > 0 {
+		fmt.Fprintln(w, "\nThe gateways say events may be missing")
+		for _, n := range rep.Notes {
+			fmt.Fprintln(w, "  "+n)
+		}
+	}
 	if len(rep.Errors) > 0 {
 		fmt.Fprintln(w, "\nFailures (each is asked again by the next run)")
 		for _, e := range rep.Errors {

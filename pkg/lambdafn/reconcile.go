@@ -31,6 +31,9 @@ func Reconcile(ctx context.Context, svc *shop.Service, log *slog.Logger, holder 
 	}
 	attrs := []any{"open", rep.Open, "moved", rep.Moved, "missed", rep.Missed, "replayed", rep.Replayed,
 		"stopped_early", rep.Stopped, "errors", len(rep.Errors)}
+	for _, n := range rep.Notes {
+		log.Warn("reconcile: the gateway says events may be missing", "note", n)
+	}
 	for _, id := range rep.PaidLate {
 		log.Warn("late payment: money arrived for an order that had expired", "order_id", id)
 	}

@@ -56,6 +56,9 @@ type ReconcileReport struct {
 	// Errors are what failed (the gateway, the store); those orders and
 	// events are taken up by the next run.
 	Errors []string
+	// Notes are what the gateways said the sweeps may have missed for good
+	// (a cursor older than Stripe's 30 days of events).
+	Notes []string
 	// Stopped: the run reached its Stop time and left the rest.
 	Stopped bool
 }
@@ -257,6 +260,11 @@ func (r *run) missed(ctx context.Context, gateway string, now time.Time) error {
 		r.rep.Missed += len(events)
 		r.mu.Unlock()
 		for _, e := range events {
+			if e.Ignore != "" {
+				r.mu.Lock()
+				r.rep.Notes = append(r.rep.Notes, gateway+": "+e.Ignore)
+				r.mu.Unlock()
+			}
 			out, after, err := r.applyTo(ctx, e)
 			if err != nil {
 				r.failed("apply "+e.ID, err)

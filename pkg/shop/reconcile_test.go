@@ -203,3 +203,18 @@ func TestReconcile_ALatePaymentIsReported(t *testing.T) {
 		t.Fatalf("%s, late %v", got.Status, got.PaidLate())
 	}
 }
+
+// TestReconcile_AGapInTheGatewaysEventsIsReported: an event the inquirer
+// marks ignored (Stripe's retention passed the cursor) moves nothing and
+// is told in the report.
+func TestReconcile_AGapInTheGatewaysEventsIsReported(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	st := memstore.New(func() time.Time { return now })
+	gap := order.Event{Gateway: "stripe", ID: "recon_gap_evt_1", Type: "jampay.events_gap", Kind: order.KindIgnored,
+		Ignore: "events before 2026-10-23 are past Stripe's retention"}
+	svc := shop.New(shop.Service{Store: st, Now: func() time.Time { return now }, Inquirers: map[string]shop.Inquirer{"stripe": &inquirer{missed: []order.Event{gap}}}})
+	rep, err := svc.Reconcile(ctx, shop.ReconcileOptions{Holder: "test", Stop: time.Now().Add(time.Minute)})
+	if err != nil || len(rep.Notes) != 1 || rep.Moved != 0 {
+		t.Fatalf("%+v %v", rep, err)
+	}
+}
