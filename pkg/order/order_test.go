@@ -349,3 +349,18 @@ func TestRanking_EveryStatusOnce(t *testing.T) {
 		t.Errorf("the ranking must end with pending, which always holds")
 	}
 }
+
+// TestApply_AnAuthorisationGivenBackEndsTheOrder: authorised, never
+// captured, returned by the gateway: failed for good, so the order leaves
+// the open queue; a capture that still came would pay it.
+func TestApply_AnAuthorisationGivenBackEndsTheOrder(t *testing.T) {
+	o := Order{Status: Pending, Amount: 4000, Currency: "usd"}
+	o, _ = Apply(o, processing("e1"))
+	o, _ = Apply(o, Event{ID: "e2", Kind: KindFailed, Reason: "not captured, returned"})
+	if o.Status != Failed || o.FailureReason != "not captured, returned" {
+		t.Fatalf("%s %q", o.Status, o.FailureReason)
+	}
+	if late, _ := Apply(o, paid("e3", 4000, "usd")); late.Status != Paid {
+		t.Fatalf("a capture after all: %s", late.Status)
+	}
+}

@@ -254,7 +254,11 @@ func eventOf(e entity, r reading, payment json.RawMessage, at int64) (*order.Eve
 	}
 	ev.ID, ev.Gateway, ev.Source = "recon_"+e.ID+"_"+r.state, gateway, order.SourceReconcile
 	if r.state == "released" {
-		ev.Reason = releasedReason
+		// Failed for good: the money held is back with the customer, and
+		// the checkout it was made in is long over. A decline would leave
+		// the order processing (the authorisation's evidence outranks it)
+		// and asked about at every run, for ever.
+		ev.Kind, ev.Reason = order.KindFailed, releasedReason
 	}
 	return &ev, nil
 }

@@ -103,12 +103,13 @@ func TestEventOf_IsWhatTheWebhookDecodesTo(t *testing.T) {
 }
 
 // TestEventOf_AReleasedAuthorisationSaysWhy: an authorisation nobody
-// captured, refunded by Razorpay, is a decline that says why.
+// captured, refunded by Razorpay, is a failure for good that says why (a
+// decline would leave the order processing for ever).
 func TestEventOf_AReleasedAuthorisationSaysWhy(t *testing.T) {
 	e, _ := parseEntity(json.RawMessage(`{"id":"pay_R","entity":"payment","amount":39800,"currency":"INR","status":"refunded",` +
 		`"order_id":"order_R","captured":false,"amount_refunded":39800,"created_at":1700000000}`))
 	got, err := eventOf(e, readingOf(e, time.Unix(1700000000, 0)), nil, 1700000000)
-	if err != nil || got.Kind != order.KindDeclined || got.Reason != releasedReason || got.ID != "recon_pay_R_released" ||
+	if err != nil || got.Kind != order.KindFailed || got.Reason != releasedReason || got.ID != "recon_pay_R_released" ||
 		got.SessionRef != "order_R" || got.Currency != "" {
 		t.Fatalf("%+v %v", got, err)
 	}
