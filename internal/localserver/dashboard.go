@@ -139,6 +139,13 @@ func (d *dashboard) refusal(r *http.Request) string {
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err != nil || !loopback(host) {
 		return "the dashboard answers only on this machine's loopback address."
 	}
+	// A tunnel (ngrok, cloudflared) forwarding the internet to this port
+	// connects from loopback too, and says so in these headers.
+	for _, h := range []string{"X-Forwarded-For", "Forwarded", "X-Real-Ip", "Cf-Connecting-Ip", "X-Forwarded-Host"} {
+		if r.Header.Get(h) != "" {
+			return "a request through a proxy or tunnel (" + h + "): the dashboard is for this machine only."
+		}
+	}
 	// A site whose name its owner points at 127.0.0.1 (DNS rebinding)
 	// reaches this port with its own name as the Host: only ours will do.
 	host, port, err := net.SplitHostPort(r.Host)
@@ -149,13 +156,18 @@ func (d *dashboard) refusal(r *http.Request) string {
 		return ""
 	}
 	// Browsers say where a request comes from: Sec-Fetch-Site, and the
-	// Origin of every POST. Either naming another origin is refused; a
-	// request with neither is no browser's, and so no other page's.
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
+	// Origin of every POST. Either naming another origin is refused, and
+	// one of them must be there: a request with neither is no browser's,
+	// and a tool on this machine has the CLI.
+	site, origin := r.Header.Get("Sec-Fetch-Site"), r.Header.Get("Origin")
+	if site != "" && site != "same-origin" {
 		return "a request from another site (Sec-Fetch-Site: " + site + ")."
 	}
-	if origin := r.Header.Get("Origin"); origin != "" && origin != "http://"+r.Host {
+	if origin != "" && origin != "null" && origin != "http://"+r.Host {
 		return "a request from another origin (" + origin + ")."
+	}
+	if site != "same-origin" && (origin == "" || origin == "null") {
+		return "a request that does not say where it comes from (no Origin, no Sec-Fetch-Site)."
 	}
 	return ""
 }

@@ -3,6 +3,7 @@ package dynamostore
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -23,7 +24,12 @@ import (
 // version it was read at, so a move that came meanwhile (and queued the
 // order itself, or closed it) wins. The version is left alone, as
 // ClearReplay leaves it: nothing about the order changed.
-func (s *Store) BackfillOpenQueue(ctx context.Context) (int, error) {
+//
+// It is resumable: it scans from where the last call stopped (from, ""
+// for the start), stops at the first page boundary past stop, and returns
+// where to go on ("" once the whole table is done), so a table too large
+// for one Lambda run is finished by the next ones.
+func (s *Store) BackfillOpenQueue(ctx context.Context, from string, stop time.Time) (next string, queued int, err error) {
 	in := &dynamodb.ScanInput{
 		TableName: &s.table,
 		FilterExpression: aws.String("begins_with(pk, :order) AND (#status = :pending OR #status = :processing)" +
@@ -34,11 +40,13 @@ func (s *Store) BackfillOpenQueue(ctx context.Context) (int, error) {
 			":order": str(orderKey("")), ":pending": str(string(order.Pending)), ":processing": str(string(order.Processing)),
 		},
 	}
-	queued := 0
-	for p := dynamodb.NewScanPaginator(s.client, in); p.HasMorePages(); {
-		page, err := p.NextPage(ctx)
+	if from != "" {
+		in.ExclusiveStartKey = key(from)
+	}
+	for {
+		page, err := s.client.Scan(ctx, in)
 		if err != nil {
-			return queued, wrap(err)
+			return from, queued, wrap(err)
 		}
 		for _, item := range page.Items {
 			deadline := getTime(item, "deadline")
@@ -60,10 +68,17 @@ func (s *Store) BackfillOpenQueue(ctx context.Context) (int, error) {
 				continue
 			}
 			if err != nil {
-				return queued, wrap(err)
+				return from, queued, wrap(err)
 			}
 			queued++
 		}
+		if page.LastEvaluatedKey == nil {
+			return "", queued, nil
+		}
+		from = getS(page.LastEvaluatedKey, KeyAttr)
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+		if !time.Now().Before(stop) {
+			return from, queued, nil
+		}
 	}
-	return queued, nil
 }

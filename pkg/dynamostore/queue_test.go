@@ -457,7 +457,7 @@ func TestBackfillOpenQueue(t *testing.T) {
 	if got := listed(now.Add(2 * time.Hour)); !slices.Equal(got, []string{queuedAlready.ID}) {
 		t.Fatalf("before the backfill: %v", got)
 	}
-	if n, err := s.BackfillOpenQueue(ctx); err != nil || n != 2 {
+	if next, n, err := s.BackfillOpenQueue(ctx, "", time.Now().Add(time.Minute)); err != nil || n != 2 || next != "" {
 		t.Fatalf("backfill queued %d, %v; want the 2 open orders", n, err)
 	}
 	if got := listed(now); !slices.Equal(got, []string{queuedAlready.ID, pending}) {
@@ -469,7 +469,7 @@ func TestBackfillOpenQueue(t *testing.T) {
 	if o, err := s.GetOrder(ctx, pending); err != nil || o.Version != 0 || o.Status != order.Pending {
 		t.Fatalf("the backfill changed the order: %+v %v", o, err)
 	}
-	if n, err := s.BackfillOpenQueue(ctx); err != nil || n != 0 {
+	if next, n, err := s.BackfillOpenQueue(ctx, "", time.Now().Add(time.Minute)); err != nil || n != 0 || next != "" {
 		t.Fatalf("a second backfill queued %d, %v", n, err)
 	}
 }

@@ -1,6 +1,9 @@
 package order
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Sources of an event applied to an order: who said so.
 const (
@@ -29,4 +32,20 @@ type Change struct {
 // expired: it is paid now, and the owner must hear of it (invariant 11).
 func (o Order) PaidLate() bool {
 	return o.Evidence.Expired && (o.Evidence.Paid || o.Evidence.Processing) && o.Status != Expired
+}
+
+// MaxHistory bounds an order's history on its item: DynamoDB refuses an
+// item over 400 KB, and a customer can add an entry with every declined
+// attempt. Past it the oldest entries after the first are dropped (the
+// creation-side start and the recent story are what an owner reads).
+const MaxHistory = 500
+
+// AppendHistory adds c to h, keeping at most MaxHistory entries: the first
+// and the most recent.
+func AppendHistory(h []Change, c Change) []Change {
+	h = append(slices.Clip(h), c)
+	if len(h) > MaxHistory {
+		h = append(h[:1:1], h[len(h)-MaxHistory+1:]...)
+	}
+	return h
 }

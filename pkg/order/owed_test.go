@@ -1,6 +1,7 @@
 package order
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -41,5 +42,15 @@ func TestOwedEffects_WhatEachWriteOwes(t *testing.T) {
 				t.Errorf("%s: owes %v, want %v", tc.name, got, tc.want)
 			}
 		}
+	}
+}
+
+func TestAppendHistory_KeepsTheFirstAndTheMostRecent(t *testing.T) {
+	var h []Change
+	for i := range MaxHistory + 10 {
+		h = AppendHistory(h, Change{EventID: fmt.Sprint(i)})
+	}
+	if len(h) != MaxHistory || h[0].EventID != "0" || h[1].EventID != "11" || h[len(h)-1].EventID != fmt.Sprint(MaxHistory+9) {
+		t.Fatalf("%d entries: %s, %s … %s", len(h), h[0].EventID, h[1].EventID, h[len(h)-1].EventID)
 	}
 }

@@ -3,7 +3,6 @@ package shop
 import (
 	"cmp"
 	"context"
-	"slices"
 	"time"
 
 	"github.com/jampay/jampay/pkg/order"
@@ -39,7 +38,7 @@ func (s *Service) orders() kind[order.Order] {
 		advance: func(next, prev *order.Order, e order.Event, now time.Time, replay []string) {
 			next.Version, next.UpdatedAt, next.PendingReplay = prev.Version+1, now, replay
 			// The history is written with the change it records: one write.
-			next.History = append(slices.Clip(prev.History), order.Change{
+			next.History = order.AppendHistory(prev.History, order.Change{
 				At: now, EventID: e.ID, EventType: e.Type, Source: cmp.Or(e.Source, order.SourceWebhook),
 				Actor: e.Actor, From: prev.Status, To: next.Status,
 			})

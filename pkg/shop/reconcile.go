@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -76,7 +77,9 @@ func (s *Service) Reconcile(ctx context.Context, opts ReconcileOptions) (Reconci
 	opts.Page, opts.Workers = cmp.Or(opts.Page, 25), cmp.Or(opts.Workers, 4)
 	now := s.Now()
 	if opts.Stop.IsZero() {
-		opts.Stop = now.Add(5 * time.Minute)
+		// The wall clock, as stopped() reads it (Now may be a local
+		// clock moved ahead).
+		opts.Stop = time.Now().Add(5 * time.Minute)
 	}
 	// The lease outlives the run's own stop a little, so a run that dies
 	// frees it soon, and one that runs to its end never overlaps the next.
@@ -90,8 +93,8 @@ func (s *Service) Reconcile(ctx context.Context, opts ReconcileOptions) (Reconci
 	defer func() { _ = rs.ReleaseLease(context.WithoutCancel(ctx), ReconcileLease, opts.Holder) }()
 
 	r := &run{s: s, rs: rs, opts: opts, rep: &rep}
-	if err := r.backfill(ctx); err != nil {
-		return rep, err
+	if opts.DryRun {
+		ctx = WithDryRun(ctx)
 	}
 	if err := r.openOrders(ctx, now); err != nil {
 		return rep, err
@@ -101,7 +104,12 @@ func (s *Service) Reconcile(ctx context.Context, opts ReconcileOptions) (Reconci
 			return rep, err
 		}
 	}
-	return rep, r.parked(ctx)
+	if err := r.parked(ctx); err != nil {
+		return rep, err
+	}
+	// Last: the one-off backfill takes only what time is left, so a large
+	// table never keeps reconcile itself from running.
+	return rep, r.backfill(ctx)
 }
 
 // run is one reconcile run's state.
@@ -150,30 +158,39 @@ func (r *run) applyTo(ctx context.Context, e order.Event) (Outcome, *order.Order
 // backfiller is a store whose open orders of an earlier release must be
 // put in the open queue once (DynamoDB: a one-off Scan).
 type backfiller interface {
-	BackfillOpenQueue(ctx context.Context) (int, error)
+	BackfillOpenQueue(ctx context.Context, from string, stop time.Time) (next string, queued int, err error)
 }
 
 // backfillCursor records that the open queue was backfilled.
 const backfillCursor = "backfill#open-queue"
 
 // backfill queues, once per store, the open orders a release before the
-// queue index wrote; the first run after an upgrade does it.
+// queue index wrote. The runs after an upgrade do it with what time they
+// have left after their own work, each going on where the last stopped.
 func (r *run) backfill(ctx context.Context) error {
 	b, ok := r.rs.(backfiller)
-	if !ok || r.opts.DryRun {
+	if !ok || r.opts.DryRun || r.stopped() {
 		return nil
 	}
-	done, err := r.rs.Cursor(ctx, backfillCursor)
-	if err != nil || done != "" {
+	at, err := r.rs.Cursor(ctx, backfillCursor)
+	if err != nil || at == backfillDone {
 		return err
 	}
-	if _, err := b.BackfillOpenQueue(ctx); err != nil {
-		// The next run tries again; queueing is idempotent.
+	next, _, err := b.BackfillOpenQueue(ctx, strings.TrimPrefix(at, "at:"), r.opts.Stop)
+	if err != nil {
+		// The next run goes on from the last position stored; queueing
+		// is idempotent.
 		r.failed("backfill the open queue", err)
 		return nil
 	}
-	return r.rs.SetCursor(ctx, backfillCursor, "done")
+	if next == "" {
+		return r.rs.SetCursor(ctx, backfillCursor, backfillDone)
+	}
+	return r.rs.SetCursor(ctx, backfillCursor, "at:"+next)
 }
+
+// backfillDone is the backfill cursor once the whole table is done.
+const backfillDone = "done"
 
 // openOrders asks each open order's gateway about it, a few at a time.
 func (r *run) openOrders(ctx context.Context, now time.Time) error {
@@ -209,6 +226,7 @@ func (r *run) openOrder(ctx context.Context, o order.Order, now time.Time) {
 	r.mu.Unlock()
 	inq := r.s.Inquirers[o.Gateway]
 	if inq == nil {
+		r.failed("ask about "+o.ID, errors.New("no client for gateway "+o.Gateway+" is configured"))
 		return
 	}
 	events, err := inq.Inquire(ctx, o, now)
@@ -266,6 +284,14 @@ func (r *run) missed(ctx context.Context, gateway string, now time.Time) error {
 				r.mu.Unlock()
 			}
 			out, after, err := r.applyTo(ctx, e)
+			var se *order.StoreError
+			if err != nil && !errors.As(err, &se) {
+				// Not the store: this event can never apply (the move table
+				// refuses it). It is reported and stepped over, so one such
+				// event does not hold the sweep back for ever.
+				r.failed("apply "+e.ID+" (stepped over)", err)
+				continue
+			}
 			if err != nil {
 				r.failed("apply "+e.ID, err)
 				return nil

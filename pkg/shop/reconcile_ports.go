@@ -64,3 +64,18 @@ type Inquirer interface {
 // no payment authorised is left before it is expired: Checkout's own timeout
 // ends at the deadline, and a bank's answer may still be on its way.
 const ExpiryGrace = 15 * time.Minute
+
+type dryRunKey struct{}
+
+// WithDryRun marks ctx as a dry run's (see IsDryRun).
+func WithDryRun(ctx context.Context) context.Context {
+	return context.WithValue(ctx, dryRunKey{}, true)
+}
+
+// IsDryRun reports whether ctx is a dry run's: an Inquirer then changes
+// nothing at the gateway (Stripe's expiry of a session still open is
+// reported, not made).
+func IsDryRun(ctx context.Context) bool {
+	v, _ := ctx.Value(dryRunKey{}).(bool)
+	return v
+}

@@ -218,3 +218,45 @@ func TestReconcile_AGapInTheGatewaysEventsIsReported(t *testing.T) {
 		t.Fatalf("%+v %v", rep, err)
 	}
 }
+
+// refusing is a store that refuses, as the move table would, the move of
+// one event.
+type refusing struct {
+	*memstore.Store
+	id string
+}
+
+func (r refusing) Move(ctx context.Context, m order.Move) error {
+	if m.Event != nil && m.Event.ID == r.id {
+		return order.ErrForbiddenMove
+	}
+	return r.Store.Move(ctx, m)
+}
+
+// TestReconcile_AnEventThatCanNeverApplyIsSteppedOver: the sweep reports
+// it and goes on, so the events after it are not held back for ever.
+func TestReconcile_AnEventThatCanNeverApplyIsSteppedOver(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	mem := memstore.New(func() time.Time { return now })
+	paid := open(t, mem, "stuck", now.Add(time.Hour))
+	st := refusing{mem, "evt_refused"}
+	svc := shop.New(shop.Service{Store: st, Now: func() time.Time { return now }})
+	if _, _, err := svc.ApplyEvent(ctx, paidOf(paid, "evt_paid")); err != nil {
+		t.Fatal(err)
+	}
+	refund := func(id string, cum int64) order.Event {
+		return order.Event{Gateway: "stripe", ID: id, Type: "charge.refunded", Kind: order.KindRefunded, OrderID: paid.ID,
+			Refs: []string{"pi_stuck"}, PaymentRef: "pi_stuck", Amount: 4000, Currency: "usd", Refunded: cum}
+	}
+	svc.Inquirers = map[string]shop.Inquirer{"stripe": &inquirer{missed: []order.Event{refund("evt_refused", 1000), refund("evt_after", 4000)}}}
+	rep, err := svc.Reconcile(ctx, shop.ReconcileOptions{Holder: "test", Stop: time.Now().Add(time.Minute)})
+	if err != nil || len(rep.Errors) != 1 {
+		t.Fatalf("%+v %v", rep, err)
+	}
+	if got, _ := mem.GetOrder(ctx, paid.ID); got.Status != order.Refunded {
+		t.Fatalf("the event after the refused one: %s", got.Status)
+	}
+	if c, _ := mem.Cursor(ctx, "missed#stripe"); c != "evt_after" {
+		t.Fatalf("cursor %q", c)
+	}
+}

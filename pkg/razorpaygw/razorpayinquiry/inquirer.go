@@ -101,9 +101,17 @@ func (q *Inquirer) Inquire(ctx context.Context, o order.Order, now time.Time) ([
 	held := false
 	for _, p := range payments {
 		held = held || p.Status == "authorized" || p.Captured
+	}
+	for _, p := range payments {
 		e, err := eventOf(p, readingOf(p, now), nil, p.CreatedAt)
 		if err != nil {
 			return nil, err
+		}
+		if e != nil && e.Kind == order.KindFailed && held {
+			// One authorisation given back while another payment on the
+			// same order is still held or taken: that one decides, and
+			// this is only a decline.
+			e.Kind = order.KindDeclined
 		}
 		if e != nil {
 			out = append(out, *e)

@@ -70,8 +70,14 @@ func (a *readAPI) put(es ...map[string]any) {
 
 // payment is a payment of 398.00 INR on the Razorpay order, made at.
 func payment(t *testing.T, id, rzpOrder, status string, at time.Time) map[string]any {
+	// "released" is Razorpay's refunded with captured false: an
+	// authorisation nobody captured, given back.
+	released := status == "released"
+	if released {
+		status = "refunded"
+	}
 	set := map[string]any{"id": id, "order_id": rzpOrder, "status": status, "created_at": at.Unix(),
-		"captured": status == "captured" || status == "refunded"}
+		"captured": status == "captured" || (status == "refunded" && !released)}
 	if status == "failed" {
 		set["error_code"], set["error_description"] = "BAD_REQUEST_ERROR", "Payment was unsuccessful as the bank declined it."
 		set["error_source"], set["error_step"], set["error_reason"] = "bank", "payment_authorization", "payment_declined"
@@ -231,6 +237,12 @@ func TestInquire_WhatTheOrdersPaymentsSay(t *testing.T) {
 		{"no payment past the grace: expired", past, nil, []want{{"recon_order_N8FRN5zTm5S3wx_expired", order.KindExpired, ""}}},
 		{"no payment within the grace: nothing", within, nil, nil},
 		{"paid, then refunded in full: it was paid", past, [][2]string{{"pay_A", "refunded"}}, []want{{"recon_pay_A_captured", order.KindPaid, ""}}},
+		{"an authorisation given back ends it failed", past, [][2]string{{"pay_A", "released"}},
+			[]want{{"recon_pay_A_released", order.KindFailed, "The payment was authorised but not captured, so Razorpay refunded it."},
+				{"recon_order_N8FRN5zTm5S3wx_expired", order.KindExpired, ""}}},
+		{"given back while another is held: only a decline", past, [][2]string{{"pay_A", "released"}, {"pay_B", "authorized"}},
+			[]want{{"recon_pay_A_released", order.KindDeclined, "The payment was authorised but not captured, so Razorpay refunded it."},
+				{"recon_pay_B_authorized", order.KindProcessing, ""}}},
 		{"a payment the bank has not answered: nothing yet", past, [][2]string{{"pay_A", "created"}},
 			[]want{{"recon_order_N8FRN5zTm5S3wx_expired", order.KindExpired, ""}}},
 	}

@@ -2,7 +2,9 @@ package razorpayinquiry
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -112,5 +114,28 @@ func TestEventOf_AReleasedAuthorisationSaysWhy(t *testing.T) {
 	if err != nil || got.Kind != order.KindFailed || got.Reason != releasedReason || got.ID != "recon_pay_R_released" ||
 		got.SessionRef != "order_R" || got.Currency != "" {
 		t.Fatalf("%+v %v", got, err)
+	}
+}
+
+// TestEvictFailed_AFloodOfDeclinesDoesNotFillTheWatch: with the watch
+// full, the oldest failed payment makes room; authorisations, refunds and
+// disputes are never dropped.
+func TestEvictFailed_AFloodOfDeclinesDoesNotFillTheWatch(t *testing.T) {
+	s := &sweep{}
+	for i := range maxWatch {
+		state := "failed"
+		if i%2 == 0 {
+			state = "authorized"
+		}
+		s.c.Watch = append(s.c.Watch, watched{ID: fmt.Sprint("pay_", i), State: state, Created: int64(1000 + i)})
+	}
+	s.evictFailed()
+	if len(s.c.Watch) != maxWatch-1 || slices.ContainsFunc(s.c.Watch, func(w watched) bool { return w.ID == "pay_1" }) {
+		t.Fatalf("the oldest failed payment (pay_1) was not the one dropped: %d left", len(s.c.Watch))
+	}
+	only := &sweep{c: sweepCursor{Watch: []watched{{ID: "pay_A", State: "authorized"}, {ID: "rfnd_B", State: "pending"}}}}
+	only.evictFailed()
+	if len(only.c.Watch) != 2 {
+		t.Fatal("an authorisation or a pending refund was dropped")
 	}
 }

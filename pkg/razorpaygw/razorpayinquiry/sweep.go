@@ -224,6 +224,9 @@ func (s *sweep) forward(ctx context.Context) error {
 				continue
 			}
 			r := readingOf(e, s.now)
+			if !r.final && len(s.c.Watch) >= maxWatch {
+				s.evictFailed()
+			}
 			if len(s.out) >= s.limit || !r.final && len(s.c.Watch) >= maxWatch {
 				return nil // the cursor stays before e
 			}
@@ -313,4 +316,21 @@ func (s *sweep) listOne(ctx context.Context, path string, lo, hi int64) (items [
 		}
 	}
 	return nil, false, nil
+}
+
+// evictFailed makes room in a full watch by dropping the oldest failed
+// payment watched for a late authorisation. A flood of declines (card
+// testing, a busy UPI shop) must not fill the watch and stop the sweep, and
+// with it every missed refund and dispute; a late authorisation of an open
+// order is still found by Inquire, and Razorpay's own webhook reports one.
+func (s *sweep) evictFailed() {
+	oldest := -1
+	for i, w := range s.c.Watch {
+		if w.State == "failed" && (oldest < 0 || w.Created < s.c.Watch[oldest].Created) {
+			oldest = i
+		}
+	}
+	if oldest >= 0 {
+		s.c.Watch = slices.Delete(s.c.Watch, oldest, oldest+1)
+	}
 }

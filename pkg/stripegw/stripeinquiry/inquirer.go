@@ -72,7 +72,11 @@ func (q *Inquirer) Inquire(ctx context.Context, o order.Order, now time.Time) ([
 	if err != nil {
 		return nil, err
 	}
-	if s.Status == "open" {
+	if s.Status == "open" && shop.IsDryRun(ctx) {
+		// A dry run changes nothing at the gateway either: say what the
+		// run would do, without expiring the session.
+		s.Status = "expired"
+	} else if s.Status == "open" {
 		expired, err := q.session(ctx, o.SessionRef, true)
 		switch {
 		case err == nil:

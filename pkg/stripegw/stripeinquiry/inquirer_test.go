@@ -25,6 +25,7 @@ import (
 	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/internal/stripemockrun"
 	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/shop"
 	"github.com/jampay/jampay/pkg/stripegw"
 	"github.com/jampay/jampay/pkg/stripegw/stripeinquiry"
 	"github.com/jampay/jampay/pkg/stripehook"
@@ -126,6 +127,27 @@ func TestInquire_StripeMockTakesTheRetrieveAndTheExpiry(t *testing.T) {
 	}
 	if len(events) != 0 {
 		t.Fatalf("a session Stripe still calls open was reported: %+v", events)
+	}
+}
+
+// TestInquire_ADryRunExpiresNothing: a dry run reads the session and says
+// it would expire it, and sends Stripe no expiry.
+func TestInquire_ADryRunExpiresNothing(t *testing.T) {
+	log := &apiLog{}
+	now := time.Now()
+	o := order.Order{ID: order.NewID(), Gateway: "stripe", Status: order.Pending, Amount: 4000, Currency: "usd",
+		SessionRef: "cs_test_open", Deadline: now.Add(-time.Minute)}
+	events, err := inquirer(mock.URL, log).Inquire(shop.WithDryRun(context.Background()), o, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := log.calls(), []string{"GET /v1/checkout/sessions/cs_test_open"}; !slices.Equal(got, want) {
+		t.Fatalf("calls %v, want %v", got, want)
+	}
+	// stripe-mock's session carries a PaymentIntent with a failed attempt,
+	// so its decline comes first; the expiry must be there.
+	if len(events) == 0 || events[len(events)-1].Kind != order.KindExpired {
+		t.Fatalf("a dry run should say it would expire the session: %+v", events)
 	}
 }
 
