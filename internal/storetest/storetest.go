@@ -146,6 +146,11 @@ func testRoundTrip(t *testing.T, s order.Store, clock *Clock) {
 		PaidRef: "pi_1", ExtraPayments: []string{"pi_2", "pi_3"}, ExtraRefunded: []string{"pi_2"}}
 	o.PendingReplay = []string{"cs_test_1", "pi_1"}
 	o.History = history(clock)
+	// Every field of an owed effect, in two states.
+	o.Outbox = []order.Owed{
+		{Effect: order.Effect{OrderID: o.ID, Version: 1, Type: "order.paid", Mail: order.MailReceipt, OwedAt: clock.Now()}, State: order.EffectSent, Attempts: 1},
+		{Effect: order.Effect{OrderID: o.ID, Version: 2, Type: "order.refunded", OwedAt: clock.Now().Add(time.Second)}, State: order.EffectClaimed,
+			Attempts: 2, ClaimedUntil: clock.Now().Add(time.Minute), Holder: "notify:req-1", LastError: "SES: throttled"}}
 	// Every field of a refund request, in both states a request ends in.
 	o.Refunds = []order.Refund{
 		{Seq: 1, Amount: 1000, At: clock.Now().Add(-time.Minute), Actor: "local", RefundedBefore: 100, RefundID: "re_1"},

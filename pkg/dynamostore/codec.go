@@ -46,6 +46,9 @@ func marshalOrder(o *order.Order) map[string]ddb.AttributeValue {
 			item[QueueAttr], item[QueueAtAttr] = str(queueOpen), num(o.Deadline.Unix())
 		}
 	}
+	if len(o.Outbox) > 0 {
+		item[outboxAttr] = marshalOutbox(o.Outbox)
+	}
 	if len(o.History) > 0 {
 		item[historyAttr] = marshalHistory(o.History)
 	}
@@ -93,6 +96,7 @@ func unmarshalOrder(item map[string]ddb.AttributeValue) (*order.Order, error) {
 	}
 	o.PendingReplay = getSS(item, "pendingReplay")
 	o.History = unmarshalHistory(item[historyAttr])
+	o.Outbox = unmarshalOutbox(item[outboxAttr], o.ID)
 	o.Refunds = unmarshalRefunds(item[refundsAttr])
 	if !o.Status.Valid() || o.ID == "" {
 		return nil, &order.StoreError{Err: fmt.Errorf("stored order %q has no valid status %q", o.ID, o.Status)}
@@ -155,6 +159,51 @@ func unmarshalHistory(v ddb.AttributeValue) []order.Change {
 		})
 	}
 	return h
+}
+
+// outboxAttr holds an order's outbox: a list, in version order, of maps
+// under the short names below. Items written before there was an outbox
+// have none, and read as owing nothing.
+const outboxAttr = "outbox"
+
+func marshalOutbox(out []order.Owed) ddb.AttributeValue {
+	l := make([]ddb.AttributeValue, len(out))
+	for i, o := range out {
+		m := map[string]ddb.AttributeValue{
+			"v": num(o.Version), "t": str(o.Type), "at": timeAttr(o.OwedAt), "s": str(o.State), "n": num(int64(o.Attempts)),
+		}
+		if !o.ClaimedUntil.IsZero() {
+			m["until"] = timeAttr(o.ClaimedUntil)
+		}
+		for name, v := range map[string]string{"m": o.Mail, "by": o.Holder, "err": o.LastError} {
+			if v != "" {
+				m[name] = str(v)
+			}
+		}
+		l[i] = &ddb.AttributeValueMemberM{Value: m}
+	}
+	return &ddb.AttributeValueMemberL{Value: l}
+}
+
+func unmarshalOutbox(v ddb.AttributeValue, orderID string) []order.Owed {
+	l, _ := v.(*ddb.AttributeValueMemberL)
+	if l == nil || len(l.Value) == 0 {
+		return nil
+	}
+	out := make([]order.Owed, 0, len(l.Value))
+	for _, e := range l.Value {
+		m, _ := e.(*ddb.AttributeValueMemberM)
+		if m == nil {
+			continue
+		}
+		out = append(out, order.Owed{
+			Effect: order.Effect{OrderID: orderID, Version: getN(m.Value, "v"), Type: getS(m.Value, "t"),
+				Mail: getS(m.Value, "m"), OwedAt: getTime(m.Value, "at")},
+			State: getS(m.Value, "s"), Attempts: int(getN(m.Value, "n")), ClaimedUntil: getTime(m.Value, "until"),
+			Holder: getS(m.Value, "by"), LastError: getS(m.Value, "err"),
+		})
+	}
+	return out
 }
 
 // refundsAttr holds the owner's refund requests: a list, oldest first, of

@@ -58,6 +58,10 @@ type Order struct {
 	// History is every event applied to the order, oldest first, kept with
 	// it (no Scan, no second request to read it).
 	History []Change
+	// Outbox is what the order's changes owe people (invariant 10): each
+	// effect recorded in the write that owes it, and where its sending
+	// stands.
+	Outbox []Owed
 
 	// PendingReplay lists gateway references a move indexed whose parked
 	// events may not have been applied yet. It is written in the same
@@ -152,6 +156,7 @@ func (o Order) Clone() Order {
 	o.Evidence = o.Evidence.clone()
 	o.PendingReplay = slices.Clone(o.PendingReplay)
 	o.History = slices.Clone(o.History)
+	o.Outbox = slices.Clone(o.Outbox)
 	o.Refunds = slices.Clone(o.Refunds)
 	return o
 }

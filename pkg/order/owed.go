@@ -66,3 +66,56 @@ func OwedEffects(before, after Order, now time.Time) []Effect {
 	}
 	return out
 }
+
+// The states of an effect in an order's outbox.
+const (
+	EffectOwed    = "owed"    // recorded, not yet sent
+	EffectClaimed = "claimed" // a dispatcher is sending it until ClaimedUntil
+	EffectSent    = "sent"
+	EffectSkipped = "skipped" // nothing to send (no address, no MAIL_FROM)
+	EffectFailed  = "failed"  // kept failing: listed for the owner to retry
+)
+
+// Owed is an effect in an order's outbox, with where its sending stands.
+// The outbox rides on the order item, written in the same conditional
+// write as the change that owes it: a webhook makes no extra request for
+// its effects, and per order they are in version order by construction.
+type Owed struct {
+	Effect
+	State        string
+	Attempts     int
+	ClaimedUntil time.Time
+	Holder       string
+	LastError    string
+}
+
+// keepSent is how many effects already sent or skipped an outbox keeps
+// (for the owner's look), besides every one still owed.
+const keepSent = 20
+
+// AppendOwed adds what a write owes to an order's outbox, dropping the
+// oldest effects already done past keepSent so the item stays small.
+func AppendOwed(outbox []Owed, owed []Effect) []Owed {
+	out := slices.Clip(outbox)
+	for _, e := range owed {
+		out = append(out, Owed{Effect: e, State: EffectOwed})
+	}
+	done := 0
+	for _, o := range out {
+		if o.State == EffectSent || o.State == EffectSkipped {
+			done++
+		}
+	}
+	if done <= keepSent {
+		return out
+	}
+	kept := make([]Owed, 0, len(out))
+	for _, o := range out {
+		if (o.State == EffectSent || o.State == EffectSkipped) && done > keepSent {
+			done--
+			continue
+		}
+		kept = append(kept, o)
+	}
+	return kept
+}

@@ -54,3 +54,15 @@ func TestAppendHistory_KeepsTheFirstAndTheMostRecent(t *testing.T) {
 		t.Fatalf("%d entries: %s, %s … %s", len(h), h[0].EventID, h[1].EventID, h[len(h)-1].EventID)
 	}
 }
+
+func TestAppendOwed_KeepsWhatIsOwedAndTheRecentlySent(t *testing.T) {
+	var out []Owed
+	for i := range keepSent + 5 {
+		out = AppendOwed(out, []Effect{{Version: int64(i), Type: "order.paid"}})
+		out[len(out)-1].State = EffectSent
+	}
+	out = AppendOwed(out, []Effect{{Version: 99, Type: "order.refunded"}})
+	if len(out) != keepSent+1 || out[0].Version != 5 || out[len(out)-1].State != EffectOwed {
+		t.Fatalf("%d kept, first v%d, last %s", len(out), out[0].Version, out[len(out)-1].State)
+	}
+}

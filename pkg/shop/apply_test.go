@@ -202,3 +202,26 @@ func TestApplyEvent_EveryAppliedEventIsInTheHistory(t *testing.T) {
 		t.Fatalf("history\n %+v\nwant\n %+v", got.History, want)
 	}
 }
+
+// TestApplyEvent_WhatAChangeOwesIsInItsOwnWrite: the outbox gains the
+// effects a move owes in the move itself; a duplicate or a decline adds
+// nothing.
+func TestApplyEvent_WhatAChangeOwesIsInItsOwnWrite(t *testing.T) {
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	s := memstore.New(func() time.Time { return now })
+	o := newOrder(t, s, now, "cs_o")
+	svc := service(s, now, nil)
+	decline := order.Event{Gateway: "stripe", ID: "evt_decl", Type: "payment_intent.payment_failed", Kind: order.KindDeclined, OrderID: o.ID, Reason: "card_declined"}
+	for _, e := range []order.Event{decline, paidBySession(o, "cs_o"), paidBySession(o, "cs_o")} {
+		if _, _, err := svc.ApplyEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ := s.GetOrder(ctx, o.ID)
+	if len(got.Outbox) != 1 {
+		t.Fatalf("outbox %+v, want the paid order's receipt only", got.Outbox)
+	}
+	if w := got.Outbox[0]; w.Type != "order.paid" || w.Mail != order.MailReceipt || w.State != order.EffectOwed || w.Version != got.Version || w.OrderID != o.ID {
+		t.Fatalf("%+v", w)
+	}
+}

@@ -42,6 +42,8 @@ func (s *Service) orders() kind[order.Order] {
 				At: now, EventID: e.ID, EventType: e.Type, Source: cmp.Or(e.Source, order.SourceWebhook),
 				Actor: e.Actor, From: prev.Status, To: next.Status,
 			})
+			// And what it owes people, in the same write (invariant 10).
+			next.Outbox = order.AppendOwed(prev.Outbox, order.OwedEffects(*prev, *next, now))
 		},
 		move: func(ctx context.Context, prev *order.Order, next order.Order, rec *order.EventRecord, refs []string) error {
 			return order.MoveIndexing(ctx, st, order.Move{Next: next, From: prev.Status, FromVersion: prev.Version, Event: rec, Refs: refs})
