@@ -62,6 +62,7 @@ var dashboardPages = template.Must(template.New("").Funcs(template.FuncMap{
 
 type dashboard struct {
 	svc    *shop.Service
+	sent   *recorder
 	clock  *clock
 	logger *slog.Logger
 	// holder names this process in the reconcile lease.
@@ -95,8 +96,8 @@ type refundNote struct {
 	Status    order.Status
 }
 
-func newDashboard(svc *shop.Service, clk *clock, logger *slog.Logger, holder, port string) *dashboard {
-	return &dashboard{svc: svc, clock: clk, logger: logger, holder: holder, port: port, notices: map[string]refundNote{}}
+func newDashboard(svc *shop.Service, sent *recorder, clk *clock, logger *slog.Logger, holder, port string) *dashboard {
+	return &dashboard{svc: svc, sent: sent, clock: clk, logger: logger, holder: holder, port: port, notices: map[string]refundNote{}}
 }
 
 // Handler serves /_jampay/.
@@ -104,6 +105,8 @@ func (d *dashboard) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_jampay/{$}", d.orders)
 	mux.HandleFunc("GET /_jampay/orders/{id}", d.order)
+	mux.HandleFunc("GET /_jampay/mail/{$}", d.mails)
+	mux.HandleFunc("GET /_jampay/mail/{n}", d.mail)
 	mux.HandleFunc("POST /_jampay/orders/{id}/refund", d.refund)
 	mux.HandleFunc("POST /_jampay/reconcile", d.reconcile)
 	mux.HandleFunc("POST /_jampay/clock", d.advance)

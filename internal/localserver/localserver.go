@@ -47,6 +47,10 @@ type Options struct {
 	Logger      *slog.Logger
 	// Effects, when set, runs once per status change this server won.
 	Effects order.Effects
+	// Renderer renders what orders owe people, for the "Mail and events"
+	// page: the mail templates' renderer is plugged in here. Nil is
+	// plainRenderer, a plain-text stand-in.
+	Renderer shop.Renderer
 }
 
 // Server is a running local jampay.
@@ -58,6 +62,8 @@ type Server struct {
 	srv     *http.Server
 	done    chan error
 	sandbox *sandbox.Sandbox
+	// dispatch sends what each change owes people (to the recorder).
+	dispatch *dispatcher
 }
 
 // Start listens on opts.Addr and serves until Close.
@@ -129,6 +135,16 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	// gateways are filled in below, the sandbox's or the real ones.
 	owner := shop.New(shop.Service{Store: store, Now: now, Effects: opts.Effects,
 		Inquirers: map[string]shop.Inquirer{}, Refunders: map[string]shop.Refunder{}})
+	// Every mail and owner event goes to the recorder the dashboard shows:
+	// locally nothing is sent, and every mail is kept whatever MAIL_FROM.
+	sent := &recorder{now: now}
+	owner.Renderer, owner.Mailer, owner.MailEnabled, owner.Publisher = opts.Renderer, sent, true, sent
+	if owner.Renderer == nil {
+		owner.Renderer = plainRenderer{shopName: cat.ShopName}
+	}
+	s.dispatch = &dispatcher{svc: owner, logger: opts.Logger}
+	effects := s.dispatch.effects(opts.Effects)
+	owner.Effects = effects
 	sb := sandbox.New(sandbox.Config{
 		BaseURL: base, SiteURL: siteURL, ShopName: cat.ShopName,
 		StripeSecret: stripeSecrets[0], RazorpaySecret: rzpSecrets[0],
@@ -195,12 +211,12 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	apiHandler := api.Handler(api.Deps{
 		Store: store, Catalog: cat, Gateways: checkouts, CheckoutRateLimit: rateLimit,
 		Webhooks:       map[string]api.WebhookParser{"stripe": stripeHook, "razorpay": rzpHook},
-		AllowedOrigins: origins, Effects: opts.Effects, Now: now, Logger: opts.Logger,
+		AllowedOrigins: origins, Effects: effects, Now: now, Logger: opts.Logger,
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiHandler)
 	mux.Handle("/sandbox/", sb.Handler())
-	mux.Handle("/_jampay/", newDashboard(owner, clk, opts.Logger, fmt.Sprintf("serve %d", os.Getpid()), port).Handler())
+	mux.Handle("/_jampay/", newDashboard(owner, sent, clk, opts.Logger, fmt.Sprintf("serve %d", os.Getpid()), port).Handler())
 	mux.Handle("/", staticFiles(opts.SiteDir))
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
 	go func() { s.done <- s.srv.Serve(ln) }()
@@ -209,7 +225,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	fmt.Fprintf(opts.Out, "  shop      %s/\n", base)
 	fmt.Fprintf(opts.Out, "  api       %s/api/checkout, %s/api/orders/{id}\n", base, base)
 	fmt.Fprintf(opts.Out, "  webhooks  %s/api/webhooks/stripe, %s/api/webhooks/razorpay\n", base, base)
-	fmt.Fprintf(opts.Out, "  dashboard %s/_jampay/ (orders, refunds, reconcile now; this machine only)\n", base)
+	fmt.Fprintf(opts.Out, "  dashboard %s/_jampay/ (orders, refunds, reconcile now, mail and events; this machine only)\n", base)
 	fmt.Fprintf(opts.Out, "  stripe    %s\n  razorpay  %s\n  store     %s\n", mode["stripe"], mode["razorpay"], storeName)
 	if len(cfg.Stripe.WebhookSecrets) == 0 {
 		fmt.Fprintf(opts.Out, "  %s=%s (made for this run)\n", config.StripeWebhookSecret, stripeSecrets[0])
@@ -225,6 +241,7 @@ func (s *Server) Close(ctx context.Context) error {
 	// The sandbox's refund webhooks go out after their answer: let them
 	// land while the server still listens.
 	s.sandbox.Wait()
+	s.dispatch.Wait()
 	err := s.srv.Shutdown(ctx)
 	if serveErr := <-s.done; !errors.Is(serveErr, http.ErrServerClosed) && err == nil {
 		err = serveErr

@@ -51,6 +51,14 @@ type Service struct {
 	// NewID and NewToken are the id and status-token source.
 	NewID    func() string
 	NewToken func() (token, hash string)
+	// Renderer, Mailer and Publisher tell people what the outbox owes
+	// them, for Dispatch. MailEnabled says MAIL_FROM is set: without it,
+	// as without a Mailer, email effects are skipped (recorded as
+	// skipped, not failed); without a Publisher, owner events are.
+	Renderer    Renderer
+	Mailer      Mailer
+	MailEnabled bool
+	Publisher   Publisher
 }
 
 // New returns s with the defaults filled in: the wall clock, random ids and

@@ -468,3 +468,33 @@ test("stripe: a refund from /_jampay/ moves the order once the sandbox's webhook
   assert.equal(await row(owner, id).locator(".status").textContent(), "refunded");
   await owner.screenshot({ path: path.join(shots, "dashboard-orders.png"), fullPage: true });
 });
+
+test("a paid order's receipt shows at /_jampay/ mail", async () => {
+  const page = await newPage();
+  await buy(page, "stripe", "tee-m");
+  await page.waitForURL(/\/sandbox\/stripe\//);
+  await Promise.all([page.waitForNavigation(), page.getByRole("button", { name: /^Pay$/ }).click()]);
+  await settle(page, "paid");
+  const id = await orderOf(page);
+
+  // jampay serve dispatches after the webhook has answered: reload until it shows.
+  const owner = await dashboard();
+  await Promise.all([owner.waitForNavigation(), owner.getByRole("link", { name: "Mail and events" }).click()]);
+  const receipt = owner.locator(`tr[data-mail="receipt"][data-order="${id}"]`);
+  for (let i = 0; i < 50 && (await receipt.count()) === 0; i++) {
+    await owner.waitForTimeout(100);
+    await owner.reload();
+  }
+  assert.equal(await receipt.count(), 1, "the receipt, once");
+  assert.match(await receipt.innerText(), /customer@example\.com[\s\S]*Your receipt/);
+  assert.equal(await owner.locator(`tr[data-event="order.paid"][data-order="${id}"]`).count(), 1, "the owner's event, once");
+  await owner.screenshot({ path: path.join(shots, "dashboard-mail.png"), fullPage: true });
+
+  // The mail itself: its HTML in a sandboxed frame, its text beside.
+  await Promise.all([owner.waitForNavigation(), receipt.getByRole("link", { name: /Your receipt/ }).click()]);
+  const frame = owner.locator("iframe.mail");
+  assert.equal(await frame.getAttribute("sandbox"), "", "the mail's HTML runs no script");
+  assert.match(await owner.frameLocator("iframe.mail").locator("body").innerText(), new RegExp(`Order ${id}`));
+  assert.match(await owner.locator("pre").first().innerText(), /Total/);
+  await owner.screenshot({ path: path.join(shots, "dashboard-mail-receipt.png"), fullPage: true });
+});

@@ -1,0 +1,207 @@
+package localserver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/shop"
+)
+
+// jampay serve dispatches what orders owe people in-process (invariant 10:
+// locally, nothing is sent) and keeps every mail and owner event in
+// memory, for the dashboard's "Mail and events" page.
+
+// serveHolder names jampay serve's dispatches in the orders' outboxes.
+const serveHolder = "serve"
+
+// keptSent bounds how many mails and events the page keeps (newest).
+const keptSent = 200
+
+// dispatchTimeout bounds one dispatch run after a change.
+const dispatchTimeout = 30 * time.Second
+
+// sentMail is a mail jampay serve would have sent.
+type sentMail struct {
+	N       int // its number, for its page
+	At      time.Time
+	OrderID string
+	Kind    string
+	shop.Mail
+}
+
+// sentEvent is an owner event jampay serve would have put on the bus.
+type sentEvent struct {
+	At         time.Time
+	OrderID    string
+	DetailType string
+	Detail     string // indented JSON
+}
+
+// recorder is jampay serve's Mailer and Publisher: it keeps what it is
+// given, newest first.
+type recorder struct {
+	now    func() time.Time
+	mu     sync.Mutex
+	n      int
+	mails  []sentMail
+	events []sentEvent
+}
+
+func (r *recorder) Send(_ context.Context, m shop.Mail) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.n++
+	sm := sentMail{N: r.n, At: r.now(), OrderID: m.Tags["order"], Kind: m.Tags["kind"], Mail: m}
+	r.mails = keepNewest(r.mails, sm)
+	return nil
+}
+
+func (r *recorder) Publish(_ context.Context, e shop.OwnerEvent) error {
+	var detail struct {
+		OrderID string `json:"orderId"`
+	}
+	_ = json.Unmarshal(e.Detail, &detail)
+	pretty := string(e.Detail)
+	var v any
+	if json.Unmarshal(e.Detail, &v) == nil {
+		if b, err := json.MarshalIndent(v, "", "  "); err == nil {
+			pretty = string(b)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = keepNewest(r.events, sentEvent{At: r.now(), OrderID: detail.OrderID, DetailType: e.DetailType, Detail: pretty})
+	return nil
+}
+
+func keepNewest[T any](list []T, x T) []T {
+	list = append([]T{x}, list...)
+	return list[:min(len(list), keptSent)]
+}
+
+// sent returns the mails and events kept, newest first.
+func (r *recorder) sent() ([]sentMail, []sentEvent) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]sentMail(nil), r.mails...), append([]sentEvent(nil), r.events...)
+}
+
+func (r *recorder) mail(n int) (sentMail, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range r.mails {
+		if m.N == n {
+			return m, true
+		}
+	}
+	return sentMail{}, false
+}
+
+// dispatcher sends what an order owes after each change this server won,
+// off the request that made it (the webhook answers at once, as in AWS
+// where notify reads the table's stream).
+type dispatcher struct {
+	svc    *shop.Service
+	logger *slog.Logger
+	wg     sync.WaitGroup
+}
+
+// effects is the order.Effects hook: after next, the change's effects go.
+// Two changes of one order dispatch concurrently; whichever holds the
+// earlier effect's claim sends the later one after it.
+func (d *dispatcher) effects(then order.Effects) order.Effects {
+	return func(ctx context.Context, before, after order.Order) {
+		if then != nil {
+			then(ctx, before, after)
+		}
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dispatchTimeout)
+			defer cancel()
+			if _, err := d.svc.Dispatch(ctx, after.ID, serveHolder); err != nil {
+				d.logger.Error("dispatching effects", "order", after.ID, "err", err)
+			}
+		}()
+	}
+}
+
+// Wait waits for the dispatches under way.
+func (d *dispatcher) Wait() { d.wg.Wait() }
+
+// plainRenderer is jampay serve's stand-in for the mail templates, used
+// when Options.Renderer is nil: plain mails with what the real ones carry
+// (shop name, items, totals, order id) and the owner event's detail.
+type plainRenderer struct{ shopName string }
+
+func (p plainRenderer) Render(o order.Order, e order.Effect) (*shop.Mail, shop.OwnerEvent, error) {
+	detail, err := json.Marshal(map[string]any{
+		"id": fmt.Sprintf("%s/%d/%s", e.OrderID, e.Version, e.Type), "orderId": o.ID, "version": e.Version,
+		"status": o.Status, "amount": o.Amount, "currency": o.Currency, "refunded": o.Evidence.Refunded,
+		"email": o.Email, "items": o.Items,
+	})
+	if err != nil {
+		return nil, shop.OwnerEvent{}, err
+	}
+	ev := shop.OwnerEvent{DetailType: e.Type, Detail: detail}
+	subject := map[string]string{
+		order.MailReceipt:     "Your receipt from " + p.shopName,
+		order.MailRefund:      "Your refund from " + p.shopName,
+		order.MailLatePayment: "Your payment to " + p.shopName + " arrived late",
+	}[e.Mail]
+	if subject == "" {
+		return nil, ev, nil
+	}
+	var text strings.Builder
+	fmt.Fprintf(&text, "%s\n\nOrder %s\n\n", subject, o.ID)
+	for _, it := range o.Items {
+		fmt.Fprintf(&text, "%d × %s  %s\n", it.Quantity, it.Name, moneyText(it.UnitAmount*it.Quantity, o.Currency))
+	}
+	fmt.Fprintf(&text, "\nTotal  %s\n", moneyText(o.Amount, o.Currency))
+	if e.Mail == order.MailRefund {
+		fmt.Fprintf(&text, "Refunded  %s\n", moneyText(o.Evidence.Refunded, o.Currency))
+	}
+	html := "<!doctype html><html><body><pre style=\"font-family:system-ui,sans-serif\">" +
+		template.HTMLEscapeString(text.String()) + "</pre></body></html>"
+	return &shop.Mail{To: o.Email, Subject: subject, Text: text.String(), HTML: html,
+		Tags: map[string]string{"order": o.ID, "kind": e.Mail}}, ev, nil
+}
+
+type mailsPage struct {
+	pageClock
+	Mails  []sentMail
+	Events []sentEvent
+}
+
+// mails lists every mail and owner event jampay serve would have sent.
+func (d *dashboard) mails(w http.ResponseWriter, r *http.Request) {
+	page := mailsPage{pageClock: d.pageClock()}
+	page.Mails, page.Events = d.sent.sent()
+	d.render(w, http.StatusOK, "mails", page)
+}
+
+type mailPage struct {
+	pageClock
+	Mail sentMail
+}
+
+// mail shows one mail: its HTML in a sandboxed frame (no script runs, no
+// form posts, nothing reaches this origin) and its text part.
+func (d *dashboard) mail(w http.ResponseWriter, r *http.Request) {
+	n, err := strconv.Atoi(r.PathValue("n"))
+	m, ok := d.sent.mail(n)
+	if err != nil || !ok {
+		http.Error(w, "No mail "+r.PathValue("n")+" (jampay serve keeps the last "+strconv.Itoa(keptSent)+").", http.StatusNotFound)
+		return
+	}
+	d.render(w, http.StatusOK, "mail", mailPage{pageClock: d.pageClock(), Mail: m})
+}
