@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test jampay has, on real components: installs what is missing
 # (Java for DynamoDB Local, the npm test harness, stripe-mock, Chromium),
-# starts DynamoDB Local and stripe-mock on free loopback ports, runs vet,
+# starts DynamoDB Local, stripe-mock and the SES stand-in (npm
+# aws-ses-v2-local) on free loopback ports, runs vet,
 # the Go tests with the race detector, the template lint and the browser
 # tests, and stops what it started whatever happens.
 set -euo pipefail
@@ -85,8 +86,15 @@ for attempt in 1 2 3 4 5; do
   echo "stripe-mock did not start (attempt $attempt): $(tail -1 "$TOOLS/logs/stripe-mock.log")" >&2
   if [ "$attempt" = 5 ]; then exit 1; fi
 done
+# The SES v2 stand-in keeps what it was sent, for pkg/sesmail's tests to
+# read back at /store.
+SES_PORT=$(free_port)
+node node_modules/aws-ses-v2-local/dist/cli.js --host 127.0.0.1 --port "$SES_PORT" >"$TOOLS/logs/ses-local.log" 2>&1 &
+PIDS+=($!)
+export SES_TEST_ENDPOINT=http://127.0.0.1:$SES_PORT
 wait_http "$DYNAMODB_TEST_ENDPOINT" 60
-echo "DynamoDB Local at $DYNAMODB_TEST_ENDPOINT, stripe-mock at $STRIPE_MOCK_URL"
+wait_http "$SES_TEST_ENDPOINT/health-check" 30
+echo "DynamoDB Local at $DYNAMODB_TEST_ENDPOINT, stripe-mock at $STRIPE_MOCK_URL, SES stand-in at $SES_TEST_ENDPOINT"
 
 log "go vet"
 go vet ./...

@@ -7,6 +7,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/mail"
 	"net/url"
 	"strconv"
 	"strings"
@@ -39,6 +40,12 @@ const (
 	// SecretsParameterPath names the SSM Parameter Store path the Lambda
 	// functions read their secrets from at cold start.
 	SecretsParameterPath = "SECRETS_PARAMETER_PATH"
+	// MailFrom is the verified SES identity customer emails come from;
+	// unset, no email is sent (email effects are recorded as skipped).
+	MailFrom = "MAIL_FROM"
+	// EventBusName is the EventBridge bus owner events go to; unset, none
+	// are sent.
+	EventBusName = "EVENT_BUS_NAME"
 )
 
 // Secrets lists the settings that are secrets: never in the template's
@@ -63,7 +70,12 @@ type Config struct {
 	// CheckoutTTL is how long a checkout may be paid: DefaultCheckoutTTL
 	// unless set.
 	CheckoutTTL time.Duration
-	raw         map[string]string
+	// MailFrom is MAIL_FROM: an address, maybe with a display name
+	// ("Jam & Co. <shop@example.com>").
+	MailFrom string
+	// EventBusName is EVENT_BUS_NAME: a bus name or ARN.
+	EventBusName string
+	raw          map[string]string
 }
 
 // Defaults of the contract.
@@ -100,7 +112,7 @@ func Load(getenv func(string) string) (Config, error) {
 	raw := map[string]string{}
 	for _, name := range []string{TableName, DynamoDBEndpoint, SiteURL, AllowedOrigins, CatalogPath,
 		StripeSecretKey, StripeWebhookSecret, StripeAPIBase, RazorpayKeyID, RazorpayKeySecret,
-		RazorpayWebhookSecret, RazorpayAPIBase, StripeMode, CheckoutRateLimit, CheckoutTTL} {
+		RazorpayWebhookSecret, RazorpayAPIBase, StripeMode, CheckoutRateLimit, CheckoutTTL, MailFrom, EventBusName} {
 		raw[name] = strings.TrimSpace(getenv(name))
 	}
 	c := Config{
@@ -111,6 +123,8 @@ func Load(getenv func(string) string) (Config, error) {
 		CatalogPath:      raw[CatalogPath],
 		Stripe:           Stripe{raw[StripeSecretKey], list(raw[StripeWebhookSecret]), raw[StripeAPIBase], raw[StripeMode]},
 		Razorpay:         Razorpay{raw[RazorpayKeyID], raw[RazorpayKeySecret], list(raw[RazorpayWebhookSecret]), raw[RazorpayAPIBase]},
+		MailFrom:         raw[MailFrom],
+		EventBusName:     raw[EventBusName],
 		raw:              raw,
 	}
 	var errs []error
@@ -141,6 +155,8 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, err)
 		}
 	}
+	check(MailFrom, isMailFrom(c.MailFrom), "want an email address such as shop@example.com or Jam Shop <shop@example.com>, an identity verified in SES")
+	check(EventBusName, isEventBus(c.EventBusName), "want an EventBridge bus name (letters, digits, '.', '-', '_') or its ARN")
 	c.CheckoutRateLimit, c.CheckoutRateLimitSet = DefaultCheckoutRateLimit, raw[CheckoutRateLimit] != ""
 	if c.CheckoutRateLimitSet {
 		n, err := strconv.Atoi(raw[CheckoutRateLimit])
@@ -247,4 +263,32 @@ func allLongEnough(list []string, prefix string) bool {
 		}
 	}
 	return len(list) > 0
+}
+
+// isMailFrom reports whether s is one address (with an optional display
+// name) whose domain has a dot: what SES can send from once verified.
+func isMailFrom(s string) bool {
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return false
+	}
+	_, domain, ok := strings.Cut(a.Address, "@")
+	return ok && strings.Contains(strings.Trim(domain, "."), ".") && !strings.ContainsAny(s, "\r\n")
+}
+
+// isEventBus reports whether s is an EventBridge bus name (up to 256 of
+// letters, digits, '.', '-', '_'; AWS's pattern) or a bus ARN.
+func isEventBus(s string) bool {
+	if strings.HasPrefix(s, "arn:") {
+		return strings.Contains(s, ":events:") && strings.Contains(s, ":event-bus/") && !strings.ContainsAny(s, " \t\r\n")
+	}
+	if len(s) == 0 || len(s) > 256 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }

@@ -204,3 +204,36 @@ func TestLoad_CheckoutRateLimitAndTTL(t *testing.T) {
 		}
 	}
 }
+
+func TestLoad_MailFromAndEventBusName(t *testing.T) {
+	for _, good := range []map[string]string{
+		{MailFrom: "shop@example.com", EventBusName: "default"},
+		{MailFrom: "Jam & Co. <shop@mail.example.com>", EventBusName: "jampay-owner_events.v2"},
+		{EventBusName: "arn:aws:events:eu-west-1:123456789012:event-bus/jampay"},
+		{},
+	} {
+		c, err := Load(env(good))
+		if err != nil {
+			t.Errorf("%v: %v", good, err)
+			continue
+		}
+		if c.MailFrom != good[MailFrom] || c.EventBusName != good[EventBusName] {
+			t.Errorf("%v: MailFrom %q, EventBusName %q", good, c.MailFrom, c.EventBusName)
+		}
+	}
+	for name, bad := range map[string][]string{
+		MailFrom:     {"shop", "shop@localhost", "a@example.com, b@example.com", "@example.com", "Shop <shop@example.com"},
+		EventBusName: {"my bus", "bus/with/slash", strings.Repeat("b", 257), "arn:aws:sns:eu-west-1:1:topic"},
+	} {
+		for _, v := range bad {
+			_, err := Load(env(map[string]string{name: v}))
+			if err == nil || !strings.Contains(err.Error(), name+" is malformed") {
+				t.Errorf("%s=%q: %v", name, v, err)
+			}
+		}
+	}
+	c, _ := Load(env(nil))
+	if err := c.Require(MailFrom, EventBusName); err == nil || err.Error() != "missing setting: MAIL_FROM, EVENT_BUS_NAME" {
+		t.Errorf("Require: %v", err)
+	}
+}
