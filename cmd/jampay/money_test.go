@@ -23,7 +23,7 @@ func TestFormatMoney_AsTheSiteDoes(t *testing.T) {
 		{100000, "cad", "CA$1,000.00"},
 		{999, "gbp", "£9.99"},
 		// ISK: Intl shows no decimals, but Stripe counts ISK in hundredths.
-		{12300, "isk", "ISK 123.00"},
+		{12300, "isk", "ISK 123"}, // the true amount, in Intl's whole krónur (pkg/money)
 		{42, "xyz", "42 xyz (minor units)"},
 		{-2000, "usd", "-$20.00"},
 	} {

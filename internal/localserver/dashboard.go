@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/jampay/jampay/pkg/catalog"
+	"github.com/jampay/jampay/pkg/money"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/shop"
 )
@@ -416,22 +416,10 @@ func parseAmount(s, currency string) (int64, error) {
 	return n, nil
 }
 
-// moneyText writes an amount as "USD 12.50", for pages without script;
+// moneyText writes an amount as the site does (pkg/money), for pages without script;
 // moneyHTML marks it up so the page's script writes it as the shop's pages
 // do (Intl.NumberFormat, as site/jampay.js's formatMoney).
-func moneyText(amount int64, currency string) string {
-	cur := strings.ToUpper(currency)
-	exp, ok := catalog.Exponent(currency)
-	if !ok || exp == 0 {
-		return fmt.Sprintf("%s %d", cur, amount)
-	}
-	p := int64(math.Pow10(exp))
-	sign := ""
-	if amount < 0 {
-		sign, amount = "-", -amount
-	}
-	return fmt.Sprintf("%s %s%d.%0*d", cur, sign, amount/p, exp, amount%p)
-}
+func moneyText(amount int64, currency string) string { return money.Format(amount, currency) }
 
 func moneyHTML(amount int64, currency string) template.HTML {
 	return template.HTML(fmt.Sprintf(`<span class="money" data-amount="%d" data-currency="%s">%s</span>`,

@@ -26,6 +26,7 @@ import (
 	"github.com/jampay/jampay/pkg/dynamostore"
 	"github.com/jampay/jampay/pkg/gateways"
 	"github.com/jampay/jampay/pkg/inquirers"
+	"github.com/jampay/jampay/pkg/mail"
 	"github.com/jampay/jampay/pkg/memstore"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/razorpaygw"
@@ -49,7 +50,7 @@ type Options struct {
 	Effects order.Effects
 	// Renderer renders what orders owe people, for the "Mail and events"
 	// page: the mail templates' renderer is plugged in here. Nil is
-	// plainRenderer, a plain-text stand-in.
+	// the shop's own templates (pkg/mail).
 	Renderer shop.Renderer
 }
 
@@ -140,7 +141,13 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	sent := &recorder{now: now}
 	owner.Renderer, owner.Mailer, owner.MailEnabled, owner.Publisher = opts.Renderer, sent, true, sent
 	if owner.Renderer == nil {
-		owner.Renderer = plainRenderer{shopName: cat.ShopName}
+		// The mails the shop sends in Lambda, from the same templates.
+		r, err := mail.NewRenderer(cat.ShopName, siteURL)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		owner.Renderer = r
 	}
 	s.dispatch = &dispatcher{svc: owner, logger: opts.Logger}
 	effects := s.dispatch.effects(opts.Effects)

@@ -3,12 +3,9 @@ package localserver
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"html/template"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -60,7 +57,7 @@ func (r *recorder) Send(_ context.Context, m shop.Mail) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.n++
-	sm := sentMail{N: r.n, At: r.now(), OrderID: m.Tags["order"], Kind: m.Tags["kind"], Mail: m}
+	sm := sentMail{N: r.n, At: r.now(), OrderID: m.Tags["order_id"], Kind: m.Tags["kind"], Mail: m}
 	r.mails = keepNewest(r.mails, sm)
 	return nil
 }
@@ -137,44 +134,6 @@ func (d *dispatcher) effects(then order.Effects) order.Effects {
 
 // Wait waits for the dispatches under way.
 func (d *dispatcher) Wait() { d.wg.Wait() }
-
-// plainRenderer is jampay serve's stand-in for the mail templates, used
-// when Options.Renderer is nil: plain mails with what the real ones carry
-// (shop name, items, totals, order id) and the owner event's detail.
-type plainRenderer struct{ shopName string }
-
-func (p plainRenderer) Render(o order.Order, e order.Effect) (*shop.Mail, shop.OwnerEvent, error) {
-	detail, err := json.Marshal(map[string]any{
-		"id": fmt.Sprintf("%s/%d/%s", e.OrderID, e.Version, e.Type), "orderId": o.ID, "version": e.Version,
-		"status": o.Status, "amount": o.Amount, "currency": o.Currency, "refunded": o.Evidence.Refunded,
-		"email": o.Email, "items": o.Items,
-	})
-	if err != nil {
-		return nil, shop.OwnerEvent{}, err
-	}
-	ev := shop.OwnerEvent{DetailType: e.Type, Detail: detail}
-	subject := map[string]string{
-		order.MailReceipt:     "Your receipt from " + p.shopName,
-		order.MailRefund:      "Your refund from " + p.shopName,
-		order.MailLatePayment: "Your payment to " + p.shopName + " arrived late",
-	}[e.Mail]
-	if subject == "" {
-		return nil, ev, nil
-	}
-	var text strings.Builder
-	fmt.Fprintf(&text, "%s\n\nOrder %s\n\n", subject, o.ID)
-	for _, it := range o.Items {
-		fmt.Fprintf(&text, "%d × %s  %s\n", it.Quantity, it.Name, moneyText(it.UnitAmount*it.Quantity, o.Currency))
-	}
-	fmt.Fprintf(&text, "\nTotal  %s\n", moneyText(o.Amount, o.Currency))
-	if e.Mail == order.MailRefund {
-		fmt.Fprintf(&text, "Refunded  %s\n", moneyText(o.Evidence.Refunded, o.Currency))
-	}
-	html := "<!doctype html><html><body><pre style=\"font-family:system-ui,sans-serif\">" +
-		template.HTMLEscapeString(text.String()) + "</pre></body></html>"
-	return &shop.Mail{To: o.Email, Subject: subject, Text: text.String(), HTML: html,
-		Tags: map[string]string{"order": o.ID, "kind": e.Mail}}, ev, nil
-}
 
 type mailsPage struct {
 	pageClock

@@ -70,7 +70,7 @@ func TestMail_APaidOrdersReceiptAndItsRefundShowOnce(t *testing.T) {
 		t.Fatalf("no link to the receipt:\n%s", list)
 	}
 	mail := o.page("/_jampay/mail/" + n[1])
-	for _, want := range []string{`<iframe class="mail" title="The mail as HTML" sandbox="" srcdoc="&lt;!doctype html&gt;`, "Order " + id, "Total"} {
+	for _, want := range []string{`<iframe class="mail" title="The mail as HTML" sandbox="" srcdoc="&lt;!DOCTYPE html&gt;`, "Order " + id, "Total"} {
 		if !strings.Contains(mail, want) {
 			t.Errorf("the receipt's page lacks %q:\n%s", want, mail)
 		}
