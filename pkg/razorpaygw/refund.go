@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/jampay/jampay/pkg/backoff"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -130,7 +131,7 @@ func (r *Refunder) call(ctx context.Context, op, method, path string, body []byt
 		}
 		var re *refundError
 		again := !errors.As(err, &re) || re.Status == http.StatusConflict || re.Status == http.StatusTooManyRequests || re.Status >= 500
-		if attempt == refundAttempts || !again || ctx.Err() != nil || !pause(ctx, wait/2+rand.N(wait/2+1)) {
+		if attempt == refundAttempts || !again || ctx.Err() != nil || !backoff.Sleep(ctx, wait/2+rand.N(wait/2+1)) {
 			if errors.As(err, &re) && re.refusedForGood() {
 				return order.Errorf(order.CodeRefundRefused, "razorpay: %s: %s", op, re)
 			}
@@ -197,20 +198,4 @@ func (e *refundError) Error() string {
 // 401, a 409 (the key is still being processed), a 429 or a 5xx.
 func (e *refundError) refusedForGood() bool {
 	return e.Status == http.StatusBadRequest && !strings.Contains(strings.ToLower(e.Description), "idempotency")
-}
-
-// pause waits d, and reports false without waiting when ctx would end
-// first.
-func pause(ctx context.Context, d time.Duration) bool {
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
-		return false
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

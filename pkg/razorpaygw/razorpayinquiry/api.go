@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/jampay/jampay/pkg/backoff"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -127,7 +128,7 @@ func (a *api) call(ctx context.Context, op string, f func() error) error {
 		if errors.As(err, &ae) && ae.RetryAfter > d {
 			d = ae.RetryAfter
 		}
-		if attempt == maxAttempts || !retryable(err) || !sleep(ctx, d) {
+		if attempt == maxAttempts || !retryable(err) || !backoff.Sleep(ctx, d) {
 			return fmt.Errorf("razorpay: %s: %w", op, err)
 		}
 		wait *= 2
@@ -141,22 +142,6 @@ func retryable(err error) bool {
 	}
 	var p permanent
 	return !errors.As(err, &p) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
-}
-
-// sleep waits d, and reports false without waiting when ctx would end
-// first: there is no time left for another attempt.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
-		return false
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // gone reports Razorpay's answer for an id it does not have: a 400 "The

@@ -3,9 +3,9 @@ package stripeinquiry
 import (
 	"context"
 	"errors"
+	"github.com/jampay/jampay/pkg/backoff"
 	"math/rand/v2"
 	"net/http"
-	"time"
 
 	stripe "github.com/stripe/stripe-go/v76"
 
@@ -27,7 +27,7 @@ func (q *Inquirer) call(ctx context.Context, op string, f func() error) error {
 		if err == nil {
 			return nil
 		}
-		if attempt == maxAttempts || !retryable(err) || !sleep(ctx, wait/2+rand.N(wait/2+1)) {
+		if attempt == maxAttempts || !retryable(err) || !backoff.Sleep(ctx, wait/2+rand.N(wait/2+1)) {
 			return stripegw.CallError(op, err)
 		}
 		wait *= 2
@@ -43,22 +43,6 @@ func retryable(err error) bool {
 	// No answer, or not Stripe's (a proxy's error page): worth another
 	// try, unless the caller gave up.
 	return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
-}
-
-// sleep waits d, and reports false without waiting when ctx would end
-// first: there is no time left for another attempt.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
-		return false
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // gone reports whether Stripe answered that what was asked for does not exist.
