@@ -150,8 +150,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		owner.Renderer = r
 	}
 	s.dispatch = &dispatcher{svc: owner, logger: opts.Logger}
-	effects := s.dispatch.effects(opts.Effects)
-	owner.Effects = effects
+	owed := s.dispatch.owed()
+	owner.Owed = owed
 	sb := sandbox.New(sandbox.Config{
 		BaseURL: base, SiteURL: siteURL, ShopName: cat.ShopName,
 		StripeSecret: stripeSecrets[0], RazorpaySecret: rzpSecrets[0],
@@ -218,7 +218,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	apiHandler := api.Handler(api.Deps{
 		Store: store, Catalog: cat, Gateways: checkouts, CheckoutRateLimit: rateLimit,
 		Webhooks:       map[string]api.WebhookParser{"stripe": stripeHook, "razorpay": rzpHook},
-		AllowedOrigins: origins, Effects: effects, Now: now, Logger: opts.Logger,
+		AllowedOrigins: origins, Effects: opts.Effects, Owed: owed, Now: now, Logger: opts.Logger,
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiHandler)

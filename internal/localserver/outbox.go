@@ -112,14 +112,12 @@ type dispatcher struct {
 	wg     sync.WaitGroup
 }
 
-// effects is the order.Effects hook: after next, the change's effects go.
-// Two changes of one order dispatch concurrently; whichever holds the
-// earlier effect's claim sends the later one after it.
-func (d *dispatcher) effects(then order.Effects) order.Effects {
-	return func(ctx context.Context, before, after order.Order) {
-		if then != nil {
-			then(ctx, before, after)
-		}
+// owed is the shop.Service.Owed hook: after every write that added to an
+// order's outbox (a status change, or a second payment that keeps the
+// status), its effects go. Two writes of one order dispatch concurrently;
+// whichever holds the earlier effect's claim sends the later one after it.
+func (d *dispatcher) owed() func(ctx context.Context, after order.Order) {
+	return func(ctx context.Context, after order.Order) {
 		d.wg.Add(1)
 		go func() {
 			defer d.wg.Done()

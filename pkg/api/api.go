@@ -44,8 +44,10 @@ type Deps struct {
 	Webhooks map[string]WebhookParser // by name
 	// AllowedOrigins may call the API from a browser (CORS).
 	AllowedOrigins []string
-	// Effects runs once per status change this process won.
+	// Effects runs once per status change this process won; Owed after
+	// every write that added to an order's outbox (see shop.Service).
 	Effects order.Effects
+	Owed    func(ctx context.Context, after order.Order)
 	// CheckoutRateLimit is how many checkouts one client (an IPv4 address,
 	// an IPv6 /64) may make per config.RateWindow: CHECKOUT_RATE_LIMIT.
 	// 0 turns the limit off.
@@ -80,7 +82,7 @@ func Handler(d Deps) http.Handler {
 	}
 	s := &server{Deps: d, shop: shop.New(shop.Service{
 		Store: d.Store, Catalog: d.Catalog, Gateways: d.Gateways, RateLimit: d.CheckoutRateLimit,
-		Limiter: d.RateLimiter, Effects: d.Effects, Now: d.Now,
+		Limiter: d.RateLimiter, Effects: d.Effects, Owed: d.Owed, Now: d.Now,
 	})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/checkout", s.checkout)

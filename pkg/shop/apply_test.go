@@ -225,3 +225,27 @@ func TestApplyEvent_WhatAChangeOwesIsInItsOwnWrite(t *testing.T) {
 		t.Fatalf("%+v", w)
 	}
 }
+
+// TestApplyEvent_OwedRunsForEveryWriteThatOwes: the Owed hook runs after a
+// status change and after a second payment that keeps the status (what a
+// host with no table stream dispatches on), never after a duplicate or a
+// decline.
+func TestApplyEvent_OwedRunsForEveryWriteThatOwes(t *testing.T) {
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	s := memstore.New(func() time.Time { return now })
+	o := newOrder(t, s, now, "cs_w")
+	var owed []int64
+	svc := shop.New(shop.Service{Store: s, Now: func() time.Time { return now },
+		Owed: func(_ context.Context, after order.Order) { owed = append(owed, after.Version) }})
+	second := paidBySession(o, "cs_w")
+	second.ID, second.PaymentRef = "evt_second", "pi_second"
+	decline := order.Event{Gateway: "stripe", ID: "evt_decl_w", Kind: order.KindDeclined, OrderID: o.ID, Reason: "card_declined"}
+	for _, e := range []order.Event{decline, paidBySession(o, "cs_w"), paidBySession(o, "cs_w"), second} {
+		if _, _, err := svc.ApplyEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(owed, []int64{2, 3}) {
+		t.Fatalf("Owed ran after versions %v, want the paid move (2) and the second payment (3)", owed)
+	}
+}

@@ -46,7 +46,11 @@ func (s *Service) orders() kind[order.Order] {
 			next.Outbox = order.AppendOwed(prev.Outbox, order.OwedEffects(*prev, *next, now))
 		},
 		move: func(ctx context.Context, prev *order.Order, next order.Order, rec *order.EventRecord, refs []string) error {
-			return order.MoveIndexing(ctx, st, order.Move{Next: next, From: prev.Status, FromVersion: prev.Version, Event: rec, Refs: refs})
+			err := order.MoveIndexing(ctx, st, order.Move{Next: next, From: prev.Status, FromVersion: prev.Version, Event: rec, Refs: refs})
+			if err == nil && s.Owed != nil && owesMore(prev, &next) {
+				s.Owed(ctx, next)
+			}
+			return err
 		},
 		reread:      st.GetOrder,
 		clearReplay: st.ClearReplay,
@@ -67,4 +71,14 @@ func newRefs(prev, next *order.Order) []string {
 		refs = append(refs, next.PaymentRef)
 	}
 	return refs
+}
+
+// owesMore reports whether next's outbox holds an effect prev's did not.
+func owesMore(prev, next *order.Order) bool {
+	for _, o := range next.Outbox {
+		if o.Version > prev.Version {
+			return true
+		}
+	}
+	return false
 }

@@ -42,7 +42,12 @@ type Service struct {
 	Limiter   RateLimiter
 	// Effects runs once per status change this process won.
 	Effects order.Effects
-	Now     func() time.Time
+	// Owed, when set, runs after every write this process won that added
+	// to the order's outbox, status change or not (a second payment owes
+	// the owner an event without moving the order): where a host with no
+	// table stream dispatches.
+	Owed func(ctx context.Context, after order.Order)
+	Now  func() time.Time
 	// Inquirers ask each gateway's API what its webhooks missed, for
 	// Reconcile; the store must then be a ReconcileStore too.
 	Inquirers map[string]Inquirer
