@@ -6,7 +6,7 @@
 # root, so the makefile method is the one that works.)
 
 GO_LAMBDA = GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags "-s -w" -buildvcs=false
-FUNCTIONS = checkout webhook status reconcile
+FUNCTIONS = checkout webhook status reconcile notify
 
 .PHONY: dev test build sizes clean lint
 
@@ -24,6 +24,7 @@ build: ## the Linux arm64 bootstrap binaries SAM builds, in dist/, with their si
 		mkdir -p dist/$$fn && $(GO_LAMBDA) -o dist/$$fn/bootstrap ./functions/$$fn || exit 1; \
 	done
 	@cp site/catalog.json dist/checkout/catalog.json
+	@cp site/catalog.json dist/notify/catalog.json
 	@$(MAKE) --no-print-directory sizes
 
 sizes:
@@ -45,6 +46,11 @@ build-StatusFunction:
 
 build-ReconcileFunction:
 	$(GO_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/reconcile
+
+# The mails name the shop: the catalog's shopName.
+build-NotifyFunction:
+	$(GO_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/notify
+	cp site/catalog.json $(ARTIFACTS_DIR)/catalog.json
 
 clean:
 	rm -rf .aws-sam dist .tools/logs artifacts

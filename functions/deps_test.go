@@ -49,6 +49,14 @@ func TestDeps(t *testing.T) {
 		{"checkout", []string{"github.com/stripe/stripe-go/v76/checkout/session"},
 			[]string{"testing", "net/http/httptest", "github.com/stretchr/testify", "github.com/jampay/jampay/internal", stripe + "/webhook",
 				"github.com/jampay/jampay/pkg/stripehook", "github.com/jampay/jampay/pkg/razorpayhook"}},
+		// Notify sends mail and owner events from the stream: no gateway,
+		// no secret, no HTTP handlers, and not the stream client its tests
+		// read DynamoDB Local with (Lambda hands it the records).
+		{"notify", []string{"github.com/jampay/jampay/pkg/notify", "github.com/aws/aws-sdk-go-v2/service/sesv2", "github.com/aws/aws-sdk-go-v2/service/eventbridge"},
+			[]string{stripe, razorpay, "testing", "net/http/httptest", "github.com/jampay/jampay/internal", "github.com/jampay/jampay/pkg/api",
+				"github.com/jampay/jampay/pkg/stripehook", "github.com/jampay/jampay/pkg/razorpayhook",
+				"github.com/aws/aws-sdk-go-v2/service/ssm", "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams",
+				"github.com/aws/aws-sdk-go-v2/config", "github.com/aws/aws-sdk-go-v2/service/sso", "github.com/aws/aws-sdk-go-v2/service/sts"}},
 	}
 	for _, tc := range cases {
 		d := deps(t, tc.fn)

@@ -84,7 +84,8 @@ func (n node) each(fn func(node)) {
 	}
 }
 
-var functions = map[string]string{"CheckoutFunction": "checkout", "WebhookFunction": "webhook", "StatusFunction": "status", "ReconcileFunction": "reconcile"}
+var functions = map[string]string{"CheckoutFunction": "checkout", "WebhookFunction": "webhook", "StatusFunction": "status",
+	"ReconcileFunction": "reconcile", "NotifyFunction": "notify"}
 
 func TestTemplate_FunctionsBuildFromThisRepo(t *testing.T) {
 	tpl := loadTemplate(t)
@@ -113,8 +114,12 @@ func TestTemplate_FunctionsBuildFromThisRepo(t *testing.T) {
 			t.Errorf("%s has no log group with a retention", logical)
 		}
 	}
-	if !strings.Contains(string(makefile), "cp site/catalog.json $(ARTIFACTS_DIR)/catalog.json") {
-		t.Error("the catalog is not shipped with the checkout function")
+	for _, logical := range []string{"CheckoutFunction", "NotifyFunction"} {
+		// The checkout prices from the catalog; the mails name the shop from it.
+		target := regexp.MustCompile(`(?m)^build-` + logical + `:\n\t.*\n\tcp site/catalog\.json \$\(ARTIFACTS_DIR\)/catalog\.json$`)
+		if !target.Match(makefile) {
+			t.Errorf("the catalog is not shipped with %s", logical)
+		}
 	}
 }
 
@@ -176,6 +181,9 @@ func TestTemplate_EveryRouteToTheRightFunction(t *testing.T) {
 			ev := events.get(name)
 			if ev.get("Type").str() == "Schedule" && logical == "ReconcileFunction" {
 				continue // no route: see TestTemplate_ReconcileRunsOnASchedule
+			}
+			if ev.get("Type").str() == "DynamoDB" && logical == "NotifyFunction" {
+				continue // no route: see TestTemplate_NotifyReadsTheStream
 			}
 			if ev.get("Type").str() != "HttpApi" || ev.get("Properties", "ApiId").Tag != "!Ref" || ev.get("Properties", "ApiId").str() != "HttpApi" {
 				t.Errorf("%s.%s is not on the HttpApi", logical, name)
@@ -253,11 +261,39 @@ func TestTemplate_ReconcileRunsOnASchedule(t *testing.T) {
 	}
 }
 
+// policies returns a function's policies, each branch of a !If that holds
+// one included (the notify function's grants exist only when their
+// setting is set; AWS::NoValue is none).
+func policies(tpl node, logical string) []node {
+	var out []node
+	tpl.get("Resources", logical, "Properties", "Policies").each(func(pol node) {
+		if pol.tag() == "!If" && pol.Kind == yaml.SequenceNode && len(pol.Content) == 3 {
+			for _, branch := range pol.Content[1:] {
+				if b := (node{branch}); !(b.tag() == "!Ref" && b.str() == "AWS::NoValue") {
+					out = append(out, b)
+				}
+			}
+			return
+		}
+		out = append(out, pol)
+	})
+	return out
+}
+
+// resource is a policy resource as written: a !Sub with variables
+// ([template, {vars}]) reads as its template.
+func resource(r node) string {
+	if r.tag() == "!Sub" && r.Kind == yaml.SequenceNode && len(r.Content) > 0 {
+		return r.Content[0].Value
+	}
+	return r.str()
+}
+
 func TestTemplate_NoWildcardResource(t *testing.T) {
 	tpl := loadTemplate(t)
 	statements := 0
 	for logical := range functions {
-		tpl.get("Resources", logical, "Properties", "Policies").each(func(pol node) {
+		for _, pol := range policies(tpl, logical) {
 			if pol.Kind != yaml.MappingNode {
 				t.Errorf("%s uses a policy template %q: write statements, scoped", logical, pol.str())
 				return
@@ -267,9 +303,9 @@ func TestTemplate_NoWildcardResource(t *testing.T) {
 				res := st.get("Resource")
 				var all []string
 				if res.Kind == yaml.SequenceNode {
-					res.each(func(r node) { all = append(all, r.str()) })
+					res.each(func(r node) { all = append(all, resource(r)) })
 				} else {
-					all = []string{res.str()}
+					all = []string{resource(res)}
 				}
 				for _, r := range all {
 					if strings.Contains(r, "*") || r == "" {
@@ -284,7 +320,7 @@ func TestTemplate_NoWildcardResource(t *testing.T) {
 					}
 				}
 			})
-		})
+		}
 	}
 	if statements < 5 {
 		t.Fatalf("read only %d statements; the test proves little", statements)
@@ -300,6 +336,8 @@ var ownSecrets = map[string][]string{
 	"StatusFunction":   nil,
 	// Reconcile expires Stripe sessions and reads both gateways' payments.
 	"ReconcileFunction": {config.StripeSecretKey, config.RazorpayKeyID, config.RazorpayKeySecret},
+	// Notify sends mail and events: no gateway, no secret.
+	"NotifyFunction": nil,
 }
 
 // ssmParameters returns the SSM parameter names a function's policy lets it
@@ -309,7 +347,7 @@ func ssmParameters(t *testing.T, tpl node, logical string) []string {
 	t.Helper()
 	prefix := "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SecretsPath}/"
 	var names []string
-	tpl.get("Resources", logical, "Properties", "Policies").each(func(pol node) {
+	for _, pol := range policies(tpl, logical) {
 		pol.get("Statement").each(func(st node) {
 			actions := []string{st.get("Action").str()}
 			st.get("Action").each(func(a node) { actions = append(actions, a.str()) })
@@ -340,7 +378,7 @@ func ssmParameters(t *testing.T, tpl node, logical string) []string {
 				names = append(names, name)
 			}
 		})
-	})
+	}
 	return names
 }
 
@@ -454,6 +492,149 @@ func TestTemplate_WebhookRouteHasItsOwnThrottle(t *testing.T) {
 	for _, route := range api.get("RouteSettings").keys() {
 		if route != "POST /api/webhooks/{gateway}" {
 			t.Errorf("route settings for %s: checkout and status use the default route settings", route)
+		}
+	}
+}
+
+// TestTemplate_NotifyReadsTheStream: the table's stream carries both
+// images (the handler tells the write that owed an effect from the
+// dispatcher's claim and mark by the old one), and the event source
+// cannot retry a failing record forever or lose it: partial batch
+// responses, bisect, retries capped, an on-failure queue.
+func TestTemplate_NotifyReadsTheStream(t *testing.T) {
+	tpl := loadTemplate(t)
+	if v := tpl.get("Resources", "OrdersTable", "Properties", "StreamSpecification", "StreamViewType").str(); v != "NEW_AND_OLD_IMAGES" {
+		t.Errorf("the table's stream view is %q, want NEW_AND_OLD_IMAGES", v)
+	}
+	var streams []node
+	events := tpl.get("Resources", "NotifyFunction", "Properties", "Events")
+	for _, name := range events.keys() {
+		if events.get(name, "Type").str() == "DynamoDB" {
+			streams = append(streams, events.get(name, "Properties"))
+		}
+	}
+	if len(streams) != 1 {
+		t.Fatalf("NotifyFunction has %d DynamoDB event sources, want the table's stream", len(streams))
+	}
+	p := streams[0]
+	if s := p.get("Stream"); s.tag() != "!GetAtt" || s.str() != "OrdersTable.StreamArn" {
+		t.Errorf("the event source reads %s %q, want !GetAtt OrdersTable.StreamArn", s.tag(), s.str())
+	}
+	if n, err := strconv.Atoi(p.get("MaximumRetryAttempts").str()); err != nil || n < 0 || n > 10 {
+		t.Errorf("MaximumRetryAttempts %q: want a cap of at most 10 (unset, a failing record is retried until it leaves the stream)", p.get("MaximumRetryAttempts").str())
+	}
+	if p.get("BisectBatchOnFunctionError").str() != "true" {
+		t.Error("BisectBatchOnFunctionError must be true: a failing record is isolated from the batch")
+	}
+	var types []string
+	p.get("FunctionResponseTypes").each(func(n node) { types = append(types, n.str()) })
+	if !slices.Equal(types, []string{"ReportBatchItemFailures"}) {
+		t.Errorf("FunctionResponseTypes %v, want [ReportBatchItemFailures]: the handler reports the records that failed", types)
+	}
+	if n, err := strconv.Atoi(p.get("BatchSize").str()); err != nil || n < 1 || n > 100 {
+		t.Errorf("BatchSize %q: want a small batch (each order's dispatch sends mail)", p.get("BatchSize").str())
+	}
+	if p.get("FilterCriteria", "Filters").Node == nil {
+		t.Error("no filter: every item of the table would invoke the function (pkg/notify tests the pattern on real records)")
+	}
+	onFailure := p.get("DestinationConfig", "OnFailure")
+	dest := onFailure.get("Destination")
+	queue := strings.TrimSuffix(dest.str(), ".Arn")
+	// Type SQS is what makes SAM grant sqs:SendMessage on the queue.
+	if onFailure.get("Type").str() != "SQS" || dest.tag() != "!GetAtt" || tpl.get("Resources", queue, "Type").str() != "AWS::SQS::Queue" {
+		t.Errorf("on failure: %s %s %q, want Type SQS to a queue of the template", onFailure.get("Type").str(), dest.tag(), dest.str())
+	}
+	// A claim must outlive the invocation that took it (shop.ClaimFor).
+	if to, err := strconv.Atoi(tpl.get("Resources", "NotifyFunction", "Properties", "Timeout").str()); err != nil || to >= 120 {
+		t.Errorf("NotifyFunction timeout %q: want under shop.ClaimFor (2 minutes)", tpl.get("Resources", "NotifyFunction", "Properties", "Timeout").str())
+	}
+}
+
+// TestTemplate_NotifyMayOnlyTellPeople: the notify function may read and
+// write the table's items, send as MAIL_FROM and put events on the owner's
+// bus — nothing else, and the last two only when their parameter is set.
+// Both parameters default to empty (off) and reach the function as its
+// settings.
+func TestTemplate_NotifyMayOnlyTellPeople(t *testing.T) {
+	tpl := loadTemplate(t)
+	for param, setting := range map[string]string{"MailFrom": config.MailFrom, "EventBusName": config.EventBusName} {
+		p := tpl.get("Parameters", param)
+		if p.Node == nil || p.get("Default").Node == nil || p.get("Default").str() != "" {
+			t.Errorf("parameter %s must exist and default to empty (off)", param)
+		}
+		v := tpl.get("Resources", "NotifyFunction", "Properties", "Environment", "Variables", setting)
+		if v.tag() != "!Ref" || v.str() != param {
+			t.Errorf("NotifyFunction: %s is %s %q, want !Ref %s", setting, v.tag(), v.str(), param)
+		}
+	}
+	type grant struct{ cond, action, resource string }
+	var got []grant
+	tpl.get("Resources", "NotifyFunction", "Properties", "Policies").each(func(pol node) {
+		cond := ""
+		if pol.tag() == "!If" && len(pol.Content) == 3 {
+			cond = pol.Content[0].Value
+			if f := (node{pol.Content[2]}); f.tag() != "!Ref" || f.str() != "AWS::NoValue" {
+				t.Errorf("the %s grant's else branch is %s %q, want AWS::NoValue", cond, f.tag(), f.str())
+			}
+			pol = node{pol.Content[1]}
+		}
+		pol.get("Statement").each(func(st node) {
+			if st.get("Effect").str() != "Allow" {
+				return
+			}
+			var actions, resources []string
+			if a := st.get("Action"); a.Kind == yaml.SequenceNode {
+				a.each(func(n node) { actions = append(actions, n.str()) })
+			} else {
+				actions = []string{a.str()}
+			}
+			if r := st.get("Resource"); r.Kind == yaml.SequenceNode && r.tag() != "!Sub" {
+				r.each(func(n node) { resources = append(resources, n.tag()+" "+resource(n)) })
+			} else {
+				resources = []string{r.tag() + " " + resource(r)}
+			}
+			for _, a := range actions {
+				for _, r := range resources {
+					got = append(got, grant{cond, a, r})
+				}
+			}
+		})
+	})
+	identity := "!Sub arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/"
+	want := []grant{
+		{"", "dynamodb:GetItem", "!GetAtt OrdersTable.Arn"},
+		{"", "dynamodb:PutItem", "!GetAtt OrdersTable.Arn"},
+		{"HasMailFrom", "ses:SendEmail", identity + "${MailFrom}"},
+		{"HasMailFrom", "ses:SendEmail", identity + "${Domain}"},
+		{"HasEventBus", "events:PutEvents", "!Sub arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}"},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("NotifyFunction grants\n%v\nwant exactly\n%v", got, want)
+	}
+	// ${Domain} is MailFrom's domain, not something wider.
+	sub := tpl.get("Resources", "NotifyFunction", "Properties", "Policies")
+	found := false
+	sub.each(func(pol node) {
+		if pol.tag() != "!If" || len(pol.Content) != 3 || pol.Content[0].Value != "HasMailFrom" {
+			return
+		}
+		node{pol.Content[1]}.get("Statement").each(func(st node) {
+			st.get("Resource").each(func(r node) {
+				if r.Kind == yaml.SequenceNode && len(r.Content) == 2 {
+					d := node{r.Content[1]}.get("Domain")
+					b, _ := yaml.Marshal(d.Node)
+					found = d.tag() == "!Select" && strings.Contains(string(b), `!Split ["@", !Ref MailFrom]`) && strings.HasPrefix(strings.TrimSpace(string(b)), "!Select [1,")
+				}
+			})
+		})
+	})
+	if !found {
+		t.Error("the SES domain identity must be !Select [1, !Split [\"@\", !Ref MailFrom]]")
+	}
+	for cond, param := range map[string]string{"HasMailFrom": "MailFrom", "HasEventBus": "EventBusName"} {
+		b, _ := yaml.Marshal(tpl.get("Conditions", cond).Node)
+		if !strings.Contains(string(b), "!Equals [!Ref "+param+", \"\"]") || !strings.HasPrefix(strings.TrimSpace(string(b)), "!Not") {
+			t.Errorf("condition %s is %s, want !Not [!Equals [!Ref %s, \"\"]]", cond, b, param)
 		}
 	}
 }

@@ -74,15 +74,16 @@ func (s *Server) Client(t testing.TB, optFns ...func(*dynamodb.Options)) *dynamo
 	return c
 }
 
-// NewTable creates a table with a fresh name for one test.
-func (s *Server) NewTable(t testing.TB, client *dynamodb.Client) string {
+// NewTable creates a table with a fresh name for one test; opts add what
+// the test needs (dynamostore.WithStream).
+func (s *Server) NewTable(t testing.TB, client *dynamodb.Client, opts ...dynamostore.TableOption) string {
 	t.Helper()
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	name := "jampay-test-" + hex.EncodeToString(b)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := dynamostore.CreateTable(ctx, client, name); err != nil {
+	if err := dynamostore.CreateTable(ctx, client, name, opts...); err != nil {
 		t.Fatal(err)
 	}
 	return name

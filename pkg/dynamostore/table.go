@@ -21,14 +21,18 @@ import (
 // (the index stays CREATING and every query of it fails), so on such a
 // table the reconcile queries return ErrNoQueueIndex, and everything else
 // works.
-func CreateTable(ctx context.Context, client *dynamodb.Client, table string) error {
-	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
+func CreateTable(ctx context.Context, client *dynamodb.Client, table string, opts ...TableOption) error {
+	in := &dynamodb.CreateTableInput{
 		TableName:              &table,
 		AttributeDefinitions:   append(queueAttributes(), ddb.AttributeDefinition{AttributeName: aws.String(KeyAttr), AttributeType: ddb.ScalarAttributeTypeS}),
 		KeySchema:              []ddb.KeySchemaElement{{AttributeName: aws.String(KeyAttr), KeyType: ddb.KeyTypeHash}},
 		BillingMode:            ddb.BillingModePayPerRequest,
 		GlobalSecondaryIndexes: []ddb.GlobalSecondaryIndex{queueIndex()},
-	})
+	}
+	for _, opt := range opts {
+		opt(in)
+	}
+	_, err := client.CreateTable(ctx, in)
 	var inUse *ddb.ResourceInUseException
 	if errors.As(err, &inUse) {
 		return nil
@@ -47,6 +51,19 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 		return fmt.Errorf("enable TTL on %s: %w", table, err)
 	}
 	return nil
+}
+
+// TableOption adds to the table CreateTable makes what only some callers
+// need.
+type TableOption func(*dynamodb.CreateTableInput)
+
+// WithStream gives the table the stream template.yaml declares (new and
+// old images), which the notify function reads: tests of that path read
+// it from DynamoDB Local, which serves Streams on the same endpoint.
+func WithStream() TableOption {
+	return func(in *dynamodb.CreateTableInput) {
+		in.StreamSpecification = &ddb.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: ddb.StreamViewTypeNewAndOldImages}
+	}
 }
 
 // queueIndex is the queue index as template.yaml declares it. It projects

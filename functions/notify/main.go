@@ -1,0 +1,54 @@
+// Command notify is the Lambda function on the table's DynamoDB stream: it
+// sends what orders owe people — the customer's email (SES, from
+// MAIL_FROM) and the owner's event (EventBridge, on EVENT_BUS_NAME) —
+// through shop.Service.Dispatch, once per change. It needs no secret and
+// links no gateway SDK.
+package main
+
+import (
+	"cmp"
+	"context"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/jampay/jampay/pkg/catalog"
+	"github.com/jampay/jampay/pkg/config"
+	"github.com/jampay/jampay/pkg/dynamostore"
+	"github.com/jampay/jampay/pkg/lambdafn"
+	"github.com/jampay/jampay/pkg/mail"
+	"github.com/jampay/jampay/pkg/notify"
+	"github.com/jampay/jampay/pkg/ownerevents"
+	"github.com/jampay/jampay/pkg/sesmail"
+	"github.com/jampay/jampay/pkg/shop"
+)
+
+func main() {
+	ctx, log := context.Background(), lambdafn.Logger()
+	cfg, err := config.Load(os.Getenv)
+	lambdafn.Must(log, err)
+	// The shop's name in the mails comes from the catalog shipped beside
+	// the bootstrap binary, as for checkout.
+	cat, err := catalog.Load(cmp.Or(cfg.CatalogPath, "catalog.json"))
+	lambdafn.Must(log, err)
+	renderer, err := mail.NewRenderer(cat.ShopName, cfg.SiteURL)
+	lambdafn.Must(log, err)
+	store, err := dynamostore.Open(ctx, cfg, dynamostore.OpenOptions{})
+	lambdafn.Must(log, err)
+	svc := shop.Service{Store: store, Renderer: renderer, MailEnabled: cfg.MailFrom != ""}
+	// Each is set only when configured: a nil *Mailer in the interface
+	// would read as a mailer, not as "no email".
+	if cfg.MailFrom != "" {
+		m, err := sesmail.Open(ctx, cfg)
+		lambdafn.Must(log, err)
+		svc.Mailer = m
+	}
+	if cfg.EventBusName != "" {
+		p, err := ownerevents.Open(ctx, cfg)
+		lambdafn.Must(log, err)
+		svc.Publisher = p
+	}
+	h := &notify.Handler{Dispatcher: shop.New(svc), Now: time.Now, Log: log}
+	lambda.Start(h.Handle)
+}
