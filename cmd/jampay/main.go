@@ -26,6 +26,9 @@ Running the shop (the table in AWS, or DynamoDB Local):
   jampay order ID [-json]
   jampay refund ID [-amount N] [-wait]     N in minor units (cents, paise); none: all that is left
   jampay reconcile [-dry-run]
+  jampay effects [-failed] [-json]        emails and owner events waiting to go (or failed)
+  jampay effects retry [ORDER_ID] [-catalog site/catalog.json]
+                                          send the failed ones again (one order's, or all)
 
 Settings come from the environment (TABLE_NAME, DYNAMODB_ENDPOINT, SITE_URL,
 ALLOWED_ORIGINS, STRIPE_*, RAZORPAY_*); a gateway without keys is the sandbox.
@@ -65,6 +68,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return refund(ctx, args[1:], getenv, stdout, stderr)
 	case "reconcile":
 		return reconcile(ctx, args[1:], getenv, stdout, stderr)
+	case "effects":
+		return effects(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -456,3 +456,156 @@ func testCursors(t *testing.T, s order.Store, clock *Clock) {
 		t.Fatalf("a cursor set empty reads %q", v)
 	}
 }
+
+// effectPages reads every page of a queue of orders, one order a page so
+// that every cursor is used.
+func effectPages(t *testing.T, list func(limit int, after string) ([]order.Order, string, error)) []order.Order {
+	t.Helper()
+	var all []order.Order
+	after := ""
+	for range 100 {
+		orders, next, err := list(1, after)
+		if err != nil {
+			t.Fatalf("after %q: %v", after, err)
+		}
+		if len(orders) > 1 {
+			t.Fatalf("a page of 1 holds %d orders", len(orders))
+		}
+		all = append(all, orders...)
+		if after = next; next == "" {
+			return all
+		}
+	}
+	t.Fatal("the queue never ends")
+	return nil
+}
+
+// setEffects moves o to status `to` (its own for an outbox-only write, as
+// a dispatcher's), its outbox edited by edit.
+func setEffects(t *testing.T, s order.Store, o *order.Order, to order.Status, edit func([]order.Owed) []order.Owed) {
+	t.Helper()
+	m := moveTo(*o, to)
+	m.Next.Outbox = edit(m.Next.Outbox)
+	if err := s.Move(ctx, m); err != nil {
+		t.Fatalf("%s: %v", o.ID, err)
+	}
+	*o = m.Next
+}
+
+// testEffectsQueues: an order with effects still to send is listed as due
+// once its oldest was owed before the query, oldest first, whatever its
+// status, and leaves when they are sent; one whose effects failed (and
+// not open) is listed as failed; an open order is in exactly one of the
+// open and effects queues, so reconcile finds it in one or the other.
+func testEffectsQueues(t *testing.T, s order.Store, clock *Clock) {
+	rs := reconcileStore(t, s)
+	due := func(before time.Time) []string {
+		t.Helper()
+		return ids(effectPages(t, func(limit int, after string) ([]order.Order, string, error) {
+			return rs.EffectsDue(ctx, before, limit, after)
+		}))
+	}
+	failed := func() []string {
+		t.Helper()
+		return ids(effectPages(t, func(limit int, after string) ([]order.Order, string, error) {
+			return rs.EffectsFailed(ctx, limit, after)
+		}))
+	}
+	open := func(before time.Time) []string {
+		t.Helper()
+		return ids(slices.Concat(openPages(t, rs, before, 100)...))
+	}
+	state := func(st string) func([]order.Owed) []order.Owed {
+		return func(out []order.Owed) []order.Owed {
+			for i := range out {
+				if out[i].State == order.EffectOwed || out[i].State == order.EffectClaimed {
+					out[i].State, out[i].Attempts = st, out[i].Attempts+1
+				}
+			}
+			return out
+		}
+	}
+	t0 := clock.Now()
+	// Paid: the receipt is owed, in the same write as the move.
+	paid := createWith(t, s, clock, func(*order.Order) {})
+	setEffects(t, s, paid, order.Paid, func(out []order.Owed) []order.Owed {
+		return order.AppendOwed(out, order.OwedEffects(*paid, order.Order{ID: paid.ID, Version: paid.Version + 1, Status: order.Paid}, t0))
+	})
+	if got := mustGet(t, s, paid.ID); len(got.Outbox) != 1 || got.Outbox[0].Mail != order.MailReceipt {
+		t.Fatalf("the paid order's outbox reads %+v", got.Outbox)
+	}
+	if got := due(t0); len(got) != 0 {
+		t.Fatalf("owed in the query's own second, already listed: %v", got)
+	}
+	clock.Advance(time.Minute)
+	// A second order, owed later, open and processing: listed after the
+	// first, and not in the open queue while it owes.
+	proc := createWith(t, s, clock, func(o *order.Order) { o.Deadline = clock.Now().Add(-time.Minute) })
+	setEffects(t, s, proc, order.Processing, func(out []order.Owed) []order.Owed {
+		return order.AppendOwed(out, []order.Effect{{OrderID: proc.ID, Version: proc.Version + 1, Type: "order.processing", OwedAt: clock.Now()}})
+	})
+	later := clock.Now().Add(2 * time.Minute)
+	if got := due(later); !slices.Equal(got, []string{paid.ID, proc.ID}) {
+		t.Fatalf("due: %v, want %v (oldest owed first)", got, []string{paid.ID, proc.ID})
+	}
+	if got := due(t0.Add(time.Second)); !slices.Equal(got, []string{paid.ID}) {
+		t.Fatalf("due a second after the first was owed: %v, want only %s", got, paid.ID)
+	}
+	// The orders come whole: Dispatch and reconcile's question need them.
+	if got, _, err := rs.EffectsDue(ctx, later, 1, ""); err != nil || len(got) != 1 || len(got[0].Outbox) != 1 || got[0].Email == "" {
+		t.Fatalf("first page %+v %v", got, err)
+	}
+	if slices.Contains(open(later), proc.ID) {
+		t.Fatal("an open order owing effects is in both queues")
+	}
+	// A claimed effect is still to send: a crashed sender's is retried.
+	setEffects(t, s, paid, order.Paid, state(order.EffectClaimed))
+	if got := due(later); !slices.Contains(got, paid.ID) {
+		t.Fatalf("a claimed effect is not due: %v", got)
+	}
+	// Sent, it leaves; the open order goes back to the open queue.
+	setEffects(t, s, paid, order.Paid, state(order.EffectSent))
+	setEffects(t, s, proc, order.Processing, state(order.EffectSent))
+	if got := due(later); len(got) != 0 {
+		t.Fatalf("sent, still due: %v", got)
+	}
+	if !slices.Contains(open(later), proc.ID) {
+		t.Fatal("the open order whose effects went is not in the open queue")
+	}
+	if got := failed(); len(got) != 0 {
+		t.Fatalf("nothing failed, listed %v", got)
+	}
+	// Failed: listed for the owner, and no longer due. A failed effect of
+	// an open order leaves it in the open queue, which reconcile must walk.
+	refunded := createWith(t, s, clock, func(*order.Order) {})
+	setEffects(t, s, refunded, order.Paid, func(out []order.Owed) []order.Owed {
+		return order.AppendOwed(out, []order.Effect{{OrderID: refunded.ID, Version: refunded.Version + 1, Type: "order.paid", Mail: order.MailReceipt, OwedAt: clock.Now()}})
+	})
+	setEffects(t, s, refunded, order.Paid, state(order.EffectFailed))
+	setEffects(t, s, proc, order.Processing, func(out []order.Owed) []order.Owed {
+		out = order.AppendOwed(out, []order.Effect{{OrderID: proc.ID, Version: proc.Version + 1, Type: "order.duplicate_payment", OwedAt: clock.Now()}})
+		return state(order.EffectFailed)(out)
+	})
+	if got := failed(); !slices.Equal(got, []string{refunded.ID}) {
+		t.Fatalf("failed: %v, want %v", got, []string{refunded.ID})
+	}
+	if got := due(later); len(got) != 0 {
+		t.Fatalf("failed effects listed as due: %v", got)
+	}
+	if !slices.Contains(open(later), proc.ID) {
+		t.Fatal("an open order with a failed effect left the open queue")
+	}
+	// A new effect owed by an order with a failed one makes it due again.
+	setEffects(t, s, refunded, order.Refunded, func(out []order.Owed) []order.Owed {
+		return order.AppendOwed(out, []order.Effect{{OrderID: refunded.ID, Version: refunded.Version + 1, Type: "order.refunded", Mail: order.MailRefund, OwedAt: clock.Now()}})
+	})
+	if got, f := due(later), failed(); !slices.Equal(got, []string{refunded.ID}) || len(f) != 0 {
+		t.Fatalf("owed again: due %v, failed %v", got, f)
+	}
+	if _, _, err := rs.EffectsDue(ctx, later, 1, "not-a-cursor"); err == nil {
+		t.Fatal("a cursor that no page ended on was taken")
+	}
+	if _, _, err := rs.EffectsFailed(ctx, 0, ""); err == nil {
+		t.Fatal("a page of no orders was asked for and not refused")
+	}
+}

@@ -68,6 +68,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"OpenQueueFollowsStatus", testOpenQueueFollowsStatus},
 		{"HistoryKeptWithTheOrder", testHistoryKeptWithTheOrder},
 		{"HistoryKeepsEveryField", testHistoryEveryField}, // everyfield.go
+		{"EffectsQueuesFollowTheOutbox", testEffectsQueues},
 		{"ParkedRefsAppearAndGo", testParkedRefs},
 		{"LeaseOneHolderAtATime", testLease},
 		{"CursorsByName", testCursors},

@@ -10,6 +10,7 @@ import (
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/shop"
 )
 
 // marshalOrder maps an order to its item by hand: a dozen plain fields do
@@ -39,12 +40,13 @@ func marshalOrder(o *order.Order) map[string]ddb.AttributeValue {
 	}
 	if !o.Deadline.IsZero() {
 		item["deadline"] = timeAttr(o.Deadline)
-		if o.Status == order.Pending || o.Status == order.Processing {
-			// The order is in the open queue exactly while it is open: a
-			// move writes the whole item, so the move that closes it drops
-			// these and takes it out of the index.
-			item[QueueAttr], item[QueueAtAttr] = str(queueOpen), num(o.Deadline.Unix())
-		}
+	}
+	// The order is in the queue shop.OrderQueue names (open, effects owed,
+	// effects failed) exactly while it belongs there: a move writes the
+	// whole item, so the move that changes its queue moves it in the index,
+	// and the one that leaves every queue drops these.
+	if q, at := shop.OrderQueue(o); q != "" {
+		item[QueueAttr], item[QueueAtAttr] = str(q), num(at.Unix())
 	}
 	if len(o.Outbox) > 0 {
 		item[outboxAttr] = marshalOutbox(o.Outbox)

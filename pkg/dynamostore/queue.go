@@ -35,11 +35,29 @@ const (
 	QueueAtAttr = "queueAt"
 )
 
-// The queues, values of QueueAttr.
+// The queues, values of QueueAttr. An item has one key in the index, so
+// an order waits in one queue at a time; marshalOrder writes the one
+// shop.OrderQueue names, so each create and move keeps it true.
+//
+// The priority: effects still to send (owed, claimed) first, dated by the
+// oldest of them, then open, then effects failed. Effects first, because
+// an effect left owed must be found whatever the order's status, while an
+// open order found in the effects queue is still asked about: reconcile's
+// effects sweep, run before the open one, asks about the open orders it
+// finds past their deadline (shop.OrderQueue says why none is lost). Open
+// before failed, because the open sweep must find every open order, and an
+// order that moves on lands in the effects queue with what the move owes,
+// and in effects-failed once that is sent.
 const (
 	// queueOpen holds every order pending or processing with a deadline
-	// (marshalOrder writes it, so each create and move keeps it true).
-	queueOpen = "open"
+	// and no effect still to send, dated by its deadline.
+	queueOpen = shop.QueueOpen
+	// queueEffects holds every order with an effect still to send, dated
+	// by the oldest.
+	queueEffects = shop.QueueEffects
+	// queueEffectsFailed holds every order not open, with nothing to send
+	// and an effect that failed, dated by the oldest failed.
+	queueEffectsFailed = shop.QueueEffectsFailed
 	// queueParked holds every parked# item with events in it (Park sets
 	// it, an Unpark that empties the item removes it).
 	queueParked = "parked"
@@ -61,7 +79,27 @@ var ErrNoQueueIndex = errors.New("the table has no global secondary index " + st
 // reads the order again, strongly, and moves it only by a conditional
 // write on its status and version.
 func (s *Store) OpenPastDeadline(ctx context.Context, before time.Time, limit int, after string) ([]order.Order, string, error) {
-	items, next, err := s.queue(ctx, queueOpen, before.Unix(), limit, after)
+	return s.orderQueue(ctx, queueOpen, before.Unix(), limit, after)
+}
+
+// EffectsDue queries the effects queue for orders whose oldest effect
+// still to send was owed before `before` (to the second). What it lists
+// may be a moment old, as OpenPastDeadline's; Dispatch claims each effect
+// by a conditional write on the order read again, so a stale listing
+// sends nothing twice.
+func (s *Store) EffectsDue(ctx context.Context, before time.Time, limit int, after string) ([]order.Order, string, error) {
+	return s.orderQueue(ctx, queueEffects, before.Unix(), limit, after)
+}
+
+// EffectsFailed queries the effects-failed queue, oldest first.
+func (s *Store) EffectsFailed(ctx context.Context, limit int, after string) ([]order.Order, string, error) {
+	return s.orderQueue(ctx, queueEffectsFailed, 0, limit, after)
+}
+
+// orderQueue reads one page of a queue of orders, whole (the index
+// projects all of the item).
+func (s *Store) orderQueue(ctx context.Context, q string, before int64, limit int, after string) ([]order.Order, string, error) {
+	items, next, err := s.queue(ctx, q, before, limit, after)
 	if err != nil {
 		return nil, "", err
 	}
@@ -95,9 +133,9 @@ func (s *Store) ParkedRefs(ctx context.Context, limit int, after string) ([]shop
 	return refs, next, nil
 }
 
-// queue reads one page of a queue, earliest first. For the open queue,
-// before (epoch seconds) bounds the sort key; the parked queue is read
-// whole and filtered by TTL.
+// queue reads one page of a queue, earliest first. For the open and
+// effects queues, before (epoch seconds) bounds the sort key; the parked
+// queue is read whole and filtered by TTL, the effects-failed one whole.
 //
 // It asks for one item more than limit, so that a page that ends the queue
 // says so (next == "") instead of sending the caller for an empty page.
@@ -117,7 +155,7 @@ func (s *Store) queue(ctx context.Context, q string, before int64, limit int, af
 		Limit:            aws.Int32(int32(min(limit, 1<<20) + 1)),
 	}
 	switch q {
-	case queueOpen:
+	case queueOpen, queueEffects:
 		*in.KeyConditionExpression += " AND #at < :before"
 		in.ExpressionAttributeNames["#at"] = QueueAtAttr
 		in.ExpressionAttributeValues[":before"] = num(before)

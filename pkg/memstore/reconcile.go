@@ -30,7 +30,8 @@ func (a queued) compare(b queued) int {
 	return cmp.Or(cmp.Compare(a.at, b.at), strings.Compare(a.key, b.key))
 }
 
-// OpenPastDeadline walks the open orders in deadline order. A sorted walk
+// OpenPastDeadline walks the open orders in deadline order, in the queue
+// shop.OrderQueue puts them in, as DynamoDB's index. A sorted walk
 // over every order is fine for `jampay serve` and tests; DynamoDB has an
 // index for it.
 func (s *Store) OpenPastDeadline(ctx context.Context, before time.Time, limit int, after string) ([]order.Order, string, error) {
@@ -39,14 +40,41 @@ func (s *Store) OpenPastDeadline(ctx context.Context, before time.Time, limit in
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.orderQueue(shop.QueueOpen, before.Unix(), limit, after)
+}
+
+// EffectsDue walks the orders with effects still to send, oldest owed
+// first, in the queue shop.OrderQueue puts them in, as DynamoDB's index.
+func (s *Store) EffectsDue(ctx context.Context, before time.Time, limit int, after string) ([]order.Order, string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", &order.StoreError{Err: err}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.orderQueue(shop.QueueEffects, before.Unix(), limit, after)
+}
+
+// EffectsFailed walks the orders whose effects ended failed.
+func (s *Store) EffectsFailed(ctx context.Context, limit int, after string) ([]order.Order, string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", &order.StoreError{Err: err}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.orderQueue(shop.QueueEffectsFailed, 0, limit, after)
+}
+
+// orderQueue walks the orders in queue name, dated before `before` (epoch
+// seconds; 0 for all), the caller holding s.mu.
+func (s *Store) orderQueue(name string, before int64, limit int, after string) ([]order.Order, string, error) {
 	var due []queued
 	for id, o := range s.orders {
 		// To the second, as the DynamoDB store compares.
-		if (o.Status == order.Pending || o.Status == order.Processing) && !o.Deadline.IsZero() && o.Deadline.Unix() < before.Unix() {
-			due = append(due, queued{o.Deadline.Unix(), id})
+		if q, at := shop.OrderQueue(&o); q == name && (before == 0 || at.Unix() < before) {
+			due = append(due, queued{at.Unix(), id})
 		}
 	}
-	page, next, err := pageOf(due, "open", limit, after)
+	page, next, err := pageOf(due, name, limit, after)
 	if err != nil {
 		return nil, "", err
 	}

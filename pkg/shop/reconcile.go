@@ -21,6 +21,13 @@ const ReconcileLease = "reconcile"
 // no cursor stored yet: past every gateway's own retries (Stripe's 3 days).
 const FirstSweep = 72 * time.Hour
 
+// EffectsAfter is how long an effect is left owed before reconcile sends
+// it: the stream's notify function sends within seconds, so one owed this
+// long was missed (its retries spent, a host without a stream), and the
+// sweep rarely races a sender still at work (the claim settles that race
+// anyway).
+const EffectsAfter = 2 * time.Minute
+
 // ErrBusy: another run holds the reconcile lease.
 var ErrBusy = errors.New("another reconcile run is under way; this one did nothing")
 
@@ -62,12 +69,20 @@ type ReconcileReport struct {
 	Notes []string
 	// Stopped: the run reached its Stop time and left the rest.
 	Stopped bool
+	// EffectsDue counts the orders with an effect owed longer than
+	// EffectsAfter; EffectsSent the effects this run sent (or skipped:
+	// nothing to send); EffectsFailed those whose last attempt failed,
+	// left for `jampay effects -failed`. An attempt that failed short of
+	// the last is in Errors, and the next run tries again.
+	EffectsDue, EffectsSent, EffectsFailed int
 }
 
 // Reconcile asks the gateways about what their webhooks may have missed and
 // applies what they say through the same evidence path as a webhook: every
 // open order past its checkout deadline, every event since each sweep's
-// cursor, and every event still parked. It takes the reconcile lease first.
+// cursor, and every event still parked. Before them it sends the effects
+// left owed longer than EffectsAfter (invariant 10: what the stream's
+// notify function missed). It takes the reconcile lease first.
 func (s *Service) Reconcile(ctx context.Context, opts ReconcileOptions) (ReconcileReport, error) {
 	var rep ReconcileReport
 	rs, ok := s.Store.(ReconcileStore)
@@ -92,9 +107,14 @@ func (s *Service) Reconcile(ctx context.Context, opts ReconcileOptions) (Reconci
 	}
 	defer func() { _ = rs.ReleaseLease(context.WithoutCancel(ctx), ReconcileLease, opts.Holder) }()
 
-	r := &run{s: s, rs: rs, opts: opts, rep: &rep}
+	r := &run{s: s, rs: rs, opts: opts, rep: &rep, asked: map[string]bool{}}
 	if opts.DryRun {
 		ctx = WithDryRun(ctx)
+	}
+	// Effects first: an open order owing effects waits in the effects
+	// queue, not the open one (shop.OrderQueue), and is asked about there.
+	if err := r.effects(ctx, now); err != nil {
+		return rep, err
 	}
 	if err := r.openOrders(ctx, now); err != nil {
 		return rep, err
@@ -117,8 +137,12 @@ type run struct {
 	s    *Service
 	rs   ReconcileStore
 	opts ReconcileOptions
-	mu   sync.Mutex // guards rep
+	mu   sync.Mutex // guards rep and asked
 	rep  *ReconcileReport
+	// asked: the open orders the effects sweep asked about. Its dispatch
+	// may put them back in the open queue, where the open sweep would
+	// otherwise ask again.
+	asked map[string]bool
 }
 
 func (r *run) stopped() bool {
@@ -205,6 +229,12 @@ func (r *run) openOrders(ctx context.Context, now time.Time) error {
 			if r.stopped() {
 				break
 			}
+			r.mu.Lock()
+			asked := r.asked[o.ID]
+			r.mu.Unlock()
+			if asked {
+				continue
+			}
 			sem <- struct{}{}
 			wg.Add(1)
 			go func() {
@@ -218,6 +248,66 @@ func (r *run) openOrders(ctx context.Context, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// effects sends what orders have owed longer than EffectsAfter, a few
+// orders at a time, and asks about those still open past their deadline.
+func (r *run) effects(ctx context.Context, now time.Time) error {
+	after := ""
+	for !r.stopped() {
+		orders, next, err := r.rs.EffectsDue(ctx, now.Add(-EffectsAfter), r.opts.Page, after)
+		if err != nil {
+			return err
+		}
+		sem, wg := make(chan struct{}, r.opts.Workers), sync.WaitGroup{}
+		for _, o := range orders {
+			if r.stopped() {
+				break
+			}
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				r.effectsOf(ctx, o, now)
+			}()
+		}
+		wg.Wait()
+		if after = next; after == "" {
+			break
+		}
+	}
+	if r.rep.EffectsDue > 0 && r.s.Renderer == nil && !r.opts.DryRun {
+		r.rep.Notes = append(r.rep.Notes, fmt.Sprintf("%d orders owe effects for more than %s, and this run has no renderer to send them", r.rep.EffectsDue, EffectsAfter))
+	}
+	return nil
+}
+
+// effectsOf dispatches o's effects (a dry run only counts them), then asks
+// about o if it is open past its deadline: the effects queue held it
+// instead of the open one.
+func (r *run) effectsOf(ctx context.Context, o order.Order, now time.Time) {
+	r.mu.Lock()
+	r.rep.EffectsDue++
+	r.mu.Unlock()
+	if !r.opts.DryRun && r.s.Renderer != nil {
+		// Dispatch claims each effect on the order read again, so one a
+		// notify function is sending meanwhile is left to it.
+		d, err := r.s.Dispatch(ctx, o.ID, r.opts.Holder)
+		r.mu.Lock()
+		r.rep.EffectsSent += d.Sent + d.Skipped
+		r.rep.EffectsFailed += d.Failed
+		r.mu.Unlock()
+		if err != nil {
+			r.failed("send the effects of "+o.ID, err)
+		}
+	}
+	// To the second, as the open queue compares.
+	if (o.Status == order.Pending || o.Status == order.Processing) && !o.Deadline.IsZero() && o.Deadline.Unix() < now.Unix() {
+		r.mu.Lock()
+		r.asked[o.ID] = true
+		r.mu.Unlock()
+		r.openOrder(ctx, o, now)
+	}
 }
 
 func (r *run) openOrder(ctx context.Context, o order.Order, now time.Time) {

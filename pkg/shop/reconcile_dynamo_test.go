@@ -78,11 +78,13 @@ func TestReconcile_DynamoDBRequestsPerOpenOrder(t *testing.T) {
 	got := counter.Take()
 	// Per open order: the read of the order and its event record, and the
 	// move. Around them: the lease (take, release), the backfill's cursor,
-	// the queries (one page, then parked), the sweep's cursor, and
-	// the first run's one-off backfill Scan of the table.
+	// the queries (effects owed too long — none: the receipts these moves
+	// owe are not due yet —, one page of open orders, then parked), the
+	// sweep's cursor, and the first run's one-off backfill Scan of the
+	// table.
 	want := map[string]int{
 		"BatchGetItem": open, "TransactWriteItems": open, "UpdateItem": open, // ClearReplay of the PaymentIntent each move indexes
-		"Query": 2, "PutItem": 2, "DeleteItem": 1, "GetItem": 2 + open, "Scan": 1,
+		"Query": 3, "PutItem": 2, "DeleteItem": 1, "GetItem": 2 + open, "Scan": 1,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("DynamoDB requests %v, want %v", got, want)
@@ -92,7 +94,7 @@ func TestReconcile_DynamoDBRequestsPerOpenOrder(t *testing.T) {
 	if _, err := svc.Reconcile(context.Background(), shop.ReconcileOptions{Holder: "test", Stop: time.Now().Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	if got := counter.Take(); got["Scan"] != 0 || got["BatchGetItem"] != 0 || got["Query"] != 2 {
+	if got := counter.Take(); got["Scan"] != 0 || got["BatchGetItem"] != 0 || got["Query"] != 3 {
 		t.Errorf("a run with nothing open: %v", got)
 	}
 }
@@ -168,5 +170,43 @@ func TestReconcile_AStoppedRunIsTakenUpByTheNext(t *testing.T) {
 		if o, _ := st.GetOrder(context.Background(), id); o.Status != order.Paid {
 			t.Errorf("%s: %s after the next run", id, o.Status)
 		}
+	}
+}
+
+// TestReconcile_DynamoDBRequestsPerEffectDue pins what sending effects
+// owed too long costs: one Query per page of the effects queue, and per
+// effect Dispatch's claim and mark (a read and a conditional write each),
+// plus the read that finds nothing more to send.
+func TestReconcile_DynamoDBRequestsPerEffectDue(t *testing.T) {
+	c := newClock(dispatchNow)
+	st, counter := dynamo(t, c.Now)
+	b := &outbox{}
+	svc := c.service(st, b)
+	svc.Inquirers = map[string]shop.Inquirer{"stripe": &inquirer{}}
+	const owing = 10
+	for i := range owing {
+		paidBy(t, svc, customerOrder(t, st, fmt.Sprintf("due%d", i), "ann@example.com"))
+	}
+	// The first run's backfill is done, and the receipts not yet due.
+	if _, err := svc.Reconcile(context.Background(), shop.ReconcileOptions{Holder: "test", Stop: time.Now().Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(shop.EffectsAfter + time.Second)
+	counter.Take()
+	rep, err := svc.Reconcile(context.Background(), shop.ReconcileOptions{Holder: "test", Page: owing, Stop: time.Now().Add(time.Minute)})
+	if err != nil || rep.EffectsDue != owing || rep.EffectsSent != owing || len(rep.Errors) != 0 {
+		t.Fatalf("%+v %v", rep, err)
+	}
+	// The claim and the mark are conditional PutItems of the order (no
+	// event record rides with them). Around them: the lease (take,
+	// release), the backfill's and the sweep's cursors, and the queries
+	// (effects, open, parked). The effects page of 10 ends the queue (it
+	// asks for one more), so no second page is read.
+	want := map[string]int{"GetItem": 3*owing + 2, "PutItem": 2*owing + 1, "DeleteItem": 1, "Query": 3}
+	if got := counter.Take(); !reflect.DeepEqual(got, want) {
+		t.Errorf("DynamoDB requests %v, want %v", got, want)
+	}
+	if mails, _ := b.sent(); len(mails) != owing {
+		t.Fatalf("%d mails, want %d", len(mails), owing)
 	}
 }

@@ -20,6 +20,15 @@ type ReconcileStore interface {
 	// ParkedRefs lists the references events are parked under, earliest
 	// parked first, at most limit, paged like OpenPastDeadline.
 	ParkedRefs(ctx context.Context, limit int, after string) (refs []ParkedRef, next string, err error)
+	// EffectsDue lists orders in the effects queue (see OrderQueue) whose
+	// oldest effect still to send was owed before `before`, oldest first,
+	// paged like OpenPastDeadline. Reconcile dispatches them, and asks
+	// about those of them still open past their deadline.
+	EffectsDue(ctx context.Context, before time.Time, limit int, after string) (orders []order.Order, next string, err error)
+	// EffectsFailed lists orders in the effects-failed queue, oldest
+	// failed effect first, paged like OpenPastDeadline: the owner's
+	// `jampay effects -failed`.
+	EffectsFailed(ctx context.Context, limit int, after string) (orders []order.Order, next string, err error)
 	// TakeLease takes the named lease for holder until `until`, if it is
 	// free, expired, or holder's already: one conditional write. It reports
 	// false, and changes nothing, while another holder's lease runs.
@@ -29,6 +38,55 @@ type ReconcileStore interface {
 	// Cursor reads a named cursor ("" if there is none); SetCursor writes it.
 	Cursor(ctx context.Context, name string) (string, error)
 	SetCursor(ctx context.Context, name, value string) error
+}
+
+// The queues of the store's one index an order waits in: at most one at a
+// time, since the index has one key per item.
+const (
+	QueueOpen          = "open"
+	QueueEffects       = "effects"
+	QueueEffectsFailed = "effects-failed"
+)
+
+// OrderQueue says which queue o waits in and its date there, or "" for
+// none. Effects still to send (owed, claimed) come first, dated by the
+// oldest of them, so reconcile finds effects left owed too long without a
+// Scan, whatever the order's status. An open order (pending, processing,
+// with a deadline) is otherwise in the open queue, dated by its deadline.
+// An order whose effects ended failed, nothing owed and not open, is in
+// the effects-failed queue for the owner's look.
+//
+// The priority's price: an open order with effects still to send is not
+// in the open queue. Reconcile's effects sweep, which runs before the open
+// one, asks about the open orders it finds past their deadline, so none is
+// lost; one whose effects were owed less than the sweep's delay ago waits
+// at most one run. An open order with failed effects stays in the open
+// queue (reconcile must find it), and is listed as failed once it closes;
+// `jampay effects retry ORDER_ID` reaches it meanwhile.
+func OrderQueue(o *order.Order) (string, time.Time) {
+	var owed, failed time.Time
+	var owes, fails bool
+	for _, w := range o.Outbox {
+		switch w.State {
+		case order.EffectOwed, order.EffectClaimed:
+			if !owes || w.OwedAt.Before(owed) {
+				owed, owes = w.OwedAt, true
+			}
+		case order.EffectFailed:
+			if !fails || w.OwedAt.Before(failed) {
+				failed, fails = w.OwedAt, true
+			}
+		}
+	}
+	switch {
+	case owes:
+		return QueueEffects, owed
+	case (o.Status == order.Pending || o.Status == order.Processing) && !o.Deadline.IsZero():
+		return QueueOpen, o.Deadline
+	case fails:
+		return QueueEffectsFailed, failed
+	}
+	return "", time.Time{}
 }
 
 // ParkedRef is a reference events are parked under.

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jampay/jampay/pkg/catalog"
+	"github.com/jampay/jampay/pkg/mail"
+	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/ownerevents"
+	"github.com/jampay/jampay/pkg/sesmail"
+	"github.com/jampay/jampay/pkg/shop"
+)
+
+// effectsPage is how many orders one read of an effects queue returns.
+const effectsPage = 100
+
+// effectsUsage is the command's usage, for its mistakes.
+const effectsUsage = "usage: jampay effects [-failed] [-json] | jampay effects retry [ORDER_ID] [-catalog FILE]"
+
+// effects lists the effects still to send (or, -failed, those that kept
+// failing), read from the table through the queue index; `jampay effects
+// retry [ORDER_ID]` owes failed ones again and sends them. The stream's
+// failure queue holds only record positions, and its data lives 24 hours:
+// the order's outbox is what says what failed.
+func effects(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "retry" {
+		return retryEffects(ctx, args[1:], getenv, stdout, stderr)
+	}
+	fs := flag.NewFlagSet("effects", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	failed := fs.Bool("failed", false, "the effects that kept failing, for `jampay effects retry`")
+	asJSON := fs.Bool("json", false, "one JSON object per effect instead of a table")
+	if _, err := parse(fs, args, 0); err != nil {
+		return fmt.Errorf("%w (%s)", err, effectsUsage)
+	}
+	o, err := openOwner(ctx, getenv, false)
+	if err != nil {
+		return err
+	}
+	orders, err := effectOrders(ctx, o, *failed)
+	if err != nil {
+		return err
+	}
+	var list []effectRow
+	for _, ord := range orders {
+		for _, w := range ord.Outbox {
+			if showEffect(w.State, *failed) {
+				list = append(list, effectRow{Order: ord.ID, Status: string(ord.Status), Version: w.Version, Type: w.Type, Mail: w.Mail,
+					State: w.State, Attempts: w.Attempts, OwedAt: w.OwedAt.UTC(), LastError: w.LastError})
+			}
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		for _, r := range list {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+	} else if len(list) > 0 {
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ORDER\tVERSION\tTYPE\tMAIL\tSTATE\tATTEMPTS\tOWED (UTC)\tLAST ERROR")
+		for _, r := range list {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d\t%s\t%s\n", r.Order, r.Version, r.Type, orDash(r.Mail), r.State, r.Attempts,
+				r.OwedAt.Format("2006-01-02 15:04:05"), orDash(oneLine(r.LastError)))
+		}
+		tw.Flush()
+	}
+	switch {
+	case len(list) == 0 && *failed:
+		fmt.Fprintln(stderr, "No effect has failed.")
+	case len(list) == 0:
+		fmt.Fprintln(stderr, "No effect is waiting to be sent.")
+	case *failed:
+		fmt.Fprintf(stderr, "%d failed %s on %d %s: `jampay effects retry` sends them again.\n", len(list), plural(len(list), "effect", "effects"),
+			len(orders), plural(len(orders), "order", "orders"))
+	default:
+		fmt.Fprintf(stderr, "%d %s waiting on %d %s: the notify function sends them within seconds, the reconcile run those owed longer than %s.\n",
+			len(list), plural(len(list), "effect", "effects"), len(orders), plural(len(orders), "order", "orders"), shop.EffectsAfter)
+	}
+	return nil
+}
+
+// effectRow is one effect as the owner sees it.
+type effectRow struct {
+	Order     string    `json:"order"`
+	Status    string    `json:"status"`
+	Version   int64     `json:"version"`
+	Type      string    `json:"type"`
+	Mail      string    `json:"mail,omitempty"`
+	State     string    `json:"state"`
+	Attempts  int       `json:"attempts"`
+	OwedAt    time.Time `json:"owedAt"`
+	LastError string    `json:"lastError,omitempty"`
+}
+
+func showEffect(state string, failed bool) bool {
+	if failed {
+		return state == order.EffectFailed
+	}
+	return state == order.EffectOwed || state == order.EffectClaimed
+}
+
+// effectOrders reads every page of the effects queue or, failed, the
+// effects-failed one. An open order whose effects failed stays in the open
+// queue until it closes (reconcile must find it there), so it is listed
+// only then; `jampay effects retry ORDER_ID` reaches it meanwhile.
+func effectOrders(ctx context.Context, o *owner, failed bool) ([]order.Order, error) {
+	var all []order.Order
+	for after := ""; ; {
+		var page []order.Order
+		var next string
+		var err error
+		if failed {
+			page, next, err = o.store.EffectsFailed(ctx, effectsPage, after)
+		} else {
+			// Everything owed up to now (the index dates to the second).
+			page, next, err = o.store.EffectsDue(ctx, time.Now().Add(time.Second), effectsPage, after)
+		}
+		if err != nil {
+			return nil, o.explain(err)
+		}
+		all = append(all, page...)
+		if after = next; after == "" {
+			return all, nil
+		}
+	}
+}
+
+// retryEffects is `jampay effects retry [ORDER_ID]`: one order's failed
+// effects, or every order's listed by `jampay effects -failed`.
+func retryEffects(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("effects retry", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	catalogPath := fs.String("catalog", "", "catalog file, for the shop's name in the mails (default $CATALOG_PATH or site/catalog.json)")
+	var ids []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			return fmt.Errorf("%w (%s)", err, effectsUsage)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		ids, rest = append(ids, fs.Arg(0)), fs.Args()[1:]
+	}
+	if len(ids) > 1 {
+		return fmt.Errorf("effects retry takes at most one order id, got %d (%s)", len(ids), effectsUsage)
+	}
+	o, err := openOwner(ctx, getenv, false)
+	if err != nil {
+		return err
+	}
+	svc, err := sender(ctx, o, cmp.Or(*catalogPath, o.cfg.CatalogPath, "site/catalog.json"))
+	if err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		// Read the whole list first: each retry takes its order out of it.
+		orders, err := effectOrders(ctx, o, true)
+		if err != nil {
+			return err
+		}
+		for _, ord := range orders {
+			ids = append(ids, ord.ID)
+		}
+		if len(ids) == 0 {
+			fmt.Fprintln(stderr, "No effect has failed: nothing to retry.")
+			return nil
+		}
+	}
+	actor, err := o.actor(ctx)
+	if err != nil {
+		return err
+	}
+	failures := 0
+	for _, id := range ids {
+		rep, err := svc.RetryEffects(ctx, id, actor)
+		switch {
+		case err != nil && rep.Retried == 0:
+			failures++
+			fmt.Fprintf(stdout, "%s: %v\n", id, plainly(o.explain(notFound(o, id, err))))
+		case rep.Retried == 0:
+			fmt.Fprintf(stdout, "%s: no effect has failed.\n", id)
+		default:
+			d := rep.Dispatch
+			fmt.Fprintf(stdout, "%s: %d %s owed again; sent %d, nothing to send for %d", id, rep.Retried, plural(rep.Retried, "effect", "effects"), d.Sent, d.Skipped)
+			if d.Held {
+				fmt.Fprint(stdout, "; another sender holds the next one and sends it")
+			}
+			if err != nil {
+				failures++
+				fmt.Fprintf(stdout, "; failed again: %s (owed: the notify function or the next reconcile run tries again)", oneLine(err.Error()))
+			}
+			fmt.Fprintln(stdout, ".")
+		}
+	}
+	if failures > 0 {
+		return fmt.Errorf("%d of %d %s could not be sent (listed above)", failures, len(ids), plural(len(ids), "order", "orders"))
+	}
+	return nil
+}
+
+// notFound says an unknown order in the owner's terms.
+func notFound(o *owner, id string, err error) error {
+	if errors.Is(err, order.ErrNotFound) {
+		return fmt.Errorf("unknown order: table %s holds no order with that id", o.cfg.TableName)
+	}
+	return err
+}
+
+// sender is the service that sends effects, built from the settings as
+// the notify function builds it: mails rendered with the catalog's shop
+// name, sent through SES from MAIL_FROM (unset: skipped, recorded so),
+// owner events on EVENT_BUS_NAME (unset: skipped).
+func sender(ctx context.Context, o *owner, catalogPath string) (*shop.Service, error) {
+	cat, err := catalog.Load(catalogPath)
+	if err != nil {
+		return nil, fmt.Errorf("the catalog names the shop in the mails: %w (-catalog or CATALOG_PATH)", err)
+	}
+	renderer, err := mail.NewRenderer(cat.ShopName, o.cfg.SiteURL)
+	if err != nil {
+		return nil, err
+	}
+	svc := shop.Service{Store: o.store, Renderer: renderer, MailEnabled: o.cfg.MailFrom != ""}
+	if o.cfg.MailFrom != "" {
+		m, err := sesmail.Open(ctx, o.cfg)
+		if err != nil {
+			return nil, err
+		}
+		svc.Mailer = m
+	}
+	if o.cfg.EventBusName != "" {
+		p, err := ownerevents.Open(ctx, o.cfg)
+		if err != nil {
+			return nil, err
+		}
+		svc.Publisher = p
+	}
+	return shop.New(svc), nil
+}
+
+// oneLine keeps an error's message to one line of a table.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
