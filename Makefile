@@ -25,6 +25,7 @@ build: ## the Linux arm64 bootstrap binaries SAM builds, in dist/, with their si
 	done
 	@cp site/catalog.json dist/checkout/catalog.json
 	@cp site/catalog.json dist/notify/catalog.json
+	@cp site/catalog.json dist/reconcile/catalog.json
 	@$(MAKE) --no-print-directory sizes
 
 sizes:
@@ -46,6 +47,7 @@ build-StatusFunction:
 
 build-ReconcileFunction:
 	$(GO_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/reconcile
+	cp site/catalog.json $(ARTIFACTS_DIR)/catalog.json
 
 # The mails name the shop: the catalog's shopName.
 build-NotifyFunction:

@@ -259,6 +259,10 @@ func TestTemplate_ReconcileRunsOnASchedule(t *testing.T) {
 	if fn.get("Environment", "Variables", "STRIPE_MODE").str() != "StripeMode" {
 		t.Error("reconcile needs STRIPE_MODE")
 	}
+	// It sends the effects owed too long: the notify function's settings.
+	if fn.get("Environment", "Variables", "MAIL_FROM").str() != "MailFrom" || fn.get("Environment", "Variables", "EVENT_BUS_NAME").str() != "EventBusName" {
+		t.Error("reconcile needs MAIL_FROM and EVENT_BUS_NAME to send the effects owed too long")
+	}
 }
 
 // policies returns a function's policies, each branch of a !If that holds

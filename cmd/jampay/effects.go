@@ -13,10 +13,8 @@ import (
 	"time"
 
 	"github.com/jampay/jampay/pkg/catalog"
-	"github.com/jampay/jampay/pkg/mail"
 	"github.com/jampay/jampay/pkg/order"
-	"github.com/jampay/jampay/pkg/ownerevents"
-	"github.com/jampay/jampay/pkg/sesmail"
+	"github.com/jampay/jampay/pkg/senders"
 	"github.com/jampay/jampay/pkg/shop"
 )
 
@@ -226,24 +224,9 @@ func sender(ctx context.Context, o *owner, catalogPath string) (*shop.Service, e
 	if err != nil {
 		return nil, fmt.Errorf("the catalog names the shop in the mails: %w (-catalog or CATALOG_PATH)", err)
 	}
-	renderer, err := mail.NewRenderer(cat.ShopName, o.cfg.SiteURL)
-	if err != nil {
+	svc := shop.Service{Store: o.store}
+	if err := senders.Set(ctx, &svc, o.cfg, cat.ShopName); err != nil {
 		return nil, err
-	}
-	svc := shop.Service{Store: o.store, Renderer: renderer, MailEnabled: o.cfg.MailFrom != ""}
-	if o.cfg.MailFrom != "" {
-		m, err := sesmail.Open(ctx, o.cfg)
-		if err != nil {
-			return nil, err
-		}
-		svc.Mailer = m
-	}
-	if o.cfg.EventBusName != "" {
-		p, err := ownerevents.Open(ctx, o.cfg)
-		if err != nil {
-			return nil, err
-		}
-		svc.Publisher = p
 	}
 	return shop.New(svc), nil
 }

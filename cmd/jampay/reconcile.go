@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -11,8 +12,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/jampay/jampay/pkg/catalog"
 	"github.com/jampay/jampay/pkg/inquirers"
 	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/senders"
 	"github.com/jampay/jampay/pkg/shop"
 )
 
@@ -47,8 +50,15 @@ func reconcile(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	host, _ := os.Hostname()
-	svc := shop.New(shop.Service{Store: o.store, Inquirers: inqs})
-	rep, err := svc.Reconcile(ctx, shop.ReconcileOptions{
+	svc := shop.Service{Store: o.store, Inquirers: inqs}
+	// The effects owed too long are sent too, when the catalog (the shop's
+	// name in the mails) is at hand; without it reconcile says so.
+	if cat, err := catalog.Load(cmp.Or(o.cfg.CatalogPath, "site/catalog.json")); err == nil {
+		if err := senders.Set(ctx, &svc, o.cfg, cat.ShopName); err != nil {
+			return err
+		}
+	}
+	rep, err := shop.New(svc).Reconcile(ctx, shop.ReconcileOptions{
 		Holder: fmt.Sprintf("cli:%s:%d", host, os.Getpid()), Actor: actor, Stop: time.Now().Add(reconcileBudget), DryRun: *dry,
 	})
 	if errors.Is(err, shop.ErrBusy) {

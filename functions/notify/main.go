@@ -17,10 +17,8 @@ import (
 	"github.com/jampay/jampay/pkg/config"
 	"github.com/jampay/jampay/pkg/dynamostore"
 	"github.com/jampay/jampay/pkg/lambdafn"
-	"github.com/jampay/jampay/pkg/mail"
 	"github.com/jampay/jampay/pkg/notify"
-	"github.com/jampay/jampay/pkg/ownerevents"
-	"github.com/jampay/jampay/pkg/sesmail"
+	"github.com/jampay/jampay/pkg/senders"
 	"github.com/jampay/jampay/pkg/shop"
 )
 
@@ -32,23 +30,10 @@ func main() {
 	// the bootstrap binary, as for checkout.
 	cat, err := catalog.Load(cmp.Or(cfg.CatalogPath, "catalog.json"))
 	lambdafn.Must(log, err)
-	renderer, err := mail.NewRenderer(cat.ShopName, cfg.SiteURL)
-	lambdafn.Must(log, err)
 	store, err := dynamostore.Open(ctx, cfg, dynamostore.OpenOptions{})
 	lambdafn.Must(log, err)
-	svc := shop.Service{Store: store, Renderer: renderer, MailEnabled: cfg.MailFrom != ""}
-	// Each is set only when configured: a nil *Mailer in the interface
-	// would read as a mailer, not as "no email".
-	if cfg.MailFrom != "" {
-		m, err := sesmail.Open(ctx, cfg)
-		lambdafn.Must(log, err)
-		svc.Mailer = m
-	}
-	if cfg.EventBusName != "" {
-		p, err := ownerevents.Open(ctx, cfg)
-		lambdafn.Must(log, err)
-		svc.Publisher = p
-	}
+	svc := shop.Service{Store: store}
+	lambdafn.Must(log, senders.Set(ctx, &svc, cfg, cat.ShopName))
 	h := &notify.Handler{Dispatcher: shop.New(svc), Now: time.Now, Log: log}
 	lambda.Start(h.Handle)
 }

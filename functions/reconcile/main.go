@@ -4,16 +4,19 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/jampay/jampay/pkg/catalog"
 	"github.com/jampay/jampay/pkg/config"
 	"github.com/jampay/jampay/pkg/dynamostore"
 	"github.com/jampay/jampay/pkg/inquirers"
 	"github.com/jampay/jampay/pkg/lambdafn"
+	"github.com/jampay/jampay/pkg/senders"
 	"github.com/jampay/jampay/pkg/shop"
 	"github.com/jampay/jampay/pkg/ssmsecrets"
 )
@@ -28,7 +31,14 @@ func main() {
 	lambdafn.Must(log, err)
 	store, err := dynamostore.Open(ctx, cfg, dynamostore.OpenOptions{})
 	lambdafn.Must(log, err)
-	svc := shop.New(shop.Service{Store: store, Inquirers: inqs})
+	// It sends the effects owed too long (the notify function sends the
+	// rest): the shop's name in the mails is the catalog's, shipped beside
+	// the bootstrap binary.
+	cat, err := catalog.Load(cmp.Or(cfg.CatalogPath, "catalog.json"))
+	lambdafn.Must(log, err)
+	s := shop.Service{Store: store, Inquirers: inqs}
+	lambdafn.Must(log, senders.Set(ctx, &s, cfg, cat.ShopName))
+	svc := shop.New(s)
 	lambda.Start(func(ctx context.Context) error {
 		return lambdafn.Reconcile(ctx, svc, log, lambdaHolder(ctx))
 	})
