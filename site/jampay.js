@@ -205,8 +205,31 @@ export async function waitForOrder({ order = currentOrder(), onUpdate = () => {}
   }
 }
 
-/** Formats minor units for display: formatMoney(4000, "usd") → "$40.00", formatMoney(1500, "jpy") → "¥1,500". */
+// The gateways' minor units (pkg/catalog's exponents): hundredths unless
+// listed here. The API and the catalog give amounts in these units.
+const EXPONENT = new Map([
+  ..."bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split(" ").map((c) => [c, 0]),
+  ..."bhd jod kwd omr tnd".split(" ").map((c) => [c, 3]),
+]);
+// Currencies the gateways count in hundredths but people read in whole
+// units (CLDR shows no decimals): 10000 ISK from the API is "ISK 100".
+// pkg/money keeps the same list for the emails.
+const WHOLE_UNITS = new Set("afn all cop huf idr isk lak lbp mmk pkr sos yer".split(" "));
+
+/**
+ * Formats an amount in the gateways' minor units (as the catalog and the API
+ * give it) for display: formatMoney(4000, "usd") → "$40.00",
+ * formatMoney(1500, "jpy") → "¥1,500", formatMoney(10000, "isk") → "ISK 100".
+ * The digits shown are fixed here, not left to the browser's own currency
+ * data, which differs between engines (Chromium's shows RSD without
+ * decimals, node's with two): the page says what the receipt says.
+ */
 export function formatMoney(amount, currency, locale) {
-  const f = new Intl.NumberFormat(locale, { style: "currency", currency: currency.toUpperCase() });
-  return f.format(amount / 10 ** f.resolvedOptions().maximumFractionDigits);
+  const cur = currency.toLowerCase();
+  const exponent = EXPONENT.get(cur) ?? 2;
+  const digits = WHOLE_UNITS.has(cur) ? 0 : exponent;
+  const f = new Intl.NumberFormat(locale, {
+    style: "currency", currency: cur.toUpperCase(), minimumFractionDigits: digits, maximumFractionDigits: digits,
+  });
+  return f.format(amount / 10 ** exponent);
 }

@@ -7,6 +7,13 @@
 // and peak resident memory. Secrets come from the environment, not SSM, so
 // the SSM round trip (one request, in AWS) is not in the figures.
 //
+// notify gets DynamoDB stream events instead: one record each, the write
+// that paid an order (its old and new images as read from the table, the
+// new one owing the receipt). MAIL_FROM and EVENT_BUS_NAME are unset, so
+// the effect is claimed and marked skipped: the figures are the dispatch
+// path without a network sender (SES and EventBridge add their own round
+// trips in AWS).
+//
 //	go run ./bench/coldstart -runs 5 -warm 200
 package main
 
@@ -30,12 +37,15 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/jampay/jampay/internal/ddblocal"
 	"github.com/jampay/jampay/internal/localproc"
 	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/pkg/dynamostore"
 	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/shop"
 )
 
 const whsec = "whsec_coldstart_0123456789abcdef"
@@ -142,6 +152,7 @@ type function struct {
 	env    []string
 	events func(i int) []byte // the i-th event to invoke with
 	check  func(body []byte) error
+	after  func(invoked int) error // checks the table once its invokes are done
 }
 
 func apiEvent(method, path string, headers map[string]string, body []byte) []byte {
@@ -173,7 +184,7 @@ func run(runs, warm int) error {
 		return err
 	}
 	defer os.RemoveAll(bin)
-	for _, fn := range []string{"status", "webhook"} {
+	for _, fn := range []string{"status", "webhook", "notify"} {
 		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(bin, fn, "bootstrap"), "./functions/"+fn)
 		cmd.Dir, cmd.Stderr = root, os.Stderr
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -210,6 +221,19 @@ func run(runs, warm int) error {
 		}
 		ids[i], tokens[i] = o.ID, token
 	}
+	// notify's mails name the shop: its catalog ships beside the
+	// bootstrap, as the Makefile packages it.
+	cat, err := os.ReadFile(filepath.Join(root, "site", "catalog.json"))
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(bin, "notify", "catalog.json"), cat, 0o644); err != nil {
+		return err
+	}
+	notifyEvents, notified, err := paidOrders(ctx, client, table, store, runs+warm+1)
+	if err != nil {
+		return err
+	}
 	base := []string{"PATH=" + os.Getenv("PATH"), "TABLE_NAME=" + table, "DYNAMODB_ENDPOINT=" + ddb.Endpoint,
 		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local", "ALLOWED_ORIGINS=https://shop.example.com",
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128", "CHECKOUT_RATE_LIMIT=0"}
@@ -222,6 +246,10 @@ func run(runs, warm int) error {
 			sig := payloads.StripeSignature(body, whsec, time.Time{})
 			return apiEvent("POST", "/api/webhooks/stripe", map[string]string{"stripe-signature": sig, "content-type": "application/json"}, body)
 		}},
+		// No MAIL_FROM, no EVENT_BUS_NAME: the receipt is recorded skipped.
+		{name: "notify", env: append(append([]string{}, base...), "CATALOG_PATH="+filepath.Join(bin, "notify", "catalog.json")),
+			check: noBatchFailures, events: func(i int) []byte { return notifyEvents[i] },
+			after: func(invoked int) error { return allSkipped(ctx, store, notified[:invoked]) }},
 	}
 	fmt.Printf("machine: %s/%s, %d CPUs; %d cold starts per function, then %d warm invokes\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runs, warm)
 	fmt.Printf("%-8s %12s %14s %16s %10s %10s %12s\n", "function", "init (p50)", "first invoke", "exec→1st resp", "warm p50", "warm p99", "peak RSS")
@@ -280,9 +308,134 @@ func run(runs, warm int) error {
 			_ = cmd.Wait()
 			api.srv.Close()
 		}
+		if fn.after != nil {
+			if err := fn.after(next); err != nil {
+				return fmt.Errorf("%s: %v", fn.name, err)
+			}
+		}
 		fmt.Printf("%-8s %12s %14s %16s %10s %10s %9.1f MiB\n", fn.name, p(inits, 50), p(firsts, 50), p(totals, 50), p(warms, 50), p(warms, 99), float64(peak)/1024)
 	}
 	fmt.Printf("\nnode -e \"require('stripe')\" (p50 of %d): %s\n", runs, nodeStripe(root, runs))
+	return nil
+}
+
+// paidOrders makes n orders paid through the shop, as a webhook pays
+// them, each owing its receipt; it answers for each the stream event
+// Lambda would hand notify for the paying write (NEW_AND_OLD_IMAGES), and
+// the order ids.
+func paidOrders(ctx context.Context, client *dynamodb.Client, table string, store *dynamostore.Store, n int) ([][]byte, []string, error) {
+	svc := shop.New(shop.Service{Store: store, Now: time.Now})
+	image := func(id string) (map[string]events.DynamoDBAttributeValue, error) {
+		out, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, ConsistentRead: new(true),
+			Key: map[string]ddbtypes.AttributeValue{dynamostore.KeyAttr: &ddbtypes.AttributeValueMemberS{Value: "order#" + id}}})
+		if err != nil || out.Item == nil {
+			return nil, fmt.Errorf("read order %s: %v", id, err)
+		}
+		return lambdaImage(out.Item), nil
+	}
+	evs, ids := make([][]byte, n), make([]string, n)
+	for i := range evs {
+		id := order.NewID()
+		o := &order.Order{ID: id, Gateway: "stripe", Status: order.Pending, Amount: 4000, Currency: "usd", Email: "ada@example.com",
+			Items:     []order.LineItem{{SKU: "tee-m", Name: "T-shirt (M)", Quantity: 2, UnitAmount: 2000}},
+			CreatedAt: time.Now(), UpdatedAt: time.Now(), Deadline: time.Now().Add(time.Hour), SessionRef: "cs_test_" + id[4:]}
+		if err := store.CreateOrder(ctx, o); err != nil {
+			return nil, nil, err
+		}
+		old, err := image(id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, _, err := svc.ApplyEvent(ctx, order.Event{Gateway: "stripe", ID: "evt_coldstart_" + id, Type: "checkout.session.completed",
+			Kind: order.KindPaid, OrderID: id, Refs: []string{o.SessionRef}, SessionRef: o.SessionRef, PaymentRef: "pi_" + id,
+			Amount: 4000, Currency: "usd"}); err != nil {
+			return nil, nil, err
+		}
+		paid, err := image(id)
+		if err != nil {
+			return nil, nil, err
+		}
+		key := map[string]events.DynamoDBAttributeValue{dynamostore.KeyAttr: paid[dynamostore.KeyAttr]}
+		b, err := json.Marshal(events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{{
+			EventID: fmt.Sprintf("coldstart-%d", i), EventName: "MODIFY", EventVersion: "1.1", EventSource: "aws:dynamodb",
+			AWSRegion: "us-east-1", EventSourceArn: "arn:aws:dynamodb:us-east-1:123456789012:table/" + table + "/stream/2026-01-01T00:00:00.000",
+			Change: events.DynamoDBStreamRecord{ApproximateCreationDateTime: events.SecondsEpochTime{Time: time.Now()}, Keys: key,
+				NewImage: paid, OldImage: old, SequenceNumber: fmt.Sprintf("%021d", i+1), SizeBytes: 1024, StreamViewType: "NEW_AND_OLD_IMAGES"},
+		}}})
+		if err != nil {
+			return nil, nil, err
+		}
+		evs[i], ids[i] = b, id
+	}
+	return evs, ids, nil
+}
+
+// lambdaImage turns an item as the DynamoDB API answers it into a stream
+// image as aws-lambda-go reads it.
+func lambdaImage(item map[string]ddbtypes.AttributeValue) map[string]events.DynamoDBAttributeValue {
+	out := make(map[string]events.DynamoDBAttributeValue, len(item))
+	for k, v := range item {
+		out[k] = lambdaValue(v)
+	}
+	return out
+}
+
+func lambdaValue(v ddbtypes.AttributeValue) events.DynamoDBAttributeValue {
+	switch v := v.(type) {
+	case *ddbtypes.AttributeValueMemberS:
+		return events.NewStringAttribute(v.Value)
+	case *ddbtypes.AttributeValueMemberN:
+		return events.NewNumberAttribute(v.Value)
+	case *ddbtypes.AttributeValueMemberB:
+		return events.NewBinaryAttribute(v.Value)
+	case *ddbtypes.AttributeValueMemberBOOL:
+		return events.NewBooleanAttribute(v.Value)
+	case *ddbtypes.AttributeValueMemberNULL:
+		return events.NewNullAttribute()
+	case *ddbtypes.AttributeValueMemberSS:
+		return events.NewStringSetAttribute(v.Value)
+	case *ddbtypes.AttributeValueMemberNS:
+		return events.NewNumberSetAttribute(v.Value)
+	case *ddbtypes.AttributeValueMemberBS:
+		return events.NewBinarySetAttribute(v.Value)
+	case *ddbtypes.AttributeValueMemberL:
+		l := make([]events.DynamoDBAttributeValue, len(v.Value))
+		for i, e := range v.Value {
+			l[i] = lambdaValue(e)
+		}
+		return events.NewListAttribute(l)
+	case *ddbtypes.AttributeValueMemberM:
+		return events.NewMapAttribute(lambdaImage(v.Value))
+	}
+	panic(fmt.Sprintf("attribute value %T", v))
+}
+
+// noBatchFailures checks notify's answer: no record reported failed.
+func noBatchFailures(b []byte) error {
+	var r events.DynamoDBEventResponse
+	if err := json.Unmarshal(b, &r); err != nil || len(r.BatchItemFailures) != 0 {
+		return fmt.Errorf("want no batch item failures, got %s", b)
+	}
+	return nil
+}
+
+// allSkipped checks that notify dispatched each order it was handed: with
+// no sender set, every effect is marked skipped, none left owed.
+func allSkipped(ctx context.Context, store *dynamostore.Store, ids []string) error {
+	for _, id := range ids {
+		o, err := store.GetOrder(ctx, id)
+		if err != nil {
+			return err
+		}
+		if len(o.Outbox) == 0 {
+			return fmt.Errorf("order %s owes nothing: the event measured no dispatch", id)
+		}
+		for _, w := range o.Outbox {
+			if w.State != order.EffectSkipped {
+				return fmt.Errorf("order %s: v%d %s is %s, want skipped", id, w.Version, w.Type, w.State)
+			}
+		}
+	}
 	return nil
 }
 

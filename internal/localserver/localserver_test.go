@@ -18,6 +18,7 @@ import (
 
 	"github.com/jampay/jampay/internal/ddblocal"
 	"github.com/jampay/jampay/internal/localserver"
+	"github.com/jampay/jampay/internal/mailcount"
 	"github.com/jampay/jampay/pkg/razorpayhook"
 )
 
@@ -29,7 +30,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "localserver tests need DynamoDB Local:", err)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := mailcount.Run(m) // fails the package if any change was mailed twice
 	local.Stop()
 	os.Exit(code)
 }
@@ -45,6 +46,7 @@ func start(t *testing.T, env map[string]string) (*localserver.Server, *bytes.Buf
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	t.Cleanup(func() { countMail(t, s.URL) }) // runs first: the server is still up
 	return s, &out
 }
 

@@ -4,10 +4,47 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jampay/jampay/internal/mailcount"
 )
+
+// outboxRow is one row of an order's outbox on its page: type, mail, version.
+var outboxRow = regexp.MustCompile(`<tr data-effect="([^"]+)">\s*<td[^>]*>[^<]*</td>\s*<td><code>[^<]*</code></td>\s*<td>([^<]*)</td>\s*<td class="n">(\d+)</td>`)
+
+// countMail adds every mail a test's server kept to the package's count
+// (mailcount), each named by the change it tells of: the page lists a
+// mail's order and kind, so the n-th mail of a kind is the order's n-th
+// effect owing it (by version), and any mail beyond those repeats the last.
+func countMail(t *testing.T, base string) {
+	o := owner{t, base}
+	sent := map[string]int{} // "kind order" → mails
+	for _, row := range mailRows(o) {
+		sent[row]++
+	}
+	for row, n := range sent {
+		kind, id, _ := strings.Cut(row, " ")
+		var owed []mailcount.Key
+		for _, m := range outboxRow.FindAllStringSubmatch(o.page("/_jampay/orders/"+id), -1) {
+			if m[2] == kind {
+				v, _ := strconv.ParseInt(m[3], 10, 64)
+				owed = append(owed, mailcount.Key{OrderID: id, Version: v, Effect: m[1]})
+			}
+		}
+		slices.SortFunc(owed, func(a, b mailcount.Key) int { return int(a.Version - b.Version) })
+		for i := range n {
+			k := mailcount.Key{OrderID: id, Effect: "(none owes a " + kind + " mail)"}
+			if len(owed) > 0 {
+				k = owed[min(i, len(owed)-1)]
+			}
+			mailcount.Sent(k)
+		}
+	}
+}
 
 // mailRows lists the mail page's rows as "kind order", newest first.
 func mailRows(o owner) []string {

@@ -39,9 +39,8 @@ var intlDigits = map[string]int{
 //
 // The exponent is pkg/catalog's (the gateways'), so for the currencies in
 // intlDigits the text is the true amount: 10000 ISK minor units are
-// "ISK 100". The site's formatMoney divides by Intl's digits instead and
-// would show "ISK 10,000" there; everywhere else the two agree exactly
-// (TestFormat_MatchesIntl runs both).
+// "ISK 100". The site's formatMoney uses the same exponents, and a browser
+// test compares the two for every currency (site/test/browser.test.mjs).
 func Format(amount int64, currency string) string {
 	cur := strings.ToLower(currency)
 	exp, ok := catalog.Exponent(cur)

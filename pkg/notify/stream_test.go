@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +23,7 @@ import (
 	st "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
 	"github.com/jampay/jampay/internal/ddblocal"
+	"github.com/jampay/jampay/internal/mailcount"
 	"github.com/jampay/jampay/pkg/dynamostore"
 	"github.com/jampay/jampay/pkg/notify"
 	"github.com/jampay/jampay/pkg/order"
@@ -36,7 +38,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := mailcount.Run(m) // fails the package if any change was mailed twice
 	local.Stop()
 	os.Exit(code)
 }
@@ -54,7 +56,8 @@ func (plainRenderer) Render(o order.Order, e order.Effect) (*shop.Mail, shop.Own
 	if e.Mail == "" {
 		return nil, ev, nil
 	}
-	return &shop.Mail{To: o.Email, Subject: fmt.Sprintf("%s %s v%d", e.Mail, e.OrderID, e.Version)}, ev, nil
+	return &shop.Mail{To: o.Email, Subject: fmt.Sprintf("%s %s v%d", e.Mail, e.OrderID, e.Version),
+		Tags: map[string]string{"order": e.OrderID, "version": strconv.FormatInt(e.Version, 10), "effect": e.Type}}, ev, nil
 }
 
 // sink records what was sent; failMail makes every mail fail.
@@ -72,6 +75,8 @@ func (s *sink) Send(_ context.Context, m shop.Mail) error {
 		return errors.New("ses: throttled")
 	}
 	s.mails = append(s.mails, m.Subject)
+	version, _ := strconv.ParseInt(m.Tags["version"], 10, 64)
+	mailcount.Sent(mailcount.Key{OrderID: m.Tags["order"], Version: version, Effect: m.Tags["effect"]})
 	return nil
 }
 

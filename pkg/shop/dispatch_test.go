@@ -5,19 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jampay/jampay/internal/mailcount"
 	"github.com/jampay/jampay/pkg/memstore"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/shop"
 )
 
 // plainRenderer is a stand-in for the mail templates: what an effect owes,
-// named so the tests can count each one. The subject carries the order,
-// version and kind, which a real mail need not.
+// named so the tests can count each one. The subject and tags carry the
+// order, version and effect, which a real mail need not.
 type plainRenderer struct{}
 
 func (plainRenderer) Render(o order.Order, e order.Effect) (*shop.Mail, shop.OwnerEvent, error) {
@@ -26,7 +28,7 @@ func (plainRenderer) Render(o order.Order, e order.Effect) (*shop.Mail, shop.Own
 		return nil, ev, nil
 	}
 	return &shop.Mail{To: o.Email, Subject: fmt.Sprintf("%s %s v%d", e.Mail, e.OrderID, e.Version), Text: e.Mail,
-		Tags: map[string]string{"order": o.ID, "kind": e.Mail}}, ev, nil
+		Tags: map[string]string{"order": o.ID, "kind": e.Mail, "version": strconv.FormatInt(e.Version, 10), "effect": e.Type}}, ev, nil
 }
 
 // outbox records what was sent, counting each mail and event: a second
@@ -46,6 +48,8 @@ func (b *outbox) Send(_ context.Context, m shop.Mail) error {
 		return errors.New("ses: throttled")
 	}
 	b.mails = append(b.mails, m.Subject)
+	version, _ := strconv.ParseInt(m.Tags["version"], 10, 64)
+	mailcount.Sent(mailcount.Key{OrderID: m.Tags["order"], Version: version, Effect: m.Tags["effect"]})
 	return nil
 }
 

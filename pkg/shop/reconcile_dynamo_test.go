@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jampay/jampay/internal/ddblocal"
+	"github.com/jampay/jampay/internal/mailcount"
 	"github.com/jampay/jampay/pkg/dynamostore"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/shop"
@@ -21,9 +22,10 @@ var (
 	localErr  error
 )
 
-// TestMain stops the DynamoDB Local the tests may have started.
+// TestMain stops the DynamoDB Local the tests may have started, and fails
+// the package if any change was mailed twice (mailcount).
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := mailcount.Run(m)
 	if local != nil {
 		local.Stop()
 	}

@@ -85,6 +85,32 @@ test("the shop renders the catalog with prices in their currencies", async () =>
   await mobile.screenshot({ path: path.join(shots, "shop-mobile.png") });
 });
 
+// The customer's emails format money with Go's pkg/money; the pages with
+// formatMoney from site/jampay.js. A small Go program (internal/moneytable)
+// prints pkg/money's text for amounts across every rounding edge in every
+// currency pkg/catalog knows (zero-decimal JPY, three-decimal KWD, ISK and
+// the others Intl shows in whole units) and every one site/catalog.json
+// sells; the shop page's own module formats the same in Chromium.
+// `go run` rather than an endpoint on `jampay serve`: one process gives the
+// whole table, and the dev server grows no surface only a test uses.
+test("the page's formatMoney writes every amount as the emails do (pkg/money)", async () => {
+  const table = JSON.parse(execFileSync("go", ["run", "./internal/moneytable", "site/catalog.json"], { cwd: root, encoding: "utf8" }));
+  assert.ok(table.length > 100 * 29, "a table of " + table.length + " amounts");
+  for (const code of ["jpy", "kwd", "isk", "huf", "usd", "inr"]) {
+    assert.ok(table.some((r) => r.currency === code), code + " is in the table");
+  }
+  const page = await newPage();
+  await page.goto(base + "/");
+  await page.locator("li.card").first().waitFor();
+  // The shop page's locale and call, as app.js and order.js make it.
+  const shown = await page.evaluate(async (rows) => {
+    const { formatMoney } = await import("/jampay.js");
+    return rows.map((r) => formatMoney(r.amount, r.currency));
+  }, table);
+  const differ = table.flatMap((r, i) => shown[i] === r.text ? [] : [`${r.amount} ${r.currency}: Go ${JSON.stringify(r.text)}, page ${JSON.stringify(shown[i])}`]);
+  assert.deepEqual(differ, [], differ.length + " of " + table.length + " amounts differ");
+});
+
 test("a cart in one currency refuses a product in another", async () => {
   const page = await newPage();
   await page.goto(base + "/");
