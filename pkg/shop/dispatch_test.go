@@ -38,9 +38,16 @@ type outbox struct {
 	mails    []string // subjects, in the order sent
 	events   []string // detail ids, in the order published
 	failMail int      // how many sends still fail; -1: all
+	// during, when set, runs once inside the next send, before it ends:
+	// what happens elsewhere while a slow send is under way.
+	during func()
 }
 
 func (b *outbox) Send(_ context.Context, m shop.Mail) error {
+	if f := b.during; f != nil {
+		b.during = nil
+		f()
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.failMail != 0 {
@@ -377,4 +384,32 @@ func TestDispatch_AStormSendsEachChangeOnce(t *testing.T) {
 func TestDispatch_AStormSendsEachChangeOnce_DynamoDB(t *testing.T) {
 	st, _ := dynamo(t, func() time.Time { return dispatchNow })
 	storm(t, st)
+}
+
+// TestDispatch_ASendSlowerThanItsClaimDoesNotMarkAnothersClaim: the claim
+// passes during a slow send and another dispatcher claims the effect; the
+// slow one's mark then leaves that claim alone (the other dispatcher
+// marks it), rather than write over it.
+func TestDispatch_ASendSlowerThanItsClaimDoesNotMarkAnothersClaim(t *testing.T) {
+	c, b := newClock(dispatchNow), &outbox{}
+	st := memstore.New(c.Now)
+	svc := c.service(st, b)
+	o := customerOrder(t, st, "s", "ada@example.com")
+	apply(t, svc, paidOf(o, "evt_paid"))
+	b.during = func() {
+		c.Advance(shop.ClaimFor + time.Second)
+		cur := mustGetOrder(t, st, o.ID)
+		next := cur.Clone()
+		next.Version++
+		next.Outbox[0].Holder, next.Outbox[0].ClaimedUntil = "second/1", c.Now().Add(shop.ClaimFor)
+		if err := st.Move(ctx, order.Move{Next: next, From: cur.Status, FromVersion: cur.Version}); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := svc.Dispatch(ctx, o.ID, "slow"); err != nil {
+		t.Fatal(err)
+	}
+	if w := mustGetOrder(t, st, o.ID).Outbox[0]; w.State != order.EffectClaimed || w.Holder != "second/1" {
+		t.Fatalf("%+v: the slow sender marked a claim that is another's", w)
+	}
 }

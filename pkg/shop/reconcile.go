@@ -218,9 +218,24 @@ const backfillDone = "done"
 
 // openOrders asks each open order's gateway about it, a few at a time.
 func (r *run) openOrders(ctx context.Context, now time.Time) error {
+	return r.eachOrder(ctx, func(after string) ([]order.Order, string, error) {
+		return r.rs.OpenPastDeadline(ctx, now, r.opts.Page, after)
+	}, func(o order.Order) {
+		r.mu.Lock()
+		asked := r.asked[o.ID]
+		r.mu.Unlock()
+		if !asked {
+			r.openOrder(ctx, o, now)
+		}
+	})
+}
+
+// eachOrder pages through list and does each order, Workers at a time,
+// until the pages end or the run must stop.
+func (r *run) eachOrder(ctx context.Context, list func(after string) ([]order.Order, string, error), do func(order.Order)) error {
 	after := ""
 	for !r.stopped() {
-		orders, next, err := r.rs.OpenPastDeadline(ctx, now, r.opts.Page, after)
+		orders, next, err := list(after)
 		if err != nil {
 			return err
 		}
@@ -229,17 +244,11 @@ func (r *run) openOrders(ctx context.Context, now time.Time) error {
 			if r.stopped() {
 				break
 			}
-			r.mu.Lock()
-			asked := r.asked[o.ID]
-			r.mu.Unlock()
-			if asked {
-				continue
-			}
 			sem <- struct{}{}
 			wg.Add(1)
 			go func() {
 				defer func() { <-sem; wg.Done() }()
-				r.openOrder(ctx, o, now)
+				do(o)
 			}()
 		}
 		wg.Wait()
@@ -253,28 +262,11 @@ func (r *run) openOrders(ctx context.Context, now time.Time) error {
 // effects sends what orders have owed longer than EffectsAfter, a few
 // orders at a time, and asks about those still open past their deadline.
 func (r *run) effects(ctx context.Context, now time.Time) error {
-	after := ""
-	for !r.stopped() {
-		orders, next, err := r.rs.EffectsDue(ctx, now.Add(-EffectsAfter), r.opts.Page, after)
-		if err != nil {
-			return err
-		}
-		sem, wg := make(chan struct{}, r.opts.Workers), sync.WaitGroup{}
-		for _, o := range orders {
-			if r.stopped() {
-				break
-			}
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				r.effectsOf(ctx, o, now)
-			}()
-		}
-		wg.Wait()
-		if after = next; after == "" {
-			break
-		}
+	err := r.eachOrder(ctx, func(after string) ([]order.Order, string, error) {
+		return r.rs.EffectsDue(ctx, now.Add(-EffectsAfter), r.opts.Page, after)
+	}, func(o order.Order) { r.effectsOf(ctx, o, now) })
+	if err != nil {
+		return err
 	}
 	if r.rep.EffectsDue > 0 && r.s.Renderer == nil && !r.opts.DryRun {
 		r.rep.Notes = append(r.rep.Notes, fmt.Sprintf("%d orders owe effects for more than %s, and this run has no renderer to send them", r.rep.EffectsDue, EffectsAfter))
