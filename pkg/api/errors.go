@@ -17,6 +17,7 @@ var statusOf = map[order.Code]int{
 	order.CodeInvalidQuantity:    http.StatusBadRequest,
 	order.CodeEmptyCart:          http.StatusBadRequest,
 	order.CodeMixedCurrency:      http.StatusBadRequest,
+	order.CodeMixedCart:          http.StatusBadRequest,
 	order.CodeAmountTooLarge:     http.StatusBadRequest,
 	order.CodeInvalidEmail:       http.StatusBadRequest,
 	order.CodeUnknownGateway:     http.StatusBadRequest,
@@ -32,6 +33,7 @@ var statusOf = map[order.Code]int{
 	order.CodeOrderNotFound:      http.StatusNotFound,
 	order.CodeOriginNotAllowed:   http.StatusForbidden,
 	order.CodeRateLimited:        http.StatusTooManyRequests,
+	order.CodeNotSupported:       http.StatusBadRequest,
 	order.CodeGatewayError:       http.StatusBadGateway,
 	order.CodeStoreUnavailable:   http.StatusServiceUnavailable,
 }

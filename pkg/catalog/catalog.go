@@ -1,6 +1,7 @@
 // Package catalog loads site/catalog.json, the single source of prices, and
 // prices a cart from it. A catalog that could charge the wrong amount (a
-// duplicate sku, a non-positive amount, an unknown currency) fails to load.
+// duplicate sku, a non-positive amount, an unknown currency, a malformed
+// billing interval) fails to load.
 package catalog
 
 import (
@@ -15,7 +16,10 @@ import (
 )
 
 // Product is one thing for sale. UnitAmount is in the currency's minor unit
-// (cents, paise; yen for JPY, which has none).
+// (cents, paise; yen for JPY, which has none). A product with an Interval
+// is a subscription, charged UnitAmount every IntervalCount Intervals; the
+// other subscription fields are nil (or zero) when the catalog leaves them
+// out, and Plan gives them with their defaults.
 type Product struct {
 	SKU         string `json:"sku"`
 	Name        string `json:"name"`
@@ -23,6 +27,11 @@ type Product struct {
 	Currency    string `json:"currency"`
 	Description string `json:"description,omitempty"`
 	Image       string `json:"image,omitempty"`
+
+	Interval      Interval `json:"interval,omitempty"`
+	IntervalCount *int64   `json:"intervalCount,omitempty"` // nil: 1
+	TrialDays     int64    `json:"trialDays,omitempty"`
+	TotalCount    *int64   `json:"totalCount,omitempty"` // nil: DefaultTotalCount
 }
 
 // Catalog is the shop: its name and products by sku.
@@ -109,6 +118,9 @@ func Parse(r io.Reader) (*Catalog, error) {
 		if _, ok := Exponent(cur); !ok || cur != p.Currency {
 			return nil, fmt.Errorf("%s: unknown currency %q (use a lower-case ISO 4217 code such as \"usd\")", name, p.Currency)
 		}
+		if err := checkRecurring(p); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
 		c.bySKU[p.SKU] = p
 	}
 	return &c, nil
@@ -129,7 +141,9 @@ type Line struct {
 // Price turns a cart into priced line items and their total from the
 // catalog alone (invariant 1: nothing priced comes from the request).
 // Lines naming the same sku are merged. Errors are *order.Error with the
-// contract's codes.
+// contract's codes (mixed_cart for a subscription with other lines), or
+// ErrSubscriptionCart for a cart that is one subscription: price that
+// with Subscription.
 func (c *Catalog) Price(lines []Line) (items []order.LineItem, total int64, currency string, err error) {
 	if len(lines) == 0 {
 		return nil, 0, "", order.Errorf(order.CodeEmptyCart, "The cart is empty.")
@@ -142,6 +156,14 @@ func (c *Catalog) Price(lines []Line) (items []order.LineItem, total int64, curr
 		p, ok := c.bySKU[l.SKU]
 		if !ok {
 			return nil, 0, "", order.Errorf(order.CodeUnknownSKU, "There is no product with sku %q.", truncate(l.SKU, 64))
+		}
+		if p.Subscription() {
+			// A subscription is never priced as a one-off payment: a caller
+			// that has not asked Subscription first fails loudly here.
+			if len(lines) > 1 {
+				return nil, 0, "", errMixedCart(p.SKU)
+			}
+			return nil, 0, "", ErrSubscriptionCart
 		}
 		if l.Quantity < 1 || l.Quantity > MaxQuantity {
 			return nil, 0, "", order.Errorf(order.CodeInvalidQuantity, "The quantity of %q must be a whole number from 1 to %d.", p.SKU, MaxQuantity)

@@ -16,6 +16,8 @@ const (
 	CodeInvalidQuantity      Code = "invalid_quantity"
 	CodeEmptyCart            Code = "empty_cart"
 	CodeMixedCurrency        Code = "mixed_currency"
+	CodeNotSupported         Code = "not_supported"
+	CodeMixedCart            Code = "mixed_cart" // a subscription with anything else
 	CodeAmountTooLarge       Code = "amount_too_large"
 	CodeInvalidEmail         Code = "invalid_email"
 	CodeUnknownGateway       Code = "unknown_gateway"
