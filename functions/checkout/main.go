@@ -4,6 +4,8 @@ package main
 import (
 	"cmp"
 	"context"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/jampay/jampay/pkg/api"
@@ -25,6 +27,9 @@ func main() {
 	lambdafn.Must(log, err)
 	gws, err := gateways.Checkouts(cfg, cat.ShopName)
 	lambdafn.Must(log, err)
+	// A subscription product a configured gateway cannot sell stops the
+	// function at start, naming the product and the gateway.
+	lambdafn.Must(log, cat.CheckGateways(slices.Sorted(maps.Keys(gws))))
 	store, err := dynamostore.Open(ctx, cfg, dynamostore.OpenOptions{})
 	lambdafn.Must(log, err)
 	lambdafn.Start(api.Handler(api.Deps{

@@ -94,6 +94,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Both gateways are served here (the sandbox stands in for one without
+	// keys): a subscription product either cannot sell stops jampay serve.
+	if err := cat.CheckGateways([]string{"razorpay", "stripe"}); err != nil {
+		return nil, err
+	}
 	clk := &clock{}
 	store, storeName, err := newStore(ctx, cfg, clk.Now)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -300,5 +301,23 @@ func TestServe_BadGatewaySettingFailsAtStart(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: %v, want an error naming %s", tc.env, err, tc.want)
 		}
+	}
+}
+
+// TestServe_ASubscriptionAGatewayCannotSellStopsTheStart: a daily plan of
+// one day, which Razorpay cannot bill, stops jampay serve at start, naming
+// the product and the gateway.
+func TestServe_ASubscriptionAGatewayCannotSellStopsTheStart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "catalog.json")
+	cat := `{"shopName":"Jam","products":[{"sku":"tee-m","name":"Tee","unitAmount":2000,"currency":"usd"},` +
+		`{"sku":"daily-jam","name":"Daily jam","unitAmount":100,"currency":"inr","interval":"day","intervalCount":1}]}`
+	if err := os.WriteFile(path, []byte(cat), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := localserver.Start(context.Background(), localserver.Options{
+		Addr: "127.0.0.1:0", CatalogPath: path, Getenv: func(string) string { return "" }, Out: io.Discard,
+	})
+	if err == nil || !strings.Contains(err.Error(), "daily-jam") || !strings.Contains(err.Error(), "razorpay") {
+		t.Fatalf("start with an unsellable subscription: %v", err)
 	}
 }
