@@ -4,9 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jampay/jampay/pkg/order"
 )
+
+// refundInFlight is how long after it was written a refund request with no
+// answer yet is taken to be in flight in the process that wrote it.
+const refundInFlight = 30 * time.Second
 
 // Refund asks the order's gateway to refund req.Amount of its payment (0:
 // all that is still refundable), for the owner (jampay refund, the local
@@ -46,6 +51,14 @@ func (s *Service) Refund(ctx context.Context, req RefundRequest) (RefundResult, 
 			return RefundResult{Order: o}, err
 		}
 		if r, ok := o.UnansweredRefund(); ok {
+			if s.Now().Sub(r.At) < refundInFlight {
+				// Another terminal wrote it a moment ago and is asking the
+				// gateway now: asking again would be safe (the same key),
+				// but it is that terminal's answer to give.
+				return RefundResult{Order: o, Amount: r.Amount, Seq: r.Seq}, order.Errorf(order.CodeRefundPending,
+					"Refund #%d of %d (%s minor units) for order %s is being asked of %s right now (by %s); see its answer in a moment with jampay order %s.",
+					r.Seq, r.Amount, o.Currency, o.ID, o.Gateway, r.Actor, o.ID)
+			}
 			if req.Amount != 0 && req.Amount != r.Amount {
 				return RefundResult{Order: o, Amount: r.Amount, Seq: r.Seq}, order.Errorf(order.CodeRefundPending,
 					"Refund #%d of %d (%s minor units) for order %s, asked at %s by %s, has no answer from %s yet. Ask again with no amount (or with %d): it is sent under the same idempotency key, so it cannot refund twice. Another amount can be asked once it is answered.",

@@ -318,6 +318,11 @@ func TestRefund_AGatewayFailureIsRetriedUnderTheSameKey(t *testing.T) {
 		t.Fatalf("after the failure: %+v, refundable %d; the request must stay, counted", got.Refunds, got.Refundable())
 	}
 	gw.fail = nil
+	// Within a moment of the request, it is the writer's to answer.
+	if _, err := svc.Refund(ctx, shop.RefundRequest{OrderID: o.ID, Actor: "local"}); order.ErrorCode(err) != order.CodeRefundPending {
+		t.Fatalf("asked again at once: %v, want refund_pending (the first is in flight)", err)
+	}
+	svc.Now = func() time.Time { return refundNow.Add(time.Minute) }
 	if _, err := svc.Refund(ctx, shop.RefundRequest{OrderID: o.ID, Amount: 500, Actor: "local"}); order.ErrorCode(err) != order.CodeRefundPending {
 		t.Fatalf("another amount while #1 is unanswered: %v, want refund_pending", err)
 	}
@@ -397,6 +402,7 @@ func TestRefund_AnUnrecordedAnswerIsNotAReasonToRefundAgain(t *testing.T) {
 		t.Fatalf("%+v %v: want the refund made, its id unrecorded, and no error", res, err)
 	}
 	st.allow = 1 << 30
+	svc.Now = func() time.Time { return refundNow.Add(time.Minute) } // past the in-flight moment
 	res, err = svc.Refund(ctx, shop.RefundRequest{OrderID: o.ID, Actor: "local"})
 	if err != nil || !res.Retried || res.RefundID != "re_1" || res.Unrecorded != nil {
 		t.Fatalf("the next call: %+v %v", res, err)
