@@ -1,13 +1,11 @@
 package razorpaygw
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/jampay/jampay/pkg/backoff"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -33,18 +31,14 @@ const refundAttempts = 3
 // through razorpay-go, which takes no context, sends no custom header on
 // refunds and hides the HTTP status, which tells a refusal for good from a
 // refusal for now.
-type Refunder struct{ c Config }
+type Refunder struct {
+	rest *REST
+	wait time.Duration // before asking again, doubling each time
+}
 
 // NewRefunder returns a Razorpay refunder.
 func NewRefunder(c Config) *Refunder {
-	if c.APIBase == "" {
-		c.APIBase = DefaultAPIBase
-	}
-	c.APIBase = strings.TrimRight(c.APIBase, "/")
-	if c.RetryWait <= 0 {
-		c.RetryWait = 500 * time.Millisecond
-	}
-	return &Refunder{c}
+	return &Refunder{rest: c.REST(), wait: c.FirstWait()}
 }
 
 // Refund refunds amount (in the payment's minor units) of the payment that
@@ -123,16 +117,20 @@ func (r *Refunder) find(ctx context.Context, path, key string) (string, error) {
 // call makes one request, asking again (under the same idempotency key)
 // while Razorpay answers 409, 429 or 5xx or does not answer.
 func (r *Refunder) call(ctx context.Context, op, method, path string, body []byte, key string, v any) error {
-	wait := r.c.RetryWait
+	wait := r.wait
 	for attempt := 1; ; attempt++ {
-		err := r.once(ctx, method, path, body, key, v)
+		var h http.Header
+		if key != "" {
+			h = http.Header{"X-Refund-Idempotency": {key}}
+		}
+		err := r.rest.Do(ctx, method, path, body, h, v)
 		if err == nil {
 			return nil
 		}
-		var re *refundError
+		var re *APIError
 		again := !errors.As(err, &re) || re.Status == http.StatusConflict || re.Status == http.StatusTooManyRequests || re.Status >= 500
 		if attempt == refundAttempts || !again || ctx.Err() != nil || !backoff.Sleep(ctx, wait/2+rand.N(wait/2+1)) {
-			if errors.As(err, &re) && re.refusedForGood() {
+			if errors.As(err, &re) && refusedForGood(re) {
 				return order.Errorf(order.CodeRefundRefused, "razorpay: %s: %s", op, re)
 			}
 			return fmt.Errorf("razorpay: %s: %w", op, err)
@@ -141,61 +139,12 @@ func (r *Refunder) call(ctx context.Context, op, method, path string, body []byt
 	}
 }
 
-func (r *Refunder) once(ctx context.Context, method, path string, body []byte, key string, v any) error {
-	ctx, cancel := context.WithTimeout(ctx, sdkTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, r.c.APIBase+path, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.SetBasicAuth(r.c.KeyID, r.c.KeySecret)
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if key != "" {
-		req.Header.Set("X-Refund-Idempotency", key)
-	}
-	resp, err := (&http.Client{Transport: r.c.Transport}).Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := &refundError{Status: resp.StatusCode}
-		var b struct {
-			Error struct{ Code, Description string } `json:"error"`
-		}
-		_ = json.Unmarshal(raw, &b) // a proxy's page says only its status
-		e.Code, e.Description = b.Error.Code, b.Error.Description
-		return e
-	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		return fmt.Errorf("the answer is not JSON: %w", err)
-	}
-	return nil
-}
-
-// refundError is Razorpay's answer to a refund request it did not serve.
-type refundError struct {
-	Status            int
-	Code, Description string
-}
-
-func (e *refundError) Error() string {
-	return strings.TrimSpace(fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Description))
-}
-
 // refusedForGood reports a refusal of the request itself (a 400: more
 // than the payment has left, an unknown payment, a balance too low): no
 // refund was made, and the same request under the same key gets the same
 // answer. Not a key reused with another body — that says our
 // records disagree, not that the refund is impossible — nor the keys'
 // 401, a 409 (the key is still being processed), a 429 or a 5xx.
-func (e *refundError) refusedForGood() bool {
+func refusedForGood(e *APIError) bool {
 	return e.Status == http.StatusBadRequest && !strings.Contains(strings.ToLower(e.Description), "idempotency")
 }

@@ -2,17 +2,16 @@ package razorpayinquiry
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/jampay/jampay/pkg/backoff"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jampay/jampay/pkg/backoff"
+	"github.com/jampay/jampay/pkg/razorpaygw"
 )
 
 const (
@@ -22,86 +21,27 @@ const (
 	callTimeout = 10 * time.Second
 )
 
-// APIError is Razorpay's answer to a request it did not serve.
-type APIError struct {
-	Status      int
-	Code        string // BAD_REQUEST_ERROR, GATEWAY_ERROR, SERVER_ERROR
-	Description string
-	// RetryAfter is what a Retry-After header asked for, if any.
-	RetryAfter time.Duration
-}
-
-func (e *APIError) Error() string {
-	s := strconv.Itoa(e.Status)
-	if e.Code != "" {
-		s += " " + e.Code
-	}
-	if e.Description != "" {
-		s += ": " + e.Description
-	}
-	return s
-}
-
-// api calls Razorpay's REST API by hand for reconcile, rather than through
-// razorpay-go: that takes no context, hides the HTTP status (a 429 comes
-// back as a BadRequestError, some 4xx as an empty map and no error), and
-// turns amounts into float64; reconcile needs the status to retry, the
-// context for the Lambda's deadline, and the entities as Razorpay sent
+// api is reconcile's way to Razorpay's REST API: razorpaygw.REST, with
+// reconcile's rule for asking again. Reconcile needs the status to retry,
+// the context for the Lambda's deadline, and the entities as Razorpay sent
 // them, to hand to razorpayhook.
 type api struct {
-	base, key, secret string
-	hc                *http.Client
-	wait              time.Duration
+	rest *razorpaygw.REST
+	wait time.Duration
 }
 
 // get reads path?query into v, retrying as call does.
 func (a *api) get(ctx context.Context, op, path string, query url.Values, v any) error {
-	u := a.base + path
 	if len(query) > 0 {
-		u += "?" + query.Encode()
+		path += "?" + query.Encode()
 	}
 	return a.call(ctx, op, func() error {
-		ctx, cancel := context.WithTimeout(ctx, callTimeout)
-		defer cancel()
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if err != nil {
+		err := a.rest.Do(ctx, http.MethodGet, path, nil, nil, v)
+		if razorpaygw.Unusable(err) {
 			return permanent{err}
 		}
-		req.SetBasicAuth(a.key, a.secret)
-		req.Header.Set("Accept", "application/json")
-		resp, err := a.hc.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-		if err != nil {
-			return err
-		}
-		if resp.StatusCode < 200 || resp.StatusCode > 299 {
-			return apiError(resp, body)
-		}
-		if err := json.Unmarshal(body, v); err != nil {
-			return permanent{fmt.Errorf("the answer is not JSON: %w", err)}
-		}
-		return nil
+		return err
 	})
-}
-
-// apiError reads Razorpay's error body: {"error":{"code":…,"description":…}}.
-func apiError(resp *http.Response, body []byte) *APIError {
-	var b struct {
-		Error struct {
-			Code        string `json:"code"`
-			Description string `json:"description"`
-		} `json:"error"`
-	}
-	_ = json.Unmarshal(body, &b) // a proxy's page says only its status
-	e := &APIError{Status: resp.StatusCode, Code: b.Error.Code, Description: b.Error.Description}
-	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
-		e.RetryAfter = time.Duration(s) * time.Second
-	}
-	return e
 }
 
 // permanent marks a failure another attempt cannot mend.
@@ -124,7 +64,7 @@ func (a *api) call(ctx context.Context, op string, f func() error) error {
 			return nil
 		}
 		d := wait/2 + rand.N(wait/2+1)
-		var ae *APIError
+		var ae *razorpaygw.APIError
 		if errors.As(err, &ae) && ae.RetryAfter > d {
 			d = ae.RetryAfter
 		}
@@ -136,7 +76,7 @@ func (a *api) call(ctx context.Context, op string, f func() error) error {
 }
 
 func retryable(err error) bool {
-	var ae *APIError
+	var ae *razorpaygw.APIError
 	if errors.As(err, &ae) {
 		return ae.Status == http.StatusTooManyRequests || ae.Status >= 500
 	}
@@ -147,7 +87,7 @@ func retryable(err error) bool {
 // gone reports Razorpay's answer for an id it does not have: a 400 "The
 // id provided does not exist" (or a 404).
 func gone(err error) bool {
-	var ae *APIError
+	var ae *razorpaygw.APIError
 	return errors.As(err, &ae) && (ae.Status == http.StatusNotFound ||
 		ae.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(ae.Description), "does not exist"))
 }

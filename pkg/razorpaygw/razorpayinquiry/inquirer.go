@@ -10,10 +10,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/jampay/jampay/pkg/order"
@@ -61,8 +59,7 @@ func New(c razorpaygw.Config) *Inquirer {
 		c.Now = time.Now
 	}
 	return &Inquirer{
-		api: &api{base: strings.TrimRight(cmp.Or(c.APIBase, razorpaygw.DefaultAPIBase), "/"), key: c.KeyID, secret: c.KeySecret,
-			hc: &http.Client{Transport: c.Transport}, wait: cmp.Or(c.RetryWait, 500*time.Millisecond)},
+		api: &api{rest: c.REST(), wait: c.FirstWait()},
 		now: c.Now,
 	}
 }

@@ -344,7 +344,7 @@ func TestInquire_RetriesStopAtTheContextsDeadline(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, err := q.Inquire(ctx, order.Order{ID: order.NewID(), SessionRef: "order_Busy", Deadline: now.Add(-time.Hour)}, now)
-	var ae *razorpayinquiry.APIError
+	var ae *razorpaygw.APIError
 	if err == nil || !errors.As(err, &ae) || ae.Status != 429 || time.Since(start) > 250*time.Millisecond || len(api.made()) != 1 {
 		t.Fatalf("%v after %s, %d calls", err, time.Since(start), len(api.made()))
 	}
