@@ -169,6 +169,9 @@ type parkedV1 struct {
 	Dispute     string     `json:"dispute,omitzero"`
 	PayloadHash string     `json:"payloadHash,omitzero"`
 	Created     time.Time  `json:"created,omitzero"`
+	// Sub came with subscriptions; entries parked before have none, which
+	// is what an order event has.
+	Sub *order.SubFacts `json:"sub,omitzero"`
 }
 
 // decodeParked reads a parked entry of version 1, or one without a version

@@ -104,6 +104,14 @@ var (
 	ErrIdempotencyKeyExists = &Error{Code: CodeIdempotencyKeyExists, Message: "The idempotency key is already claimed."}
 )
 
+// ElsewhereError is a store's answer to a lookup of one kind of target
+// (an order) by a gateway reference that belongs to another kind (a
+// subscription): ID is the one it belongs to, so the caller can take the
+// event there.
+type ElsewhereError struct{ ID string }
+
+func (e *ElsewhereError) Error() string { return "the reference belongs to " + e.ID }
+
 // StoreError marks a failure of the storage system itself (throttling, a
 // network error, a timeout): the request may succeed if retried, so the
 // handlers answer 5xx and the gateway redelivers.

@@ -32,7 +32,52 @@ const (
 	KindDisputeLost   Kind = "dispute_lost"
 	// KindIgnored: a verified event jampay has nothing to do with.
 	KindIgnored Kind = "ignored"
+
+	// The kinds of subscription events (Event.Sub is set). A completed or
+	// expired subscription checkout is KindPaid or KindExpired with Sub
+	// set; a declined first payment KindDeclined.
+	//
+	// KindSubscription: a snapshot of the gateway's subscription object
+	// (Stripe customer.subscription.*, Razorpay subscription.*).
+	KindSubscription Kind = "subscription"
+	// KindRenewalPaid: a billing period was paid (Stripe invoice.paid,
+	// Razorpay subscription.charged): Sub.Renewal names the payment.
+	KindRenewalPaid Kind = "renewal_paid"
+	// KindRenewalFailed: a renewal's payment failed; the gateway may retry.
+	KindRenewalFailed Kind = "renewal_failed"
+	// KindTrialEnding: the trial ends at Sub.TrialEnd (Stripe
+	// customer.subscription.trial_will_end; the reconcile job for Razorpay).
+	KindTrialEnding Kind = "trial_ending"
 )
+
+// SubFacts is what a subscription event says beyond the money fields of
+// Event: the gateway's subscription, the status of the snapshot it
+// carries, and the billing period. Times are the gateway's, in whole
+// seconds; zero when the event does not say. The JSON names are the ones
+// a parked event is stored under: they never change.
+type SubFacts struct {
+	// Ref is the gateway's subscription id (Stripe sub_…, Razorpay sub_…).
+	Ref string `json:"ref,omitzero"`
+	// Status is the subscription's status in the snapshot the event
+	// carries, in the contract's words (trialing, active, past_due,
+	// halted, paused, canceled, completed, expired, or pending for a
+	// subscription whose first payment is not made); "" when it carries
+	// no snapshot.
+	Status string `json:"status,omitzero"`
+	// PeriodStart and PeriodEnd bound the current billing period (a
+	// renewal: the period it paid for). TrialEnd is when the trial ends.
+	PeriodStart time.Time `json:"periodStart,omitzero"`
+	PeriodEnd   time.Time `json:"periodEnd,omitzero"`
+	TrialEnd    time.Time `json:"trialEnd,omitzero"`
+	// CancelAtPeriodEnd: the subscription is set to end with the period.
+	CancelAtPeriodEnd bool `json:"cancelAtPeriodEnd,omitzero"`
+	// Renewal is the payment a renewal event is about: Stripe's invoice
+	// in_…, Razorpay's payment pay_….
+	Renewal string `json:"renewal,omitzero"`
+	// FirstInvoice: the renewal is the subscription's first invoice (a
+	// zero one during a trial is expected, not a mismatch).
+	FirstInvoice bool `json:"firstInvoice,omitzero"`
+}
 
 // Event is a verified gateway event, reduced to what jampay acts on.
 // Stores keep events parked until their order is found; the DynamoDB store
@@ -79,6 +124,10 @@ type Event struct {
 
 	PayloadHash string    // hex SHA-256 of the raw body
 	Created     time.Time // when the gateway says it happened
+
+	// Sub is set for subscription events, and only for them: the event
+	// goes to a subscription, never to an order.
+	Sub *SubFacts
 }
 
 // Apply returns the order as it stands once e is taken into account, and

@@ -1,0 +1,227 @@
+package subscription
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jampay/jampay/pkg/order"
+)
+
+// Evidence is what verified gateway events have established about a
+// subscription. Like an order's, it only grows — flags once set stay set,
+// times only move forward, the snapshot is the latest one under one total
+// order — so the status derived from it does not depend on the order the
+// events arrive in, nor on how often each one does.
+type Evidence struct {
+	// Completed: the customer completed the checkout (Stripe's session
+	// completed; Razorpay's subscription authenticated or later).
+	Completed bool
+	// Expired: the checkout expired, never completed.
+	Expired bool
+	// Canceled and Ended: the gateway said the subscription was canceled,
+	// or ran all its billing cycles. Final, whatever arrives after.
+	Canceled bool
+	Ended    bool
+	// Snapshot is the latest subscription snapshot a gateway sent (see
+	// Snapshot.after for what "latest" means).
+	Snapshot Snapshot
+	// PeriodEnd is the furthest end of a paid (or trial) period any event
+	// named, in Unix seconds: currentPeriodEnd never moves backwards.
+	PeriodEnd int64
+	// Renewals are the paid billing periods, one per gateway payment,
+	// sorted by Ref.
+	Renewals []Renewal
+	// Mismatched lists renewals (by Ref) whose amount or currency is not
+	// the subscription's: flagged to the owner.
+	Mismatched []string
+	// TrialEnding is the trial end (Unix seconds) the customer has been
+	// told of, so the notice is owed once per trial end.
+	TrialEnding int64
+	// Failure is the latest failed payment: the gateway's time and its
+	// reason, the later one (then the greater reason) kept.
+	FailureAt     int64
+	FailureReason string
+}
+
+// Snapshot is the state of the gateway's subscription object as one event
+// carried it, At the time the gateway stamped the event.
+type Snapshot struct {
+	At                int64  // Unix seconds; 0: no snapshot yet
+	Status            Status // as the event said it, in the contract's words
+	TrialEnd          int64
+	CancelAtPeriodEnd bool
+}
+
+// tieRank breaks ties between snapshots stamped in the same second
+// (Stripe's created has one-second resolution): the status further along
+// in a subscription's life wins, so a failure and the subscription update
+// it caused, sent in one second, end past_due whichever arrives first.
+var tieRank = map[Status]int{
+	Pending: 0, Trialing: 1, Active: 2, PastDue: 3, Paused: 4, Halted: 5, Expired: 6, Canceled: 7, Completed: 8,
+}
+
+// after reports whether snapshot a is later than b under a total order:
+// the gateway's time first, then tieRank, then cancellation set over not,
+// then the later trial end. Taking the later of two snapshots is then
+// commutative and idempotent, which is what makes the status independent
+// of delivery order.
+func (a Snapshot) after(b Snapshot) bool {
+	if c := cmp.Compare(a.At, b.At); c != 0 {
+		return c > 0
+	}
+	if c := cmp.Compare(tieRank[a.Status], tieRank[b.Status]); c != 0 {
+		return c > 0
+	}
+	if a.CancelAtPeriodEnd != b.CancelAtPeriodEnd {
+		return a.CancelAtPeriodEnd
+	}
+	return a.TrialEnd > b.TrialEnd
+}
+
+// Renewal is one paid billing period.
+type Renewal struct {
+	Ref         string // the gateway's payment: Stripe in_…, Razorpay pay_…
+	Amount      int64
+	Currency    string
+	PeriodStart int64 // Unix seconds
+	PeriodEnd   int64
+	At          int64 // when the gateway said it was paid
+	// First: the subscription's first payment (Stripe's subscription_create
+	// invoice, Razorpay's first charge): it starts the subscription rather
+	// than renewing it.
+	First bool
+}
+
+func (ev Evidence) clone() Evidence {
+	ev.Renewals = slices.Clone(ev.Renewals)
+	ev.Mismatched = slices.Clone(ev.Mismatched)
+	return ev
+}
+
+func (ev Evidence) equal(o Evidence) bool {
+	return ev.Completed == o.Completed && ev.Expired == o.Expired && ev.Canceled == o.Canceled &&
+		ev.Ended == o.Ended && ev.Snapshot == o.Snapshot && ev.PeriodEnd == o.PeriodEnd &&
+		slices.Equal(ev.Renewals, o.Renewals) && slices.Equal(ev.Mismatched, o.Mismatched) &&
+		ev.TrialEnding == o.TrialEnding && ev.FailureAt == o.FailureAt && ev.FailureReason == o.FailureReason
+}
+
+// Renewed reports whether ref is a recorded renewal.
+func (ev Evidence) Renewed(ref string) bool {
+	_, found := slices.BinarySearchFunc(ev.Renewals, ref, func(r Renewal, ref string) int { return strings.Compare(r.Ref, ref) })
+	return found
+}
+
+// derive is the status the evidence amounts to for s (its trial days).
+func (ev Evidence) derive(trialDays int64) Status {
+	switch {
+	case ev.Ended:
+		return Completed
+	case ev.Canceled:
+		return Canceled
+	case ev.Expired && !ev.Completed:
+		return Expired
+	}
+	snap := ev.Snapshot.Status
+	if snap == "" || (snap == Pending && ev.Completed) {
+		// No snapshot yet, or one from before the checkout completed (a
+		// Stripe subscription incomplete until its first invoice is paid).
+		switch {
+		case !ev.Completed:
+			return Pending
+		case trialDays > 0:
+			return Trialing
+		default:
+			return Active
+		}
+	}
+	return snap
+}
+
+// Apply returns s as it stands once e is taken into account, and whether
+// anything changed. It is pure: the same subscription and event always give
+// the same result, an event applied twice changes nothing the second time,
+// and the status does not depend on the order events arrive in.
+func Apply(s Subscription, e order.Event) (Subscription, bool) {
+	next := s.Clone()
+	ev := &next.Evidence
+	f := e.Sub
+	if f == nil {
+		f = &order.SubFacts{}
+	}
+	switch e.Kind {
+	case order.KindPaid, order.KindProcessing:
+		// The checkout completed: the customer subscribed (the first
+		// payment, or the card for a trial, is the gateway's to take).
+		ev.Completed = true
+	case order.KindExpired:
+		ev.Expired = true
+	case order.KindDeclined, order.KindRenewalFailed, order.KindFailed:
+		if at := e.Created.Unix(); e.Reason != "" && (at > ev.FailureAt || at == ev.FailureAt && e.Reason > ev.FailureReason) {
+			ev.FailureAt, ev.FailureReason = at, e.Reason
+		}
+	case order.KindSubscription:
+		if f.Status != "" && Status(f.Status).Valid() {
+			snap := Snapshot{At: e.Created.Unix(), Status: Status(f.Status), TrialEnd: f.TrialEnd.Unix(), CancelAtPeriodEnd: f.CancelAtPeriodEnd}
+			if f.TrialEnd.IsZero() {
+				snap.TrialEnd = 0
+			}
+			if snap.after(ev.Snapshot) {
+				ev.Snapshot = snap
+			}
+			switch snap.Status {
+			case Canceled:
+				ev.Canceled = true
+			case Completed:
+				ev.Ended = true
+			case Expired:
+				ev.Expired = true
+			}
+			if snap.Status != Pending && snap.Status != Expired {
+				// A subscription past its checkout: the customer subscribed.
+				ev.Completed = true
+			}
+		}
+	case order.KindRenewalPaid:
+		if f.Renewal != "" && !ev.Renewed(f.Renewal) {
+			r := Renewal{Ref: f.Renewal, Amount: e.Amount, Currency: strings.ToLower(e.Currency),
+				PeriodStart: unixOrZero(f.PeriodStart), PeriodEnd: unixOrZero(f.PeriodEnd), At: e.Created.Unix(), First: f.FirstInvoice}
+			i, _ := slices.BinarySearchFunc(ev.Renewals, r.Ref, func(r Renewal, ref string) int { return strings.Compare(r.Ref, ref) })
+			ev.Renewals = slices.Insert(ev.Renewals, i, r)
+			trialInvoice := f.FirstInvoice && e.Amount == 0 && s.TrialDays > 0
+			if !trialInvoice && (r.Amount != s.Amount || r.Currency != s.Currency) {
+				j, _ := slices.BinarySearch(ev.Mismatched, r.Ref)
+				ev.Mismatched = slices.Insert(ev.Mismatched, j, r.Ref)
+			}
+			ev.Completed = true
+		}
+	case order.KindTrialEnding:
+		if te := unixOrZero(f.TrialEnd); te > ev.TrialEnding {
+			ev.TrialEnding = te
+		}
+	}
+	if pe := unixOrZero(f.PeriodEnd); pe > ev.PeriodEnd && e.Kind != order.KindRenewalFailed {
+		ev.PeriodEnd = pe
+	}
+	if next.SubscriptionRef == "" && f.Ref != "" {
+		next.SubscriptionRef = f.Ref
+	}
+	if next.SessionRef == "" && e.SessionRef != "" {
+		next.SessionRef = e.SessionRef
+	}
+	next.Status = ev.derive(s.TrialDays)
+	changed := next.Status != s.Status || !ev.equal(s.Evidence) || next.SubscriptionRef != s.SubscriptionRef ||
+		next.SessionRef != s.SessionRef
+	if !changed {
+		return s, false
+	}
+	return next, true
+}
+
+func unixOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
