@@ -18,6 +18,7 @@ import (
 	"github.com/jampay/jampay/pkg/catalog"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/shop"
+	"github.com/jampay/jampay/pkg/subscription"
 )
 
 // Gateway creates the gateway's checkout for a stored order: see
@@ -48,10 +49,18 @@ type Deps struct {
 	// every write that added to an order's outbox (see shop.Service).
 	Effects order.Effects
 	Owed    func(ctx context.Context, after order.Order)
+	// SubscriptionOwed is Owed for subscriptions.
+	SubscriptionOwed func(ctx context.Context, after subscription.Subscription)
 	// CheckoutRateLimit is how many checkouts one client (an IPv4 address,
 	// an IPv6 /64) may make per config.RateWindow: CHECKOUT_RATE_LIMIT.
 	// 0 turns the limit off.
 	CheckoutRateLimit int
+	// SubscriptionActions serves cancel and the billing portal: only in a
+	// function that holds the gateway keys (the checkout function), never
+	// the status function.
+	SubscriptionActions bool
+	// AccountURL is SITE_URL/account.html, where the billing portal returns.
+	AccountURL string
 	// RateLimiter counts them; nil uses Store, which both stores serve.
 	RateLimiter RateLimiter
 	Now         func() time.Time
@@ -83,14 +92,21 @@ func Handler(d Deps) http.Handler {
 	s := &server{Deps: d, shop: shop.New(shop.Service{
 		Store: d.Store, Catalog: d.Catalog, Gateways: d.Gateways, RateLimit: d.CheckoutRateLimit,
 		Limiter: d.RateLimiter, Effects: d.Effects, Owed: d.Owed, Now: d.Now,
+		SubscriptionOwed: d.SubscriptionOwed, AccountURL: d.AccountURL,
 	})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/checkout", s.checkout)
 	mux.HandleFunc("POST /api/webhooks/{gateway}", s.webhook)
 	mux.HandleFunc("GET /api/orders/{orderId}", s.status)
+	mux.HandleFunc("GET /api/subscriptions/{id}", s.subscriptionStatus)
+	if d.SubscriptionActions {
+		mux.HandleFunc("POST /api/subscriptions/{id}/cancel", s.cancelSubscription)
+		mux.HandleFunc("POST /api/subscriptions/{id}/portal", s.billingPortal)
+	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
-		if p == "/api/checkout" || strings.HasPrefix(p, "/api/webhooks/") || strings.HasPrefix(p, "/api/orders/") {
+		if p == "/api/checkout" || strings.HasPrefix(p, "/api/webhooks/") || strings.HasPrefix(p, "/api/orders/") ||
+			strings.HasPrefix(p, "/api/subscriptions/") && (d.SubscriptionActions || !strings.Contains(p[len("/api/subscriptions/"):], "/")) {
 			s.fail(w, r, order.Errorf(order.CodeMethodNotAllowed, "%s is not allowed on %s.", order.Clip(r.Method, 16), order.Clip(p, 100)))
 			return
 		}

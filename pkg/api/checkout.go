@@ -68,6 +68,10 @@ func (s *server) checkout(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if sub := res.Subscription; sub != nil {
+		s.subscriptionCreated(w, r, res)
+		return
+	}
 	o := res.Order
 	switch {
 	case res.Replayed:

@@ -41,10 +41,14 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 	e.Gateway = name
 	sum := sha256.Sum256(body)
 	e.PayloadHash = hex.EncodeToString(sum[:])
-	outcome, o, err := s.shop.ApplyEvent(r.Context(), e)
+	applied, err := s.shop.Apply(r.Context(), e)
+	outcome, o := applied.Outcome, applied.Order
 	attrs := []any{"gateway", name, "event_id", e.ID, "event_type", e.Type}
 	if o != nil {
 		attrs = append(attrs, "order_id", o.ID, "status", o.Status)
+	}
+	if sub := applied.Subscription; sub != nil {
+		attrs = append(attrs, "subscription_id", sub.ID, "status", sub.Status)
 	}
 	if err != nil {
 		s.log(r, slog.LevelError, "webhook not applied; the gateway will retry", append(attrs, "err", err)...)
@@ -60,6 +64,8 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 		// Money the gateway took that moves no order of ours: the owner
 		// must hear of it (a payment without order).
 		s.log(r, slog.LevelError, "payment without order", append(attrs, "payment", e.PaymentRef, "checkout", e.SessionRef, "amount", e.Amount, "currency", e.Currency)...)
+	case applied.Subscription != nil && e.Kind == order.KindRenewalPaid && slices.Contains(applied.Subscription.Evidence.Mismatched, e.Sub.Renewal) && outcome != shop.Duplicate:
+		s.log(r, slog.LevelError, "renewal paid in another amount than the subscription's", append(attrs, "renewal", e.Sub.Renewal, "amount", e.Amount, "currency", e.Currency)...)
 	case outcome == shop.Foreign:
 		s.log(r, slog.LevelWarn, "webhook names another checkout than the order's; not applied", append(attrs, "checkout", e.SessionRef)...)
 	case o != nil && outcome == shop.Moved && o.PaidLate() && (e.Kind == order.KindPaid || e.Kind == order.KindProcessing):

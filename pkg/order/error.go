@@ -52,6 +52,11 @@ const (
 	// would answer the same under its key (a refunder's answer); the
 	// request is let go, and a new one may be asked.
 	CodeRefundRefused Code = "refund_refused"
+	// CodeNotCancelable: a subscription whose checkout was never completed
+	// has nothing at the gateway to cancel.
+	CodeNotCancelable Code = "not_cancelable"
+	// CodeSubscriptionNotFound: no subscription with that id and token.
+	CodeSubscriptionNotFound Code = "subscription_not_found"
 )
 
 // Error is jampay's one application error: a code a program can act on and

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jampay/jampay/pkg/catalog"
 	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/subscription"
 )
 
 // CheckoutRequest is what a customer may ask for: a gateway, products and
@@ -33,7 +34,10 @@ type CheckoutRequest struct {
 // CheckoutResult is the order a checkout made (or made before, for a
 // replay), with its checkout recorded, and its status token.
 type CheckoutResult struct {
-	Order *order.Order
+	// Order is what a one-off cart made; Subscription what a subscription
+	// cart made (one of the two is set).
+	Order        *order.Order
+	Subscription *subscription.Subscription
 	Token string
 	// Replayed: an earlier request with the same Idempotency-Key made it.
 	Replayed bool
@@ -77,6 +81,11 @@ func (s *Service) Checkout(ctx context.Context, req CheckoutRequest) (CheckoutRe
 	if s.Catalog == nil {
 		return CheckoutResult{}, errors.New("shop: checkout without a catalog")
 	}
+	if plan, ok, err := s.Catalog.Subscription(req.Lines); err != nil {
+		return CheckoutResult{}, err
+	} else if ok {
+		return s.checkoutSubscription(ctx, req, gw, plan)
+	}
 	items, total, currency, err := s.Catalog.Price(req.Lines)
 	if err != nil {
 		return CheckoutResult{}, err
@@ -89,10 +98,14 @@ func (s *Service) Checkout(ctx context.Context, req CheckoutRequest) (CheckoutRe
 	token, hash := s.NewToken()
 	o.TokenHash = hash
 	if req.IdempotencyKey != "" {
-		var replay *order.Order
-		if replay, token, err = s.claimKey(ctx, req.IdempotencyKey, o, token, now); err != nil {
+		replay, id, claimedToken, err := claimKey(ctx, s, req.IdempotencyKey, o.ID, requestHash(o), token, now, s.claimedOrder)
+		if err != nil {
 			return CheckoutResult{}, err
 		}
+		if claimedToken != token {
+			o.TokenHash = order.HashToken(claimedToken)
+		}
+		o.ID, token = id, claimedToken
 		if replay != nil {
 			// A replay of a checkout that was made answers it again and is
 			// not counted against the rate limit. One whose first attempt
@@ -118,63 +131,81 @@ func (s *Service) Checkout(ctx context.Context, req CheckoutRequest) (CheckoutRe
 	return s.finish(ctx, gw, o, token)
 }
 
-// claimKey ties an Idempotency-Key to o's id and, sealed, to its status
-// token, in one write. It returns the order an earlier request with the
-// same key and body made and that request's token, to answer again; or no
-// order and the token to make o with (o's id and token are then those an
-// earlier request claimed but never stored, if one did); or an error for a
-// key reused with another body or still being served.
-func (s *Service) claimKey(ctx context.Context, key string, o *order.Order, token string, now time.Time) (*order.Order, string, error) {
+// claimed is what claimKey reads of the order or subscription an earlier
+// request with the same key made.
+type claimed struct {
+	checkout, gatewayError string
+	createdAt              time.Time
+}
+
+// claimKey ties an Idempotency-Key to the id of what the request makes (an
+// order, a subscription) and, sealed, to its status token, in one write.
+// It returns what an earlier request with the same key and body made and
+// that request's token, to answer again; or nothing, and the id and token
+// to make it with (those an earlier request claimed but never stored, if
+// one did); or an error for a key reused with another body or still being
+// served. get reads what an id names.
+func claimKey[T any](ctx context.Context, s *Service, key, id, reqHash, token string, now time.Time,
+	get func(ctx context.Context, id string) (*T, claimed, error)) (prev *T, newID, newToken string, err error) {
 	if len(key) < 16 || len(key) > 255 || strings.IndexFunc(key, func(c rune) bool { return c < 0x21 || c > 0x7e }) >= 0 {
-		return nil, "", order.Errorf(order.CodeInvalidIdempotency, "Idempotency-Key must be 16 to 255 visible ASCII characters, such as a UUID.")
+		return nil, "", "", order.Errorf(order.CodeInvalidIdempotency, "Idempotency-Key must be 16 to 255 visible ASCII characters, such as a UUID.")
 	}
-	sealed, err := sealToken(key, o.ID, token)
+	sealed, err := sealToken(key, id, token)
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	rec := order.IdempotencyRecord{
-		KeyHash: sha256Hex([]byte(key)), RequestHash: requestHash(o), OrderID: o.ID, SealedToken: sealed,
+		KeyHash: sha256Hex([]byte(key)), RequestHash: reqHash, OrderID: id, SealedToken: sealed,
 		CreatedAt: now, ExpiresAt: now.Add(order.IdempotencyRetention),
 	}
 	old, err := s.Store.ClaimIdempotencyKey(ctx, rec)
 	if err == nil {
-		return nil, token, nil
+		return nil, id, token, nil
 	}
 	if !errors.Is(err, order.ErrIdempotencyKeyExists) {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	if old.RequestHash != rec.RequestHash {
-		return nil, "", order.Errorf(order.CodeIdempotencyReused, "This Idempotency-Key was used for a different checkout; use a new key for a new cart.")
+		return nil, "", "", order.Errorf(order.CodeIdempotencyReused, "This Idempotency-Key was used for a different checkout; use a new key for a new cart.")
 	}
+	inProgress := order.Errorf(order.CodeRequestInProgress, "A checkout with this Idempotency-Key is still being made; retry in a moment.")
 	// The key hashes the same, so it is the same key: its seal opens unless
 	// an earlier release wrote the record (it sealed nothing).
 	oldToken, opened := openToken(key, old.OrderID, old.SealedToken)
-	prev, err := s.Store.GetOrder(ctx, old.OrderID)
+	prev, c, err := get(ctx, old.OrderID)
 	if errors.Is(err, order.ErrNotFound) {
 		// Also the answer, for a while, to a retry of a request the rate
 		// limit refused after it claimed the key: the two look the same.
 		if now.Sub(old.CreatedAt) < inProgressFor {
-			return nil, "", order.Errorf(order.CodeRequestInProgress, "A checkout with this Idempotency-Key is still being made; retry in a moment.")
+			return nil, "", "", inProgress
 		}
-		// The first request died between claiming the key and storing its
-		// order: nothing was sent to a gateway, so make the order now,
-		// under the id and token the key already holds.
-		o.ID = old.OrderID
+		// The first request died between claiming the key and storing what
+		// it made: nothing was sent to a gateway, so make it now, under the
+		// id and token the key already holds.
 		if opened {
-			token, o.TokenHash = oldToken, order.HashToken(oldToken)
+			token = oldToken
 		}
-		return nil, token, nil
+		return nil, old.OrderID, token, nil
 	}
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
-	if prev.Checkout == "" && prev.GatewayError == "" && now.Sub(prev.CreatedAt) < inProgressFor {
-		return nil, "", order.Errorf(order.CodeRequestInProgress, "A checkout with this Idempotency-Key is still being made; retry in a moment.")
+	if c.checkout == "" && c.gatewayError == "" && now.Sub(c.createdAt) < inProgressFor {
+		return nil, "", "", inProgress
 	}
 	if !opened {
-		return nil, "", order.Errorf(order.CodeIdempotencyReused, "This Idempotency-Key cannot be answered again; use a new key.")
+		return nil, "", "", order.Errorf(order.CodeIdempotencyReused, "This Idempotency-Key cannot be answered again; use a new key.")
 	}
-	return prev, oldToken, nil
+	return prev, old.OrderID, oldToken, nil
+}
+
+// claimedOrder reads an order for claimKey.
+func (s *Service) claimedOrder(ctx context.Context, id string) (*order.Order, claimed, error) {
+	o, err := s.Store.GetOrder(ctx, id)
+	if err != nil {
+		return nil, claimed{}, err
+	}
+	return o, claimed{checkout: o.Checkout, gatewayError: o.GatewayError, createdAt: o.CreatedAt}, nil
 }
 
 // finish asks the gateway for the order's checkout, unless it has one

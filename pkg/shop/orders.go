@@ -13,7 +13,8 @@ import (
 // for a status change this call won, and the parked events the order is
 // owed taken up.
 func (s *Service) ApplyEvent(ctx context.Context, e order.Event) (Outcome, *order.Order, error) {
-	return apply(ctx, s.orders(), s.Store, e, s.Now(), true)
+	a, err := s.Apply(ctx, e)
+	return a.Outcome, a.Order, err
 }
 
 // ReplayParked takes up the parked events o is owed (its PendingReplay):

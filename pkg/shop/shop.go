@@ -12,6 +12,7 @@ import (
 
 	"github.com/jampay/jampay/pkg/catalog"
 	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/subscription"
 )
 
 // Gateway creates the gateway's checkout for an order that is already
@@ -64,6 +65,18 @@ type Service struct {
 	Mailer      Mailer
 	MailEnabled bool
 	Publisher   Publisher
+
+	// Subs keeps subscriptions; nil takes Store when it can (both stores
+	// do). Gateways that also implement SubscriptionGateway sell them, and
+	// those that implement BillingPortal open a portal.
+	Subs subscription.Store
+	// SubscriptionOwed is Owed for subscriptions.
+	SubscriptionOwed func(ctx context.Context, after subscription.Subscription)
+	// NewSubscriptionID is the subscription id source (subscription.NewID).
+	NewSubscriptionID func() string
+	// AccountURL is SITE_URL/account.html: where the billing portal
+	// returns to.
+	AccountURL string
 }
 
 // New returns s with the defaults filled in: the wall clock, random ids and
@@ -80,6 +93,9 @@ func New(s Service) *Service {
 	}
 	if s.Limiter == nil {
 		s.Limiter, _ = s.Store.(RateLimiter)
+	}
+	if s.Subs == nil {
+		s.Subs, _ = s.Store.(subscription.Store)
 	}
 	return &s
 }

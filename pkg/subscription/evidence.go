@@ -120,7 +120,9 @@ func (ev Evidence) derive(trialDays int64) Status {
 		return Completed
 	case ev.Canceled:
 		return Canceled
-	case ev.Expired && !ev.Completed:
+	case ev.Expired:
+		// The checkout expired (Stripe's incomplete_expired too): final,
+		// as the contract says; the gateway took no money for it.
 		return Expired
 	}
 	snap := ev.Snapshot.Status
