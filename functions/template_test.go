@@ -173,6 +173,15 @@ func TestTemplate_EveryRouteToTheRightFunction(t *testing.T) {
 		"POST /api/webhooks/{gateway}":  "WebhookFunction",
 		"GET /api/orders/{orderId}":     "StatusFunction",
 		"OPTIONS /api/orders/{orderId}": "StatusFunction",
+		// A subscription's state is the status function's; what asks the
+		// gateway (cancel, the portal) is the checkout function's, which
+		// holds the keys.
+		"GET /api/subscriptions/{id}":            "StatusFunction",
+		"OPTIONS /api/subscriptions/{id}":        "StatusFunction",
+		"POST /api/subscriptions/{id}/cancel":    "CheckoutFunction",
+		"OPTIONS /api/subscriptions/{id}/cancel": "CheckoutFunction",
+		"POST /api/subscriptions/{id}/portal":    "CheckoutFunction",
+		"OPTIONS /api/subscriptions/{id}/portal": "CheckoutFunction",
 	}
 	got := map[string]string{}
 	for logical := range functions {

@@ -35,5 +35,8 @@ func main() {
 	lambdafn.Start(api.Handler(api.Deps{
 		Store: store, Catalog: cat, Gateways: gws, CheckoutRateLimit: cfg.CheckoutRateLimit,
 		AllowedOrigins: cfg.AllowedOrigins, Now: time.Now, Logger: log,
+		// This function holds the gateway keys: it serves a subscriber's
+		// cancel and billing portal too.
+		SubscriptionActions: true, AccountURL: cfg.AccountURL(),
 	}))
 }

@@ -189,6 +189,11 @@ func (c Config) Require(names ...string) error {
 	return nil
 }
 
+// AccountURL is the site's account page, SITE_URL/account.html: where a
+// subscriber manages a subscription, and where the billing portal and the
+// access-link emails return to.
+func (c Config) AccountURL() string { return c.SiteURL + "/account.html" }
+
 // StripeEnabled reports whether Stripe has a secret key.
 func (c Config) StripeEnabled() bool { return c.Stripe.SecretKey != "" }
 
