@@ -36,6 +36,17 @@ func nonZero(t reflect.Type, clock *Clock) (reflect.Value, bool) {
 		v.SetMapIndex(k, e)
 	case t == reflect.TypeFor[time.Time]():
 		v.Set(reflect.ValueOf(clock.Now().Add(-time.Minute)))
+	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct:
+		// A struct behind a pointer (Event.Sub): every field of it set.
+		p := reflect.New(t.Elem())
+		for i := range t.Elem().NumField() {
+			f, ok := nonZero(t.Elem().Field(i).Type, clock)
+			if !ok {
+				return v, false
+			}
+			p.Elem().Field(i).Set(f)
+		}
+		v.Set(p)
 	default:
 		return v, false
 	}

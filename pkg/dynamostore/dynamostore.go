@@ -1,9 +1,10 @@
-// Package dynamostore keeps jampay's orders in one DynamoDB table. Every
-// change is a conditional write: an order moves only from the status and
-// version it was read at, an event is recorded only once, and a move and
-// the record of the event that caused it are written in one transaction.
-// What the reconcile job walks (open orders, parked events) is found
-// through the table's one index, never a Scan (queue.go).
+// Package dynamostore keeps jampay's orders and subscriptions in one
+// DynamoDB table. Every change is a conditional write: an order or a
+// subscription moves only from the status and version it was read at, an
+// event is recorded only once, and a move and the record of the event that
+// caused it are written in one transaction. What the reconcile job walks
+// (open orders and subscriptions, parked events) is found through the
+// table's one index, never a Scan (queue.go).
 package dynamostore
 
 import (
@@ -107,8 +108,23 @@ func (s *Store) GetOrder(ctx context.Context, id string) (*order.Order, error) {
 // GetForEvent reads the order and the event's record in one BatchGetItem,
 // strongly consistent.
 func (s *Store) GetForEvent(ctx context.Context, orderID, gateway, eventID string) (*order.Order, bool, error) {
-	want := []map[string]ddb.AttributeValue{key(orderKey(orderID)), key(eventKey(gateway, eventID))}
-	var o *order.Order
+	item, seen, err := s.getForEvent(ctx, orderKey(orderID), gateway, eventID)
+	if err != nil || item == nil {
+		return nil, seen, err
+	}
+	o, err := unmarshalOrder(item)
+	if err != nil {
+		return nil, false, err
+	}
+	return o, seen, nil
+}
+
+// getForEvent reads the item under pk (nil if there is none) and whether
+// the event is recorded, in one BatchGetItem, strongly consistent: what
+// GetForEvent and GetSubscriptionForEvent share.
+func (s *Store) getForEvent(ctx context.Context, pk, gateway, eventID string) (map[string]ddb.AttributeValue, bool, error) {
+	want := []map[string]ddb.AttributeValue{key(pk), key(eventKey(gateway, eventID))}
+	var found map[string]ddb.AttributeValue
 	seen := false
 	for attempt := 0; len(want) > 0; attempt++ {
 		if attempt == 5 {
@@ -121,51 +137,86 @@ func (s *Store) GetForEvent(ctx context.Context, orderID, gateway, eventID strin
 			return nil, false, wrap(err)
 		}
 		for _, item := range out.Responses[s.table] {
-			if getS(item, KeyAttr) == orderKey(orderID) {
-				if o, err = unmarshalOrder(item); err != nil {
-					return nil, false, err
-				}
+			if getS(item, KeyAttr) == pk {
+				found = item
 			} else if getN(item, TTLAttr) >= s.now().Unix() {
 				seen = true
 			}
 		}
 		want = out.UnprocessedKeys[s.table].Keys
 	}
-	return o, seen, nil
+	return found, seen, nil
 }
 
+// FindByRef finds the order a reference is indexed to. References are
+// shared with subscriptions: one that belongs to a subscription is an
+// *order.ElsewhereError naming it.
 func (s *Store) FindByRef(ctx context.Context, gateway, ref string) (*order.Order, error) {
+	id, err := s.refOwner(ctx, gateway, ref)
+	if err != nil {
+		return nil, err
+	}
+	if !order.ValidID(id) {
+		return nil, &order.ElsewhereError{ID: id}
+	}
+	return s.GetOrder(ctx, id)
+}
+
+// refOwner reads the id of the order or subscription a reference is
+// indexed to; order.ErrNotFound if it is indexed to none.
+func (s *Store) refOwner(ctx context.Context, gateway, ref string) (string, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      &s.table,
 		Key:            key(refKey(gateway, ref)),
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return nil, wrap(err)
+		return "", wrap(err)
 	}
 	id := getS(out.Item, "orderId")
 	if id == "" {
-		return nil, order.ErrNotFound
+		return "", order.ErrNotFound
 	}
-	return s.GetOrder(ctx, id)
+	return id, nil
 }
 
 func (s *Store) Move(ctx context.Context, m order.Move) error {
 	if err := order.CheckMove(m); err != nil {
 		return err
 	}
+	return s.move(ctx, write{
+		item: marshalOrder(&m.Next), from: string(m.From), fromVersion: m.FromVersion,
+		event: m.Event, gateway: m.Next.Gateway, id: m.Next.ID, refs: m.Refs,
+	})
+}
+
+// write is one conditional write of an order or a subscription, already
+// checked against its kind's move table: its whole new item, the status
+// and version it must find, and what is written with it.
+type write struct {
+	item        map[string]ddb.AttributeValue
+	from        string
+	fromVersion int64
+	event       *order.EventRecord
+	gateway, id string
+	refs        []string
+}
+
+// move stores w: orders and subscriptions move the same way, and share the
+// event records and the references.
+func (s *Store) move(ctx context.Context, w write) error {
 	put := &ddb.Put{
 		TableName:           &s.table,
-		Item:                marshalOrder(&m.Next),
+		Item:                w.item,
 		ConditionExpression: aws.String("#status = :from AND #version = :version"),
 		ExpressionAttributeNames: map[string]string{
 			"#status": "status", "#version": "version",
 		},
 		ExpressionAttributeValues: map[string]ddb.AttributeValue{
-			":from": str(string(m.From)), ":version": num(m.FromVersion),
+			":from": str(w.from), ":version": num(w.fromVersion),
 		},
 	}
-	if m.Event == nil && len(m.Refs) == 0 {
+	if w.event == nil && len(w.refs) == 0 {
 		// One item: a conditional put is enough, and costs half a transaction.
 		_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
@@ -180,23 +231,26 @@ func (s *Store) Move(ctx context.Context, m order.Move) error {
 	// transaction: an event is never marked processed unless its move is
 	// stored, and a move is never stored twice for one event.
 	items := []ddb.TransactWriteItem{{Put: put}}
-	if m.Event != nil {
+	if w.event != nil {
 		items = append(items, ddb.TransactWriteItem{Put: &ddb.Put{
 			TableName:                 &s.table,
-			Item:                      marshalEvent(*m.Event),
+			Item:                      marshalEvent(*w.event),
 			ConditionExpression:       aws.String(absentOrExpired),
 			ExpressionAttributeValues: map[string]ddb.AttributeValue{":now": num(s.now().Unix())},
 		}})
 	}
-	for _, ref := range m.Refs {
+	for _, ref := range w.refs {
 		items = append(items, ddb.TransactWriteItem{Put: &ddb.Put{
 			TableName: &s.table,
+			// orderId holds an order's id or a subscription's: the two
+			// share the references' namespace.
 			Item: map[string]ddb.AttributeValue{
-				KeyAttr: str(refKey(m.Next.Gateway, ref)), "orderId": str(m.Next.ID),
+				KeyAttr: str(refKey(w.gateway, ref)), "orderId": str(w.id),
 			},
-			// A gateway reference belongs to one order, for good.
+			// A gateway reference belongs to one order or subscription,
+			// for good.
 			ConditionExpression:       aws.String("attribute_not_exists(pk) OR orderId = :id"),
-			ExpressionAttributeValues: map[string]ddb.AttributeValue{":id": str(m.Next.ID)},
+			ExpressionAttributeValues: map[string]ddb.AttributeValue{":id": str(w.id)},
 		}})
 	}
 	_, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
@@ -205,7 +259,7 @@ func (s *Store) Move(ctx context.Context, m order.Move) error {
 		reasons := canceled.CancellationReasons
 		failed := func(i int) bool { return i < len(reasons) && aws.ToString(reasons[i].Code) == "ConditionalCheckFailed" }
 		firstRef := 1
-		if m.Event != nil {
+		if w.event != nil {
 			if failed(1) {
 				return order.ErrDuplicateEvent
 			}

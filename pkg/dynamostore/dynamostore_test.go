@@ -18,6 +18,7 @@ import (
 	"github.com/jampay/jampay/internal/storetest"
 	"github.com/jampay/jampay/pkg/dynamostore"
 	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/subscription"
 )
 
 var local *ddblocal.Server
@@ -35,6 +36,13 @@ func TestMain(m *testing.M) {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, clock *storetest.Clock) order.Store {
+		client := local.Client(t)
+		return dynamostore.New(client, local.NewTable(t, client), clock.Now)
+	})
+}
+
+func TestSubscriptionConformance(t *testing.T) {
+	storetest.RunSubscriptions(t, func(t *testing.T, clock *storetest.Clock) storetest.SubscriptionStore {
 		client := local.Client(t)
 		return dynamostore.New(client, local.NewTable(t, client), clock.Now)
 	})
@@ -343,5 +351,149 @@ func TestParkedEventsAreTaggedAndVersioned(t *testing.T) {
 	}
 	if got, err := s.Parked(ctx, "stripe", "pi_v"); err != nil || len(got) != 1 || !reflect.DeepEqual(got[0], e) {
 		t.Fatalf("Parked = %+v, %v; want only %+v", got, err, e)
+	}
+}
+
+// TestSubscriptionItemQueueAndTTL reads the raw item: a subscription not
+// final waits in the queue index's open-subscriptions partition, dated by
+// its deadline, and leaves it at a final status; one that ended expired
+// with no payment gets the TTL, 30 days on, and no other ever does.
+func TestSubscriptionItemQueueAndTTL(t *testing.T) {
+	client, table, clock, s := rawTable(t)
+	ctx := context.Background()
+	raw := func(id string) map[string]ddb.AttributeValue {
+		out, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: map[string]ddb.AttributeValue{
+			dynamostore.KeyAttr: &ddb.AttributeValueMemberS{Value: "subscription#" + id}}, ConsistentRead: aws.Bool(true)})
+		if err != nil || out.Item == nil {
+			t.Fatalf("raw item %s: %v", id, err)
+		}
+		return out.Item
+	}
+	attr := func(item map[string]ddb.AttributeValue, name string) string {
+		switch v := item[name].(type) {
+		case *ddb.AttributeValueMemberS:
+			return v.Value
+		case *ddb.AttributeValueMemberN:
+			return v.Value
+		}
+		return ""
+	}
+	move := func(sub *subscription.Subscription, to subscription.Status, edit func(*subscription.Subscription)) *subscription.Subscription {
+		next := sub.Clone()
+		next.Status, next.Version, next.UpdatedAt = to, sub.Version+1, clock.Now()
+		if edit != nil {
+			edit(&next)
+		}
+		if err := s.MoveSubscription(ctx, subscription.Move{Next: next, From: sub.Status, FromVersion: sub.Version}); err != nil {
+			t.Fatal(err)
+		}
+		return &next
+	}
+	renewed := func(sub *subscription.Subscription) {
+		sub.Evidence.Renewals = []subscription.Renewal{{Ref: "in_1", Amount: sub.Amount, Currency: sub.Currency, First: true}}
+	}
+
+	for _, tc := range []struct {
+		name  string
+		steps []subscription.Status
+		edit  func(*subscription.Subscription)
+		ttl   bool
+	}{
+		{"checkout never completed", []subscription.Status{subscription.Expired}, nil, true},
+		{"expired after a payment", []subscription.Status{subscription.Expired}, renewed, false},
+		{"canceled", []subscription.Status{subscription.Active, subscription.PastDue, subscription.Canceled}, renewed, false},
+		{"completed", []subscription.Status{subscription.Trialing, subscription.Active, subscription.Completed}, nil, false},
+	} {
+		sub := storetest.NewSubscription(clock)
+		if err := s.CreateSubscription(ctx, sub); err != nil {
+			t.Fatal(err)
+		}
+		for _, to := range tc.steps {
+			item := raw(sub.ID)
+			if q, at := attr(item, dynamostore.QueueAttr), attr(item, dynamostore.QueueAtAttr); q != "opensub" || at != fmt.Sprint(sub.Deadline.Unix()) {
+				t.Fatalf("%s: %s in queue %q at %q, want opensub at its deadline", tc.name, sub.Status, q, at)
+			}
+			if ttl := attr(item, dynamostore.TTLAttr); ttl != "" {
+				t.Fatalf("%s: %s expires at %s", tc.name, sub.Status, ttl)
+			}
+			clock.Advance(time.Hour)
+			sub = move(sub, to, tc.edit)
+		}
+		item := raw(sub.ID)
+		if _, queued := item[dynamostore.QueueAttr]; queued {
+			t.Errorf("%s: %s still queued", tc.name, sub.Status)
+		}
+		if _, queued := item[dynamostore.QueueAtAttr]; queued {
+			t.Errorf("%s: %s still dated in the queue", tc.name, sub.Status)
+		}
+		want := ""
+		if tc.ttl {
+			want = fmt.Sprint(sub.UpdatedAt.Add(order.ExpiredRetention).Unix())
+		}
+		if got := attr(item, dynamostore.TTLAttr); got != want {
+			t.Errorf("%s: %s expires at %q, want %q", tc.name, sub.Status, got, want)
+		}
+	}
+}
+
+// TestSubscriptionRequestsPerOperation pins what each subscription
+// operation costs, as TestRequestsPerOperation does an order's.
+func TestSubscriptionRequestsPerOperation(t *testing.T) {
+	var counter ddblocal.Counter
+	client := local.Client(t, counter.Option())
+	clock := storetest.NewClock()
+	s := dynamostore.New(client, local.NewTable(t, client), clock.Now)
+	counter.Take()
+	ctx := context.Background()
+
+	sub := storetest.NewSubscription(clock)
+	next := sub.Clone()
+	next.Status, next.Version = subscription.Active, 1
+	steps := []struct {
+		name string
+		run  func() error
+		want map[string]int
+	}{
+		{"create", func() error { return s.CreateSubscription(ctx, sub) }, map[string]int{"PutItem": 1}},
+		{"get", func() error { _, err := s.GetSubscription(ctx, sub.ID); return err }, map[string]int{"GetItem": 1}},
+		{"get for an event", func() error {
+			_, _, err := s.GetSubscriptionForEvent(ctx, sub.ID, "stripe", "evt_1")
+			return err
+		}, map[string]int{"BatchGetItem": 1}},
+		{"move", func() error {
+			return s.MoveSubscription(ctx, subscription.Move{Next: next, From: subscription.Pending, FromVersion: 0})
+		}, map[string]int{"PutItem": 1}},
+		{"move with its event and refs", func() error {
+			n := next.Clone()
+			n.Status, n.Version = subscription.PastDue, 2
+			return s.MoveSubscription(ctx, subscription.Move{Next: n, From: subscription.Active, FromVersion: 1,
+				Event: &order.EventRecord{Gateway: "stripe", ID: "evt_2"}, Refs: []string{"sub_1"}})
+		}, map[string]int{"TransactWriteItems": 1}},
+		{"find by ref", func() error { _, err := s.FindSubscriptionByRef(ctx, "stripe", "sub_1"); return err }, map[string]int{"GetItem": 2}},
+		{"find an order by a subscription's ref", func() error {
+			var e *order.ElsewhereError
+			if _, err := s.FindByRef(ctx, "stripe", "sub_1"); !errors.As(err, &e) {
+				return fmt.Errorf("want ElsewhereError, got %v", err)
+			}
+			return nil
+		}, map[string]int{"GetItem": 1}},
+		{"clear replay", func() error { return s.ClearSubscriptionReplay(ctx, sub.ID, []string{"sub_1"}) }, map[string]int{"UpdateItem": 1}},
+		{"put a plan", func() error { _, err := s.PutPlan(ctx, "razorpay", "k", "plan_1"); return err }, map[string]int{"PutItem": 1}},
+		{"put a plan already there", func() error {
+			if id, err := s.PutPlan(ctx, "razorpay", "k", "plan_2"); err != nil || id != "plan_1" {
+				return fmt.Errorf("got %q, %v", id, err)
+			}
+			return nil
+		}, map[string]int{"PutItem": 1}},
+		{"read a plan", func() error { _, err := s.Plan(ctx, "razorpay", "k"); return err }, map[string]int{"GetItem": 1}},
+		{"open subscriptions", func() error { _, _, err := s.OpenSubscriptions(ctx, 10, ""); return err }, map[string]int{"Query": 1}},
+	}
+	for _, st := range steps {
+		if err := st.run(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if got := counter.Take(); !reflect.DeepEqual(got, st.want) {
+			t.Errorf("%s: requests %v, want %v", st.name, got, st.want)
+		}
 	}
 }

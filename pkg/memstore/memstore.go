@@ -1,7 +1,7 @@
-// Package memstore is the in-memory order store for `jampay serve` and fast
-// tests. It keeps the DynamoDB store's semantics exactly (the same
-// conditional writes, the same errors) and passes the same conformance
-// suite, under one mutex.
+// Package memstore is the in-memory store of orders and subscriptions for
+// `jampay serve` and fast tests. It keeps the DynamoDB store's semantics
+// exactly (the same conditional writes, the same errors) and passes the
+// same conformance suites, under one mutex.
 package memstore
 
 import (
@@ -13,14 +13,20 @@ import (
 
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/shop"
+	"github.com/jampay/jampay/pkg/subscription"
 )
 
-// Store is an in-memory order.Store. The zero value is not usable; call New.
+// Store is an in-memory order.Store and subscription.Store. The zero value
+// is not usable; call New.
 type Store struct {
 	mu     sync.Mutex
 	now    func() time.Time
 	orders map[string]order.Order
-	refs   map[string]string // gateway + "#" + ref → order id
+	// refs are shared by orders and subscriptions, as in DynamoDB: a
+	// reference belongs to one of them, for good.
+	refs   map[string]string // gateway + "#" + ref → order or subscription id
+	subs   map[string]subscription.Subscription
+	plans  map[string]string // gateway + "#" + key → plan id
 	events map[string]order.EventRecord
 	keys   map[string]order.IdempotencyRecord
 	parked map[string][]parkedEvent
@@ -49,6 +55,8 @@ func New(now func() time.Time) *Store {
 		now:    now,
 		orders: map[string]order.Order{},
 		refs:   map[string]string{},
+		subs:   map[string]subscription.Subscription{},
+		plans:  map[string]string{},
 		events: map[string]order.EventRecord{},
 		keys:   map[string]order.IdempotencyRecord{},
 		parked: map[string][]parkedEvent{},
@@ -86,14 +94,32 @@ func (s *Store) GetOrder(ctx context.Context, id string) (*order.Order, error) {
 	return &c, nil
 }
 
+// FindByRef finds the order a reference is indexed to; one that belongs
+// to a subscription is an *order.ElsewhereError naming it.
 func (s *Store) FindByRef(ctx context.Context, gateway, ref string) (*order.Order, error) {
-	s.mu.Lock()
-	id, ok := s.refs[gateway+"#"+ref]
-	s.mu.Unlock()
-	if !ok {
-		return nil, order.ErrNotFound
+	id, err := s.refOwner(ctx, gateway, ref)
+	if err != nil {
+		return nil, err
+	}
+	if !order.ValidID(id) {
+		return nil, &order.ElsewhereError{ID: id}
 	}
 	return s.GetOrder(ctx, id)
+}
+
+// refOwner is the id of the order or subscription a reference is indexed
+// to; order.ErrNotFound if it is indexed to none.
+func (s *Store) refOwner(ctx context.Context, gateway, ref string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", &order.StoreError{Err: err}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.refs[gateway+"#"+ref]
+	if !ok {
+		return "", order.ErrNotFound
+	}
+	return id, nil
 }
 
 func (s *Store) Move(ctx context.Context, m order.Move) error {
@@ -112,11 +138,8 @@ func (s *Store) Move(ctx context.Context, m order.Move) error {
 	if m.Event != nil && s.eventTaken(*m.Event) {
 		return order.ErrDuplicateEvent
 	}
-	for _, ref := range m.Refs {
-		// A gateway reference belongs to one order, for good.
-		if owner, ok := s.refs[m.Next.Gateway+"#"+ref]; ok && owner != m.Next.ID {
-			return order.ErrRefTaken
-		}
+	if s.refsTaken(m.Next.Gateway, m.Next.ID, m.Refs) {
+		return order.ErrRefTaken
 	}
 	s.orders[m.Next.ID] = m.Next.Clone()
 	if m.Event != nil {
@@ -154,6 +177,18 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, r order.IdempotencyReco
 	r.SealedToken = bytes.Clone(r.SealedToken)
 	s.keys[r.KeyHash] = r
 	return nil, nil
+}
+
+// refsTaken reports whether one of refs already belongs to another order
+// or subscription than id. Callers hold s.mu.
+func (s *Store) refsTaken(gateway, id string, refs []string) bool {
+	for _, ref := range refs {
+		// A gateway reference belongs to one order or subscription, for good.
+		if owner, ok := s.refs[gateway+"#"+ref]; ok && owner != id {
+			return true
+		}
+	}
+	return false
 }
 
 // eventTaken reports whether r's event is recorded and not yet expired (as

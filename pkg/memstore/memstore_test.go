@@ -13,3 +13,9 @@ func TestConformance(t *testing.T) {
 		return memstore.New(clock.Now)
 	})
 }
+
+func TestSubscriptionConformance(t *testing.T) {
+	storetest.RunSubscriptions(t, func(t *testing.T, clock *storetest.Clock) storetest.SubscriptionStore {
+		return memstore.New(clock.Now)
+	})
+}

@@ -67,7 +67,9 @@ type Store interface {
 	// and whether the gateway event is already recorded, so a redelivery
 	// costs a single read.
 	GetForEvent(ctx context.Context, orderID, gateway, eventID string) (*Order, bool, error)
-	// FindByRef finds the order indexed under a gateway reference.
+	// FindByRef finds the order indexed under a gateway reference:
+	// ErrNotFound if none is, and an *ElsewhereError if the reference
+	// belongs to a subscription (references are shared by both kinds).
 	FindByRef(ctx context.Context, gateway, ref string) (*Order, error)
 	// Move writes m.Next if the stored order is still m.From at
 	// m.FromVersion: ErrConflict if not, ErrDuplicateEvent if m.Event was

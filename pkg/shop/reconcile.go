@@ -427,12 +427,13 @@ func (r *run) parkedRef(ctx context.Context, ref ParkedRef) error {
 	if err != nil {
 		return err
 	}
-	// Only once the reference leads to an order is there anything to
-	// apply: applying before would park the events again, and push their
-	// expiry out for ever.
+	// Only once the reference leads to an order (or a subscription) is
+	// there anything to apply: applying before would park the events
+	// again, and push their expiry out for ever.
 	_, err = r.s.Store.FindByRef(ctx, ref.Gateway, ref.Ref)
-	found := err == nil
-	if err != nil && !errors.Is(err, order.ErrNotFound) {
+	var elsewhere *order.ElsewhereError
+	found := err == nil || errors.As(err, &elsewhere)
+	if !found && !errors.Is(err, order.ErrNotFound) {
 		return err
 	}
 	var done []string
