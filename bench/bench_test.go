@@ -21,6 +21,7 @@ import (
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/razorpayhook"
 	"github.com/jampay/jampay/pkg/stripehook"
+	"github.com/jampay/jampay/pkg/stripeverify"
 )
 
 const whsec, rzpSecret = "whsec_bench", "rzp_bench"
@@ -42,7 +43,7 @@ func handler(b *testing.B) (http.Handler, *memstore.Store) {
 		Store: store, Catalog: cat,
 		Gateways: map[string]api.Gateway{"stripe": stubGateway{}, "razorpay": stubGateway{}},
 		Webhooks: map[string]api.WebhookParser{
-			"stripe":   &stripehook.Verifier{Secrets: []string{whsec}},
+			"stripe":   &stripeverify.Verifier{Secrets: []string{whsec}},
 			"razorpay": &razorpayhook.Verifier{Secrets: []string{rzpSecret}},
 		},
 		// Every benchmark request comes from one address: no rate limit.
@@ -206,7 +207,7 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	})
 	b.Run("stripe-verifier", func(b *testing.B) {
-		v := &stripehook.Verifier{Secrets: []string{whsec}}
+		v := &stripeverify.Verifier{Secrets: []string{whsec}}
 		h := http.Header{"Stripe-Signature": {header}}
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {

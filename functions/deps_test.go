@@ -36,7 +36,7 @@ func TestDeps(t *testing.T) {
 				"github.com/aws/aws-sdk-go-v2/config", "github.com/aws/aws-sdk-go-v2/service/sso", "github.com/aws/aws-sdk-go-v2/service/sts"}},
 		// The webhook function parses unauthenticated input and calls no
 		// gateway: it links the verifiers alone, no client that could.
-		{"webhook", []string{"github.com/stripe/stripe-go/v76/webhook"},
+		{"webhook", []string{"github.com/stripe/stripe-go/v76/webhook", "github.com/jampay/jampay/pkg/stripeverify"},
 			[]string{"testing", "net/http/httptest", "github.com/stretchr/testify", "github.com/jampay/jampay/internal",
 				stripe + "/checkout/session", razorpay,
 				"github.com/aws/aws-sdk-go-v2/config", "github.com/aws/aws-sdk-go-v2/service/sso", "github.com/aws/aws-sdk-go-v2/service/sts",
@@ -45,16 +45,18 @@ func TestDeps(t *testing.T) {
 		{"reconcile", []string{"github.com/jampay/jampay/pkg/stripegw/stripeinquiry", "github.com/jampay/jampay/pkg/razorpaygw/razorpayinquiry"},
 			[]string{"testing", "net/http/httptest", "github.com/jampay/jampay/internal", "github.com/jampay/jampay/pkg/api"}},
 		// The checkout function verifies no webhook: it holds no webhook
-		// secret and links no verifier.
+		// secret and links no verifier. It reads Stripe's answers to a
+		// subscription's cancel with stripehook's one mapping of a Stripe
+		// subscription, which links no stripe-go package.
 		{"checkout", []string{"github.com/stripe/stripe-go/v76/checkout/session"},
 			[]string{"testing", "net/http/httptest", "github.com/stretchr/testify", "github.com/jampay/jampay/internal", stripe + "/webhook",
-				"github.com/jampay/jampay/pkg/stripehook", "github.com/jampay/jampay/pkg/razorpayhook"}},
+				"github.com/jampay/jampay/pkg/stripeverify", "github.com/jampay/jampay/pkg/razorpayhook"}},
 		// Notify sends mail and owner events from the stream: no gateway,
 		// no secret, no HTTP handlers, and not the stream client its tests
 		// read DynamoDB Local with (Lambda hands it the records).
 		{"notify", []string{"github.com/jampay/jampay/pkg/notify", "github.com/aws/aws-sdk-go-v2/service/sesv2", "github.com/aws/aws-sdk-go-v2/service/eventbridge"},
 			[]string{stripe, razorpay, "testing", "net/http/httptest", "github.com/jampay/jampay/internal", "github.com/jampay/jampay/pkg/api",
-				"github.com/jampay/jampay/pkg/stripehook", "github.com/jampay/jampay/pkg/razorpayhook",
+				"github.com/jampay/jampay/pkg/stripehook", "github.com/jampay/jampay/pkg/stripeverify", "github.com/jampay/jampay/pkg/razorpayhook",
 				"github.com/aws/aws-sdk-go-v2/service/ssm", "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams",
 				"github.com/aws/aws-sdk-go-v2/config", "github.com/aws/aws-sdk-go-v2/service/sso", "github.com/aws/aws-sdk-go-v2/service/sts"}},
 	}

@@ -27,7 +27,7 @@ import (
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/razorpayhook"
 	"github.com/jampay/jampay/pkg/stripegw"
-	"github.com/jampay/jampay/pkg/stripehook"
+	"github.com/jampay/jampay/pkg/stripeverify"
 )
 
 var (
@@ -135,7 +135,7 @@ func newEnvWith(t *testing.T, kind storeKind, realStripe bool) *env {
 		Catalog:  cat,
 		Gateways: map[string]api.Gateway{"stripe": gw, "razorpay": e.gw},
 		Webhooks: map[string]api.WebhookParser{
-			"stripe":   &stripehook.Verifier{Secrets: []string{whsec, whsecNext}},
+			"stripe":   &stripeverify.Verifier{Secrets: []string{whsec, whsecNext}},
 			"razorpay": &razorpayhook.Verifier{Secrets: []string{rzpSecret, rzpSecretNext}},
 		},
 		AllowedOrigins: []string{origin},
@@ -246,7 +246,7 @@ func newHandlerWithStore(t *testing.T, s order.Store, gw api.Gateway) http.Handl
 	cat, _ := catalog.Parse(strings.NewReader(testCatalog))
 	return api.Handler(api.Deps{
 		Store: s, Catalog: cat, Gateways: map[string]api.Gateway{"stripe": gw},
-		Webhooks: map[string]api.WebhookParser{"stripe": &stripehook.Verifier{Secrets: []string{whsec}}},
+		Webhooks: map[string]api.WebhookParser{"stripe": &stripeverify.Verifier{Secrets: []string{whsec}}},
 		Logger:   slog.New(slog.NewJSONHandler(&logs, nil)),
 	})
 }
@@ -315,7 +315,7 @@ func wrapEffects(t *testing.T, e *env, report func(after order.Order)) http.Hand
 		Store: e.store, Catalog: mustCatalog(t),
 		Gateways: map[string]api.Gateway{"stripe": e.gw, "razorpay": e.gw},
 		Webhooks: map[string]api.WebhookParser{
-			"stripe":   &stripehook.Verifier{Secrets: []string{whsec}},
+			"stripe":   &stripeverify.Verifier{Secrets: []string{whsec}},
 			"razorpay": &razorpayhook.Verifier{Secrets: []string{rzpSecret}},
 		},
 		Effects: func(ctx context.Context, before, after order.Order) {

@@ -12,7 +12,7 @@ import (
 	"github.com/jampay/jampay/pkg/api"
 	"github.com/jampay/jampay/pkg/dynamostore"
 	"github.com/jampay/jampay/pkg/razorpayhook"
-	"github.com/jampay/jampay/pkg/stripehook"
+	"github.com/jampay/jampay/pkg/stripeverify"
 )
 
 // TestDynamoDBRequestsPerFlow pins what each flow costs in DynamoDB
@@ -28,7 +28,7 @@ func TestDynamoDBRequestsPerFlow(t *testing.T) {
 		Store: store, Catalog: mustCatalog(t),
 		Gateways: map[string]api.Gateway{"stripe": gw, "razorpay": gw},
 		Webhooks: map[string]api.WebhookParser{
-			"stripe":   &stripehook.Verifier{Secrets: []string{whsec}},
+			"stripe":   &stripeverify.Verifier{Secrets: []string{whsec}},
 			"razorpay": &razorpayhook.Verifier{Secrets: []string{rzpSecret}},
 		},
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),

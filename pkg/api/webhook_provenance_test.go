@@ -10,7 +10,7 @@ import (
 	"github.com/jampay/jampay/pkg/api"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/razorpayhook"
-	"github.com/jampay/jampay/pkg/stripehook"
+	"github.com/jampay/jampay/pkg/stripeverify"
 )
 
 // These tests are invariant 9 (provenance) from an attacker's side: every
@@ -119,7 +119,7 @@ func TestStripeWebhook_EventsOfTheOtherModeAreIgnored(t *testing.T) {
 	e.store = store
 	e.h = api.Handler(api.Deps{
 		Store: store, Catalog: mustCatalog(t), Gateways: map[string]api.Gateway{"stripe": e.gw},
-		Webhooks: map[string]api.WebhookParser{"stripe": &stripehook.Verifier{Secrets: []string{whsec, whsecNext}, Mode: "live"}},
+		Webhooks: map[string]api.WebhookParser{"stripe": &stripeverify.Verifier{Secrets: []string{whsec, whsecNext}, Mode: "live"}},
 		Logger:   quietLogger(),
 	})
 	c = e.checkout("stripe", `[{"sku":"tee-m","quantity":2}]`)
@@ -239,7 +239,7 @@ func TestVerifiers_AnEmptySecretVerifiesNothing(t *testing.T) {
 	for _, secret := range []string{"", "whsec_"} {
 		e := newEnv(t, memory)
 		e.h = api.Handler(api.Deps{Store: e.store, Logger: quietLogger(), Webhooks: map[string]api.WebhookParser{
-			"stripe":   &stripehook.Verifier{Secrets: []string{secret}},
+			"stripe":   &stripeverify.Verifier{Secrets: []string{secret}},
 			"razorpay": &razorpayhook.Verifier{Secrets: []string{secret}},
 		}})
 		if r := e.signedStripe(body, secret, time.Now()); r.Status != 400 || r.errorCode(t) != "invalid_signature" {

@@ -19,7 +19,7 @@ import (
 	"github.com/jampay/jampay/pkg/catalog"
 	"github.com/jampay/jampay/pkg/memstore"
 	"github.com/jampay/jampay/pkg/order"
-	"github.com/jampay/jampay/pkg/stripehook"
+	"github.com/jampay/jampay/pkg/stripeverify"
 )
 
 func load(t *testing.T, name string) events.APIGatewayV2HTTPRequest {
@@ -111,7 +111,7 @@ func TestRequest_Base64WebhookVerifiesOverDecodedBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	const secret = "whsec_apigw_test"
-	h := api.Handler(api.Deps{Store: store, Webhooks: map[string]api.WebhookParser{"stripe": &stripehook.Verifier{Secrets: []string{secret}}}})
+	h := api.Handler(api.Deps{Store: store, Webhooks: map[string]api.WebhookParser{"stripe": &stripeverify.Verifier{Secrets: []string{secret}}}})
 	body, _ := payloads.Stripe{Type: "checkout.session.completed", OrderID: o.ID, SessionID: o.SessionRef, Amount: 4000}.Payload()
 	ev := load(t, "webhook-stripe-base64.json")
 	ev.Body = base64.StdEncoding.EncodeToString(body)

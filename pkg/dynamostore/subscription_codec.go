@@ -40,6 +40,17 @@ func marshalSubscription(s *subscription.Subscription) map[string]ddb.AttributeV
 	if !s.Deadline.IsZero() {
 		item["deadline"] = timeAttr(s.Deadline)
 	}
+	if len(s.AccessTokenHashes) > 0 {
+		// A list: the order is which link came first.
+		l := make([]ddb.AttributeValue, len(s.AccessTokenHashes))
+		for i, h := range s.AccessTokenHashes {
+			l[i] = str(h)
+		}
+		item["accessTokenHashes"] = &ddb.AttributeValueMemberL{Value: l}
+	}
+	if !s.LinkSentAt.IsZero() {
+		item["linkSentAt"] = timeAttr(s.LinkSentAt)
+	}
 	// A subscription not yet final waits in the open-subscriptions queue;
 	// a move writes the whole item, so the move to a final status drops
 	// these and takes it out of the index.
@@ -98,6 +109,7 @@ func unmarshalSubscription(item map[string]ddb.AttributeValue) (*subscription.Su
 		TotalCount:      getN(item, "totalCount"),
 		Email:           getS(item, "email"),
 		TokenHash:       getS(item, "tokenHash"),
+		LinkSentAt:      getTime(item, "linkSentAt"),
 		CreatedAt:       getTime(item, "createdAt"),
 		UpdatedAt:       getTime(item, "updatedAt"),
 		Deadline:        getTime(item, "deadline"),
@@ -112,6 +124,13 @@ func unmarshalSubscription(item map[string]ddb.AttributeValue) (*subscription.Su
 		return nil, &order.StoreError{Err: fmt.Errorf("stored subscription %q has no valid status %q", s.ID, s.Status)}
 	}
 	s.PendingReplay = getSS(item, "pendingReplay")
+	if l, ok := item["accessTokenHashes"].(*ddb.AttributeValueMemberL); ok {
+		for _, v := range l.Value {
+			if h, ok := v.(*ddb.AttributeValueMemberS); ok {
+				s.AccessTokenHashes = append(s.AccessTokenHashes, h.Value)
+			}
+		}
+	}
 	s.History = unmarshalHistory(item[historyAttr])
 	s.Outbox = unmarshalOutbox(item[outboxAttr], s.ID)
 	if m, ok := item["evidence"].(*ddb.AttributeValueMemberM); ok {
@@ -127,7 +146,7 @@ func unmarshalSubscription(item map[string]ddb.AttributeValue) (*subscription.Su
 // the order written.
 func marshalSubEvidence(ev *subscription.Evidence) ddb.AttributeValue {
 	m := map[string]ddb.AttributeValue{}
-	for name, v := range map[string]bool{"completed": ev.Completed, "expired": ev.Expired, "canceled": ev.Canceled, "ended": ev.Ended} {
+	for name, v := range map[string]bool{"completed": ev.Completed, "expired": ev.Expired, "canceled": ev.Canceled, "ended": ev.Ended, "cancelScheduled": ev.CancelScheduled} {
 		if v {
 			m[name] = boolean(true)
 		}
@@ -164,12 +183,14 @@ func marshalSubEvidence(ev *subscription.Evidence) ddb.AttributeValue {
 		}
 		m["renewals"] = &ddb.AttributeValueMemberL{Value: l}
 	}
-	if len(ev.Mismatched) > 0 {
-		l := make([]ddb.AttributeValue, len(ev.Mismatched))
-		for i, ref := range ev.Mismatched {
-			l[i] = str(ref)
+	for name, set := range map[string][]string{"mismatched": ev.Mismatched, "refunded": ev.Refunded, "disputed": ev.Disputed} {
+		if len(set) > 0 {
+			l := make([]ddb.AttributeValue, len(set))
+			for i, ref := range set {
+				l[i] = str(ref)
+			}
+			m[name] = &ddb.AttributeValueMemberL{Value: l}
 		}
-		m["mismatched"] = &ddb.AttributeValueMemberL{Value: l}
 	}
 	return &ddb.AttributeValueMemberM{Value: m}
 }
@@ -177,7 +198,8 @@ func marshalSubEvidence(ev *subscription.Evidence) ddb.AttributeValue {
 func unmarshalSubEvidence(m map[string]ddb.AttributeValue) subscription.Evidence {
 	ev := subscription.Evidence{
 		Completed: getBool(m, "completed"), Expired: getBool(m, "expired"), Canceled: getBool(m, "canceled"), Ended: getBool(m, "ended"),
-		PeriodEnd: getN(m, "periodEnd"), TrialEnding: getN(m, "trialEnding"),
+		CancelScheduled: getBool(m, "cancelScheduled"),
+		PeriodEnd:       getN(m, "periodEnd"), TrialEnding: getN(m, "trialEnding"),
 		FailureAt: getN(m, "failureAt"), FailureReason: getS(m, "failureReason"),
 	}
 	if sm, ok := m["snap"].(*ddb.AttributeValueMemberM); ok {
@@ -199,10 +221,12 @@ func unmarshalSubEvidence(m map[string]ddb.AttributeValue) subscription.Evidence
 			})
 		}
 	}
-	if l, ok := m["mismatched"].(*ddb.AttributeValueMemberL); ok {
-		for _, v := range l.Value {
-			if sv, ok := v.(*ddb.AttributeValueMemberS); ok {
-				ev.Mismatched = append(ev.Mismatched, sv.Value)
+	for name, set := range map[string]*[]string{"mismatched": &ev.Mismatched, "refunded": &ev.Refunded, "disputed": &ev.Disputed} {
+		if l, ok := m[name].(*ddb.AttributeValueMemberL); ok {
+			for _, v := range l.Value {
+				if sv, ok := v.(*ddb.AttributeValueMemberS); ok {
+					*set = append(*set, sv.Value)
+				}
 			}
 		}
 	}

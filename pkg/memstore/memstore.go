@@ -24,9 +24,11 @@ type Store struct {
 	orders map[string]order.Order
 	// refs are shared by orders and subscriptions, as in DynamoDB: a
 	// reference belongs to one of them, for good.
-	refs   map[string]string // gateway + "#" + ref → order or subscription id
-	subs   map[string]subscription.Subscription
-	plans  map[string]string // gateway + "#" + key → plan id
+	refs  map[string]string // gateway + "#" + ref → order or subscription id
+	subs  map[string]subscription.Subscription
+	plans map[string]string // gateway + "#" + key → plan id
+	// emails index subscriptions by subscription.EmailKey (access.go).
+	emails map[string][]string
 	events map[string]order.EventRecord
 	keys   map[string]order.IdempotencyRecord
 	parked map[string][]parkedEvent

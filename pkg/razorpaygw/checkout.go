@@ -1,7 +1,9 @@
 // Package razorpaygw is jampay's Razorpay checkout: it creates Razorpay
 // Orders with razorpay-go (amount in paise from the stored order, receipt =
-// our order id). Razorpay's webhooks are razorpayhook's, so the webhook
-// function links no razorpay-go; what reconcile asks Razorpay is
+// our order id), and Razorpay plans and subscriptions with its REST client
+// (subscription.go), whose answers razorpaysub reads as the webhooks do.
+// Razorpay's webhooks are razorpayhook's, so the webhook function links no
+// razorpay-go; what reconcile asks Razorpay is
 // razorpayinquiry's, which reads with razorpayhook, so the checkout
 // function links no webhook decoder.
 package razorpaygw
@@ -21,6 +23,7 @@ import (
 
 	"github.com/jampay/jampay/pkg/config"
 	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/subscription"
 )
 
 // DefaultAPIBase is Razorpay's API.
@@ -49,9 +52,13 @@ type Config struct {
 	// RetryWait is how long reconcile's calls wait before retrying a 429
 	// or a 5xx, doubling each time; zero is half a second.
 	RetryWait time.Duration
+	// Plans remembers the Razorpay plans subscriptions are made on (see
+	// CreateSubscriptionCheckout); nil sells no subscription.
+	Plans subscription.PlanStore
 }
 
-// Gateway creates Razorpay Orders.
+// Gateway creates Razorpay Orders, and Razorpay subscriptions on plans it
+// makes once (subscription.go).
 type Gateway struct{ c Config }
 
 // New returns a Razorpay gateway.

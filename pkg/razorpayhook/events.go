@@ -7,15 +7,17 @@ import (
 )
 
 // EventType is one Razorpay event type jampay handles: what it means for an
-// order, and the entities its payload carries, which say what is read of it
-// (see Decode).
+// order or a subscription, and the entities its payload carries, which say
+// what is read of it (see Decode).
 type EventType struct {
 	// Type is Razorpay's event type, as registered on the webhook.
 	Type string
-	// Kind is what the event means for the order.
+	// Kind is what the event means for the order or subscription.
 	Kind order.Kind
 	// Contains is the entities under payload, as Razorpay lists them in the
-	// event's "contains". Every handled event carries the payment.
+	// event's "contains". Every order event carries the payment; every
+	// subscription event carries the subscription (and goes to one, see
+	// Decode), plus the payment when a payment was attempted before it.
 	Contains []string
 }
 
@@ -37,6 +39,23 @@ var Events = []EventType{
 	{Type: "payment.dispute.created", Kind: order.KindDisputeOpened, Contains: []string{"payment", "dispute"}},
 	{Type: "payment.dispute.won", Kind: order.KindDisputeWon, Contains: []string{"payment", "dispute"}},
 	{Type: "payment.dispute.lost", Kind: order.KindDisputeLost, Contains: []string{"payment", "dispute"}},
+
+	// Subscriptions: each event is a snapshot of the subscription jampay
+	// created (its status says what happened: subscription.pending is a
+	// failed renewal, subscription.halted retries given up). The payment
+	// that subscription.completed and some subscription.activated carry
+	// was reported by its own subscription.charged, and is not read again.
+	{Type: "subscription.authenticated", Kind: order.KindSubscription, Contains: []string{"subscription"}},
+	{Type: "subscription.activated", Kind: order.KindSubscription, Contains: []string{"subscription"}},
+	// A paid billing cycle: one event records the renewal and the snapshot.
+	{Type: "subscription.charged", Kind: order.KindRenewalPaid, Contains: []string{"subscription", "payment"}},
+	{Type: "subscription.pending", Kind: order.KindSubscription, Contains: []string{"subscription"}},
+	{Type: "subscription.halted", Kind: order.KindSubscription, Contains: []string{"subscription"}},
+	{Type: "subscription.cancelled", Kind: order.KindSubscription, Contains: []string{"subscription"}},
+	{Type: "subscription.completed", Kind: order.KindSubscription, Contains: []string{"subscription", "payment"}},
+	{Type: "subscription.paused", Kind: order.KindSubscription, Contains: []string{"subscription"}},
+	{Type: "subscription.resumed", Kind: order.KindSubscription, Contains: []string{"subscription"}},
+	{Type: "subscription.updated", Kind: order.KindSubscription, Contains: []string{"subscription"}},
 }
 
 // byType indexes Events for the decoder, which looks up every event;

@@ -75,6 +75,9 @@ type rzpEvent struct {
 		Order   *struct{ Entity entity } `json:"order"`
 		Refund  *struct{ Entity entity } `json:"refund"`
 		Dispute *struct{ Entity entity } `json:"dispute"`
+		// Subscription is read by decodeSubscription, for the types that
+		// carry it alone.
+		Subscription *struct{ Entity json.RawMessage } `json:"subscription"`
 	} `json:"payload"`
 }
 
@@ -91,6 +94,10 @@ type entity struct {
 	Notes            notes  `json:"notes"`
 	ErrorDescription string `json:"error_description"`
 	ErrorReason      string `json:"error_reason"`
+	// SubscriptionID is the subscription a payment was charged for, when
+	// Razorpay names it on the payment (a field of Razorpay's, not the
+	// notes): see subscriptionOfPayment.
+	SubscriptionID string `json:"subscription_id"`
 }
 
 // notes is Razorpay's notes: an object, or [] when empty.
@@ -122,6 +129,9 @@ func Decode(body []byte) (order.Event, error) {
 	et, ok := Lookup(re.Event)
 	if !ok {
 		return e, nil
+	}
+	if et.Carries("subscription") {
+		return decodeSubscription(re, et, e)
 	}
 	p := re.Payload.Payment
 	if p == nil || p.Entity.ID == "" {
@@ -164,5 +174,6 @@ func Decode(body []byte) (order.Event, error) {
 		}
 		e.Dispute, e.Currency = d.Entity.ID, ""
 	}
+	subscriptionOfPayment(&e, pay)
 	return e, nil
 }

@@ -47,6 +47,11 @@ func TestDecode_EveryHandledType(t *testing.T) {
 		"payment.authorized": order.KindProcessing, "payment.captured": order.KindPaid, "order.paid": order.KindPaid,
 		"payment.failed": order.KindDeclined, "refund.processed": order.KindRefunded, "payment.dispute.created": order.KindDisputeOpened,
 		"payment.dispute.won": order.KindDisputeWon, "payment.dispute.lost": order.KindDisputeLost,
+		"subscription.authenticated": order.KindSubscription, "subscription.activated": order.KindSubscription,
+		"subscription.charged": order.KindRenewalPaid, "subscription.pending": order.KindSubscription,
+		"subscription.halted": order.KindSubscription, "subscription.cancelled": order.KindSubscription,
+		"subscription.completed": order.KindSubscription, "subscription.paused": order.KindSubscription,
+		"subscription.resumed": order.KindSubscription, "subscription.updated": order.KindSubscription,
 	}
 	// The cases are the table's: a row nobody wrote the meaning of, or a
 	// meaning for a type the table has not got, fails here.
@@ -62,6 +67,13 @@ func TestDecode_EveryHandledType(t *testing.T) {
 	}
 	for _, et := range razorpayhook.Events {
 		typ := et.Type
+		if et.Carries("subscription") {
+			// Every field of these is TestDecodeSubscription_EveryField's.
+			if e, err := razorpayhook.Decode(subscriptionFixture(t, typ)); err != nil || e.Kind != want[typ] {
+				t.Errorf("%s: %+v %v", typ, e, err)
+			}
+			continue
+		}
 		body, _, _ := payloads.Razorpay{Type: typ, OrderID: "ord_abcdefghijklmnopqrstuvwxyz", Amount: 39800, Refunded: 10000}.Payload()
 		e, err := razorpayhook.Decode(body)
 		// Only order.paid names our order, by the receipt jampay set; a

@@ -247,7 +247,7 @@ func TestApplySubscription_EveryOrderEndsTheSame(t *testing.T) {
 				t.Fatalf("first order ends %s (%q)", got.Status, got.FailureReason())
 			}
 		}
-		if got.Status != want || !got.CurrentPeriodEnd().Equal(subNow.AddDate(0, 0, 67)) || len(got.Evidence.Renewals) != 1 {
+		if got.Status != want || !got.CurrentPeriodEnd().Equal(subNow.AddDate(0, 0, 37)) || len(got.Evidence.Renewals) != 1 {
 			t.Fatalf("order %v: %s, period end %v, renewals %d", perm, got.Status, got.CurrentPeriodEnd(), len(got.Evidence.Renewals))
 		}
 	}

@@ -1,9 +1,11 @@
 // Package stripegw is jampay's Stripe checkout: it creates Checkout
-// Sessions with stripe-go (priced from the stored order, never from the
-// request). Stripe's webhooks are stripehook's, so the webhook function
-// links no client that can call Stripe; what reconcile asks Stripe is
-// stripeinquiry's, which reads with stripehook, so the checkout function
-// links no webhook decoder.
+// Sessions with stripe-go (priced from the stored order or subscription,
+// never from the request), and cancels subscriptions and opens the billing
+// portal for them. Stripe's webhooks are stripehook's, so the webhook
+// function links no client that can call Stripe; what reconcile asks
+// Stripe is stripeinquiry's, which reads with stripehook. Of stripehook
+// this package uses only ReadSubscription, so that Stripe's answer to a
+// cancellation reads exactly as its webhook would.
 package stripegw
 
 import (
@@ -100,7 +102,7 @@ func (c Config) Backend(retries int64) stripe.Backend {
 // client_reference_id carries it too, for the Dashboard, and is never read
 // back (anyone can set it on a Payment Link).
 func (g *Gateway) CreateCheckout(ctx context.Context, o *order.Order) (order.Checkout, error) {
-	deadline := g.expiry(o)
+	deadline := g.expiry(o.CreatedAt)
 	p := &stripe.CheckoutSessionParams{
 		Mode:              stripe.String(string(stripe.CheckoutSessionModePayment)),
 		ClientReferenceID: stripe.String(o.ID),
@@ -146,13 +148,13 @@ func (g *Gateway) CreateCheckout(ctx context.Context, o *order.Order) (order.Che
 	return order.Checkout{SessionRef: s.ID, Data: data, Deadline: deadline}, nil
 }
 
-// expiry is when o's session expires: the order's creation plus the TTL,
-// so a retry for the same order (after a 502) sends Stripe the same
-// expires_at under the same idempotency key, moved only as far as needed to
-// stay within what Stripe accepts from now.
-func (g *Gateway) expiry(o *order.Order) time.Time {
+// expiry is when the session of an order (or subscription) created at
+// from expires: its creation plus the TTL, so a retry for the same order
+// (after a 502) sends Stripe the same expires_at under the same idempotency
+// key, moved only as far as needed to stay within what Stripe accepts from
+// now.
+func (g *Gateway) expiry(from time.Time) time.Time {
 	now := g.now()
-	from := o.CreatedAt
 	if from.IsZero() {
 		from = now
 	}

@@ -7,7 +7,7 @@ import (
 )
 
 // EventType is one Stripe event type jampay handles: what it means for an
-// order, and the object it carries in data.object, which says what is read
+// order or a subscription, and the object it carries in data.object, which says what is read
 // of it (see decode).
 type EventType struct {
 	// Type is Stripe's event type, as registered on the webhook endpoint.
@@ -15,7 +15,7 @@ type EventType struct {
 	// Object is the type of the object in data.object, as Stripe names it
 	// in the object's "object" field.
 	Object string
-	// Kind is what the event means for the order.
+	// Kind is what the event means for the order or subscription.
 	Kind order.Kind
 	// Field and Unless: when the object's Field holds one of Unless's
 	// values, the event means that kind instead of Kind.
@@ -45,6 +45,26 @@ var Events = []EventType{
 	// chargeback) leave the money with the merchant; "lost" does not.
 	{Type: "charge.dispute.closed", Object: "dispute", Kind: order.KindDisputeWon,
 		Field: "status", Unless: map[string]order.Kind{"lost": order.KindDisputeLost}},
+
+	// Subscriptions. The checkout.session rows above serve them too: a
+	// session in subscription mode is decoded as the subscription's (see
+	// decode), its completion meaning the customer subscribed — "paid", or
+	// "no_payment_required" when a trial takes no money now.
+	//
+	// Each customer.subscription.* event carries the subscription as it
+	// stands: a snapshot, whatever the type says happened.
+	{Type: "customer.subscription.created", Object: "subscription", Kind: order.KindSubscription},
+	{Type: "customer.subscription.updated", Object: "subscription", Kind: order.KindSubscription},
+	{Type: "customer.subscription.deleted", Object: "subscription", Kind: order.KindSubscription},
+	{Type: "customer.subscription.paused", Object: "subscription", Kind: order.KindSubscription},
+	{Type: "customer.subscription.resumed", Object: "subscription", Kind: order.KindSubscription},
+	// Sent three days before a trial ends (or when a trial is ended now).
+	{Type: "customer.subscription.trial_will_end", Object: "subscription", Kind: order.KindTrialEnding},
+	// A subscription's invoice, the first one (billing_reason
+	// subscription_create) included. An invoice of no subscription is not
+	// jampay's (decode ignores it).
+	{Type: "invoice.paid", Object: "invoice", Kind: order.KindRenewalPaid},
+	{Type: "invoice.payment_failed", Object: "invoice", Kind: order.KindRenewalFailed},
 }
 
 // byType indexes Events for the decoder, which looks up every event;

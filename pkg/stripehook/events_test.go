@@ -13,8 +13,8 @@ import (
 // TestEvents_EveryRowDecodesAsItSays: each row of the table, written as
 // Stripe sends it, decodes to the kind the row names — and to each kind its
 // Unless names, when the object's field says so — with the references
-// provenance needs: a session event names its session, every other event
-// the PaymentIntent.
+// provenance needs: a session event names its session, an order's other
+// events the PaymentIntent, a subscription's events the subscription.
 func TestEvents_EveryRowDecodesAsItSays(t *testing.T) {
 	// How a test payload sets each field a row may read.
 	setField := map[string]func(*payloads.Stripe, string){
@@ -29,6 +29,19 @@ func TestEvents_EveryRowDecodesAsItSays(t *testing.T) {
 		seen[et.Type] = true
 		if et.Kind == "" || et.Kind == order.KindIgnored {
 			t.Errorf("%s means %q: a handled type must mean something", et.Type, et.Kind)
+		}
+		switch et.Object {
+		case "subscription", "invoice":
+			// Held to its fixture in testdata (see subscription_test.go).
+			e, err := stripehook.Decode(sample(t, et))
+			if err != nil || e.Kind != et.Kind || e.Type != et.Type || e.Sub == nil || e.Sub.Ref == "" ||
+				len(e.Refs) != 1 || e.Refs[0] != e.Sub.Ref || e.SessionRef != "" || e.PaymentRef != "" {
+				t.Errorf("%s: %+v %v, want kind %s naming the subscription alone", et.Type, e, err, et.Kind)
+			}
+			if len(et.Unless) > 0 {
+				t.Errorf("%s depends on %q, which this test cannot set", et.Type, et.Field)
+			}
+			continue
 		}
 		want := map[string]order.Kind{"": et.Kind}
 		if len(et.Unless) > 0 {
@@ -47,7 +60,7 @@ func TestEvents_EveryRowDecodesAsItSays(t *testing.T) {
 			}
 			e, err := stripehook.Decode(payload(t, p))
 			name := fmt.Sprintf("%s (%s %q)", et.Type, et.Field, value)
-			if err != nil || e.Kind != kind || e.Type != et.Type {
+			if err != nil || e.Kind != kind || e.Type != et.Type || e.Sub != nil {
 				t.Errorf("%s: %+v %v, want kind %s", name, e, err, kind)
 				continue
 			}
@@ -66,17 +79,19 @@ func TestEvents_EveryRowDecodesAsItSays(t *testing.T) {
 // even when it carries an object the table's types carry, in full.
 func TestEvents_OtherTypesAreIgnored(t *testing.T) {
 	for _, et := range stripehook.Events {
-		body := payload(t, payloads.Stripe{Type: et.Type, OrderID: "ord_a", Amount: 4000})
+		body := sample(t, et)
 		for _, other := range []string{et.Object + ".updated", et.Type + ".v2", "x." + et.Type} {
 			if _, handled := stripehook.Lookup(other); handled {
 				continue
 			}
+			// Compact (payloads) or pretty-printed (the fixtures).
 			forged := bytes.Replace(body, []byte(`"type":"`+et.Type+`"`), []byte(`"type":"`+other+`"`), 1)
+			forged = bytes.Replace(forged, []byte(`"type": "`+et.Type+`"`), []byte(`"type": "`+other+`"`), 1)
 			if bytes.Equal(forged, body) {
 				t.Fatalf("%s: no type field in %s", et.Type, body)
 			}
 			e, err := stripehook.Decode(forged)
-			if err != nil || e.Kind != order.KindIgnored || e.Type != other {
+			if err != nil || e.Kind != order.KindIgnored || e.Type != other || e.Sub != nil || e.OrderID != "" {
 				t.Errorf("%s: %+v %v, want ignored", other, e, err)
 			}
 		}

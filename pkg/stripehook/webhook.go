@@ -1,80 +1,21 @@
-// Package stripehook verifies Stripe webhooks with stripe-go's own
-// functions, then decodes only the fields jampay acts on, so an account on
-// another API version works. Events is the one table of the Stripe event
-// types jampay handles. Of stripe-go it imports the webhook package alone,
-// no resource client such as checkout/session: the webhook function parses
-// unauthenticated input and calls no gateway.
+// Package stripehook decodes verified Stripe events, reading only the
+// fields jampay acts on, so an account on another API version works.
+// Events is the one table of the Stripe event types jampay handles;
+// ReadSubscription is the one mapping of a Stripe subscription to what
+// jampay knows of it, for webhooks and API answers alike. It imports no
+// stripe-go package: stripeverify checks signatures (the webhook function
+// links it), and the checkout function reads the API's subscription
+// answers with this package without linking any verifier.
 package stripehook
 
 import (
 	"cmp"
-	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
-	"strconv"
 	"time"
-
-	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/jampay/jampay/pkg/order"
 )
-
-// Verifier checks Stripe-Signature headers and decodes Stripe events.
-type Verifier struct {
-	// Secrets are the endpoint's signing secrets (whsec_…). During a
-	// rotation both the old and the new one are listed.
-	Secrets []string
-	// Tolerance is how old a signature's timestamp may be; zero is
-	// stripe-go's default of five minutes.
-	Tolerance time.Duration
-	// Mode is STRIPE_MODE: "live" takes only livemode events, anything
-	// else only test-mode ones. An event of the other mode is ignored, so
-	// a test card cannot pay a live order when both endpoints' secrets
-	// are listed.
-	Mode string
-}
-
-// ParseWebhook verifies body against its Stripe-Signature with each secret
-// in turn, using stripe-go's ValidatePayload, and turns it into an event.
-func (v *Verifier) ParseWebhook(ctx context.Context, header http.Header, body []byte) (order.Event, error) {
-	sig := header.Get("Stripe-Signature")
-	tolerance := v.Tolerance
-	if tolerance == 0 {
-		tolerance = webhook.DefaultTolerance
-	}
-	err := webhook.ErrNoValidSignature
-	for _, secret := range v.Secrets {
-		if secret == "" || secret == "whsec_" {
-			// An empty key is a key anyone has: it verifies nothing.
-			continue
-		}
-		if err = webhook.ValidatePayloadWithTolerance(body, sig, secret, tolerance); err == nil {
-			break
-		}
-		if errors.Is(err, webhook.ErrNotSigned) || errors.Is(err, webhook.ErrInvalidHeader) || errors.Is(err, webhook.ErrTooOld) {
-			break // the same for every secret
-		}
-	}
-	switch {
-	case err == nil:
-		e, live, err := decode(body)
-		if err == nil && live != (v.Mode == "live") {
-			// Invariant 9: with both endpoints' secrets listed, a test
-			// card must not pay a live order, nor a live one a test order.
-			e.Ignore = "the event's livemode is " + strconv.FormatBool(live) + " and STRIPE_MODE is " + cmp.Or(v.Mode, "test")
-		}
-		return e, err
-	case errors.Is(err, webhook.ErrNotSigned):
-		return order.Event{}, order.Errorf(order.CodeInvalidSignature, "The Stripe-Signature header is missing.")
-	case errors.Is(err, webhook.ErrTooOld):
-		return order.Event{}, order.Errorf(order.CodeInvalidSignature, "The Stripe-Signature timestamp is outside the tolerance of %s.", tolerance)
-	case errors.Is(err, webhook.ErrInvalidHeader):
-		return order.Event{}, order.Errorf(order.CodeInvalidSignature, "The Stripe-Signature header is malformed.")
-	default:
-		return order.Event{}, order.Errorf(order.CodeInvalidSignature, "No signature in Stripe-Signature matches the payload.")
-	}
-}
 
 // stripeEvent holds only what jampay reads of an event: decoding less than
 // stripe.Event means an account on a newer API version is not rejected.
@@ -92,12 +33,14 @@ type stripeEvent struct {
 }
 
 // object is the union of the fields jampay reads from the objects of the
-// events it handles (Checkout Session, PaymentIntent, Charge, Dispute).
+// events it handles (Checkout Session, PaymentIntent, Charge, Dispute,
+// Subscription, Invoice). A name two objects share has one type in both.
 type object struct {
 	ID             string            `json:"id"`
+	Object         string            `json:"object"`
 	Metadata       map[string]string `json:"metadata"`
 	PaymentStatus  string            `json:"payment_status"`
-	PaymentIntent  expandable        `json:"payment_intent"`
+	PaymentIntent  paymentRef        `json:"payment_intent"`
 	Charge         expandable        `json:"charge"`
 	AmountTotal    *int64            `json:"amount_total"`
 	Amount         int64             `json:"amount"`
@@ -112,11 +55,33 @@ type object struct {
 		AmountTotal    int64  `json:"amount_total"`
 		SourceCurrency string `json:"source_currency"`
 	} `json:"currency_conversion"`
-	LastPaymentError *struct {
-		Code        string `json:"code"`
-		DeclineCode string `json:"decline_code"`
-		Message     string `json:"message"`
-	} `json:"last_payment_error"`
+	LastPaymentError *stripeError `json:"last_payment_error"`
+
+	// Mode is a Checkout Session's: "subscription" makes its events the
+	// subscription's. Subscription is the session's subscription, and an
+	// invoice's at API versions before 2025-03-31.
+	Mode         string     `json:"mode"`
+	Subscription expandable `json:"subscription"`
+	Customer     expandable `json:"customer"`
+
+	subscriptionFields
+	invoiceFields
+}
+
+// stripeError is a failure as Stripe reports it on an object
+// (last_payment_error, last_finalization_error).
+type stripeError struct {
+	Code        string `json:"code"`
+	DeclineCode string `json:"decline_code"`
+	Message     string `json:"message"`
+}
+
+// reason is the error in the gateway's words, or fallback.
+func (se *stripeError) reason(fallback string) string {
+	if se == nil {
+		return fallback
+	}
+	return cmp.Or(se.Message, se.DeclineCode, se.Code, fallback)
 }
 
 // expandable is an id that Stripe sends as a string, or as the object when
@@ -139,11 +104,38 @@ func (e *expandable) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// paymentRef is a PaymentIntent an object names: its id, and, when Stripe
+// sends it expanded (an API read that asks; never a webhook), why its last
+// attempt failed. Like expandable, anything else reads as none.
+type paymentRef struct {
+	ID      string
+	Failure *stripeError
+}
+
+func (p *paymentRef) UnmarshalJSON(b []byte) error {
+	var id expandable
+	_ = id.UnmarshalJSON(b)
+	*p = paymentRef{ID: string(id)}
+	var o struct {
+		LastPaymentError *stripeError `json:"last_payment_error"`
+	}
+	// Read apart from the id, so a failure of an unexpected shape costs
+	// the reason, never the reference.
+	if len(b) > 0 && b[0] == '{' && json.Unmarshal(b, &o) == nil {
+		p.Failure = o.LastPaymentError
+	}
+	return nil
+}
+
 // Decode turns a verified Stripe event into an order.Event.
 func Decode(body []byte) (order.Event, error) {
 	e, _, err := decode(body)
 	return e, err
 }
+
+// DecodeLive is Decode, and the event's livemode, for the verifier's mode
+// check.
+func DecodeLive(body []byte) (order.Event, bool, error) { return decode(body) }
 
 // decode is Decode, and the event's livemode.
 func decode(body []byte) (order.Event, bool, error) {
@@ -164,26 +156,13 @@ func decode(body []byte) (order.Event, bool, error) {
 	if err != nil || obj.ID == "" {
 		return order.Event{}, false, order.Errorf(order.CodeInvalidPayload, "The %s event has no readable object.", se.Type)
 	}
-	// Metadata is set with the account's keys only: checkout writes
-	// order_id on the session and, through payment_intent_data, on the
-	// PaymentIntent, and Stripe copies it onto the charge. The session's
-	// client_reference_id is never read: Payment Links and Buy Buttons let
-	// anyone set it.
-	e.OrderID = obj.Metadata["order_id"]
 	e.Kind = et.kind(obj)
 	switch et.Object {
 	case "checkout.session":
-		// The session must be the order's own (checked where the order is
-		// found), whatever its metadata says.
-		e.Refs = []string{obj.ID}
-		e.SessionRef, e.PaymentRef = obj.ID, string(obj.PaymentIntent)
-		if obj.AmountTotal != nil {
-			e.Amount = *obj.AmountTotal
-		}
-		e.Currency = obj.Currency
-		if cc := obj.CurrencyConversion; cc != nil && cc.SourceCurrency != "" {
-			e.Amount, e.Currency = cc.AmountTotal, cc.SourceCurrency
-		}
+		// The session must be the order's (or subscription's) own —
+		// checked where it is found —, whatever its metadata says.
+		e.SessionRef = obj.ID
+		e.Amount, e.Currency = obj.sessionAmount()
 		// An expired or failed session took no money, so it names no
 		// currency: its amount is not checked against the order's.
 		switch e.Kind {
@@ -192,19 +171,46 @@ func decode(body []byte) (order.Event, bool, error) {
 		case order.KindFailed:
 			e.Reason, e.Currency = "The payment did not go through.", ""
 		}
-	case "payment_intent":
-		e.Refs, e.PaymentRef = []string{obj.ID}, obj.ID
-		e.Reason = "The payment was declined."
-		if pe := obj.LastPaymentError; pe != nil {
-			e.Reason = cmp.Or(pe.Message, pe.DeclineCode, pe.Code, e.Reason)
+		if obj.Mode == "subscription" {
+			decodeSubscriptionSession(&e, obj)
+			break
 		}
+		// Metadata is set with the account's keys only: checkout writes
+		// order_id on the session and, through payment_intent_data, on
+		// the PaymentIntent, and Stripe copies it onto the charge. The
+		// session's client_reference_id is never read: Payment Links and
+		// Buy Buttons let anyone set it.
+		e.OrderID = obj.Metadata["order_id"]
+		e.Refs, e.PaymentRef = []string{obj.ID}, obj.PaymentIntent.ID
+	case "payment_intent":
+		e.OrderID = obj.Metadata["order_id"]
+		e.Refs, e.PaymentRef = []string{obj.ID}, obj.ID
+		e.Reason = obj.LastPaymentError.reason("The payment was declined.")
 	case "charge":
-		e.Refs, e.PaymentRef = order.Refs(string(obj.PaymentIntent)), string(obj.PaymentIntent)
+		e.OrderID = obj.Metadata["order_id"]
+		e.Refs, e.PaymentRef = order.Refs(obj.PaymentIntent.ID), obj.PaymentIntent.ID
 		e.Amount, e.Currency, e.Refunded = obj.Amount, obj.Currency, obj.AmountRefunded
 	case "dispute":
-		e.Refs, e.Dispute, e.PaymentRef = order.Refs(string(obj.PaymentIntent)), obj.ID, string(obj.PaymentIntent)
+		e.OrderID = obj.Metadata["order_id"]
+		e.Refs, e.Dispute, e.PaymentRef = order.Refs(obj.PaymentIntent.ID), obj.ID, obj.PaymentIntent.ID
+	case "subscription":
+		decodeSubscription(&e, obj)
+	case "invoice":
+		decodeInvoice(&e, obj)
 	}
 	return e, se.Livemode, nil
+}
+
+// sessionAmount is what a Checkout Session was for, in the currency jampay
+// priced it in.
+func (o *object) sessionAmount() (int64, string) {
+	if cc := o.CurrencyConversion; cc != nil && cc.SourceCurrency != "" {
+		return cc.AmountTotal, cc.SourceCurrency
+	}
+	if o.AmountTotal == nil {
+		return 0, o.Currency
+	}
+	return *o.AmountTotal, o.Currency
 }
 
 // field reads one of the object's fields by its Stripe name, for the rows

@@ -10,6 +10,7 @@ import (
 	"github.com/jampay/jampay/internal/payloads"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/stripehook"
+	"github.com/jampay/jampay/pkg/stripeverify"
 )
 
 const secret, secret2 = "whsec_test_current", "whsec_test_next"
@@ -29,7 +30,7 @@ func payload(t *testing.T, e payloads.Stripe) []byte {
 }
 
 func TestParseWebhook_Signatures(t *testing.T) {
-	v := &stripehook.Verifier{Secrets: []string{secret, secret2}}
+	v := &stripeverify.Verifier{Secrets: []string{secret, secret2}}
 	body := payload(t, payloads.Stripe{Type: "checkout.session.completed", OrderID: "ord_x", Amount: 4000})
 	now := time.Now()
 	altered := append([]byte(nil), body...)
@@ -61,7 +62,7 @@ func TestParseWebhook_Signatures(t *testing.T) {
 }
 
 func TestParseWebhook_SignedButNotJSONIsInvalidPayload(t *testing.T) {
-	v := &stripehook.Verifier{Secrets: []string{secret}}
+	v := &stripeverify.Verifier{Secrets: []string{secret}}
 	for _, body := range []string{"not json", `{"id":"evt_1"}`, `{"id":"evt_1","type":"charge.refunded","data":{"object":"x"}}`} {
 		_, err := v.ParseWebhook(context.Background(), signed(t, []byte(body), secret, time.Now()), []byte(body))
 		if order.ErrorCode(err) != order.CodeInvalidPayload {
@@ -102,6 +103,9 @@ func TestDecode_EveryHandledType(t *testing.T) {
 	for _, tc := range cases {
 		covered[tc.e.Type] = true
 	}
+	for _, tc := range subscriptionCases { // subscription_test.go
+		covered[tc.want.Type] = true
+	}
 	for _, et := range stripehook.Events {
 		if !covered[et.Type] {
 			t.Errorf("%s is in stripehook.Events but has no case here", et.Type)
@@ -112,13 +116,17 @@ func TestDecode_EveryHandledType(t *testing.T) {
 		t.Errorf("%s has a case here but is not in stripehook.Events", typ)
 	}
 	for _, tc := range cases {
+		if tc.want.Sub != nil {
+			t.Fatalf("%s: an order's case", tc.e.Type)
+		}
 		got, err := stripehook.Decode(payload(t, tc.e))
 		if err != nil {
 			t.Fatalf("%s: %v", tc.e.Type, err)
 		}
 		if got.Kind != tc.want.Kind || got.OrderID != tc.want.OrderID || got.Amount != tc.want.Amount ||
 			got.Currency != tc.want.Currency || got.SessionRef != tc.want.SessionRef || got.PaymentRef != tc.want.PaymentRef ||
-			got.Refunded != tc.want.Refunded || got.Reason != tc.want.Reason || got.Dispute != tc.want.Dispute || got.Type != tc.e.Type {
+			got.Refunded != tc.want.Refunded || got.Reason != tc.want.Reason || got.Dispute != tc.want.Dispute || got.Type != tc.e.Type ||
+			got.Sub != nil {
 			t.Errorf("%s:\n got %+v\nwant %+v", tc.e.Type, got, tc.want)
 		}
 	}

@@ -43,6 +43,15 @@ type Evidence struct {
 	// reason, the later one (then the greater reason) kept.
 	FailureAt     int64
 	FailureReason string
+	// CancelScheduled: the gateway's API confirmed a cancel at the period's
+	// end (Razorpay's subscription entity has no field for it, and sends
+	// no event: only its answer to jampay's request says so).
+	CancelScheduled bool
+	// Refunded and Disputed are the subscription's payments the gateway
+	// reported refunded, and the disputes opened on them: the owner hears
+	// of each; the subscription's state is the gateway's to change.
+	Refunded []string
+	Disputed []string
 }
 
 // Snapshot is the state of the gateway's subscription object as one event
@@ -97,14 +106,27 @@ type Renewal struct {
 func (ev Evidence) clone() Evidence {
 	ev.Renewals = slices.Clone(ev.Renewals)
 	ev.Mismatched = slices.Clone(ev.Mismatched)
+	ev.Refunded = slices.Clone(ev.Refunded)
+	ev.Disputed = slices.Clone(ev.Disputed)
 	return ev
+}
+
+// addToSet inserts v into the sorted set, reporting whether it was new.
+func addToSet(set *[]string, v string) bool {
+	i, found := slices.BinarySearch(*set, v)
+	if v == "" || found {
+		return false
+	}
+	*set = slices.Insert(*set, i, v)
+	return true
 }
 
 func (ev Evidence) equal(o Evidence) bool {
 	return ev.Completed == o.Completed && ev.Expired == o.Expired && ev.Canceled == o.Canceled &&
 		ev.Ended == o.Ended && ev.Snapshot == o.Snapshot && ev.PeriodEnd == o.PeriodEnd &&
 		slices.Equal(ev.Renewals, o.Renewals) && slices.Equal(ev.Mismatched, o.Mismatched) &&
-		ev.TrialEnding == o.TrialEnding && ev.FailureAt == o.FailureAt && ev.FailureReason == o.FailureReason
+		ev.TrialEnding == o.TrialEnding && ev.FailureAt == o.FailureAt && ev.FailureReason == o.FailureReason &&
+		ev.CancelScheduled == o.CancelScheduled && slices.Equal(ev.Refunded, o.Refunded) && slices.Equal(ev.Disputed, o.Disputed)
 }
 
 // Renewed reports whether ref is a recorded renewal.
@@ -156,35 +178,12 @@ func Apply(s Subscription, e order.Event) (Subscription, bool) {
 	case order.KindPaid, order.KindProcessing:
 		// The checkout completed: the customer subscribed (the first
 		// payment, or the card for a trial, is the gateway's to take).
+		// A payment event reaching a subscription by an indexed
+		// reference (Razorpay's payment.captured for a renewal) says
+		// nothing its renewal did not.
 		ev.Completed = true
 	case order.KindExpired:
 		ev.Expired = true
-	case order.KindDeclined, order.KindRenewalFailed, order.KindFailed:
-		if at := e.Created.Unix(); e.Reason != "" && (at > ev.FailureAt || at == ev.FailureAt && e.Reason > ev.FailureReason) {
-			ev.FailureAt, ev.FailureReason = at, e.Reason
-		}
-	case order.KindSubscription:
-		if f.Status != "" && Status(f.Status).Valid() {
-			snap := Snapshot{At: e.Created.Unix(), Status: Status(f.Status), TrialEnd: f.TrialEnd.Unix(), CancelAtPeriodEnd: f.CancelAtPeriodEnd}
-			if f.TrialEnd.IsZero() {
-				snap.TrialEnd = 0
-			}
-			if snap.after(ev.Snapshot) {
-				ev.Snapshot = snap
-			}
-			switch snap.Status {
-			case Canceled:
-				ev.Canceled = true
-			case Completed:
-				ev.Ended = true
-			case Expired:
-				ev.Expired = true
-			}
-			if snap.Status != Pending && snap.Status != Expired {
-				// A subscription past its checkout: the customer subscribed.
-				ev.Completed = true
-			}
-		}
 	case order.KindRenewalPaid:
 		if f.Renewal != "" && !ev.Renewed(f.Renewal) {
 			r := Renewal{Ref: f.Renewal, Amount: e.Amount, Currency: strings.ToLower(e.Currency),
@@ -193,8 +192,7 @@ func Apply(s Subscription, e order.Event) (Subscription, bool) {
 			ev.Renewals = slices.Insert(ev.Renewals, i, r)
 			trialInvoice := f.FirstInvoice && e.Amount == 0 && s.TrialDays > 0
 			if !trialInvoice && (r.Amount != s.Amount || r.Currency != s.Currency) {
-				j, _ := slices.BinarySearch(ev.Mismatched, r.Ref)
-				ev.Mismatched = slices.Insert(ev.Mismatched, j, r.Ref)
+				addToSet(&ev.Mismatched, r.Ref)
 			}
 			ev.Completed = true
 		}
@@ -202,8 +200,55 @@ func Apply(s Subscription, e order.Event) (Subscription, bool) {
 		if te := unixOrZero(f.TrialEnd); te > ev.TrialEnding {
 			ev.TrialEnding = te
 		}
+	case order.KindRefunded:
+		addToSet(&ev.Refunded, e.PaymentRef)
+	case order.KindDisputeOpened:
+		addToSet(&ev.Disputed, e.Dispute)
 	}
-	if pe := unixOrZero(f.PeriodEnd); pe > ev.PeriodEnd && e.Kind != order.KindRenewalFailed {
+	switch e.Kind {
+	case order.KindDeclined, order.KindRenewalFailed, order.KindFailed, order.KindSubscription:
+		// Razorpay's subscription.pending and .halted carry the failed
+		// payment's reason with their snapshot.
+		if at := e.Created.Unix(); e.Reason != "" && (at > ev.FailureAt || at == ev.FailureAt && e.Reason > ev.FailureReason) {
+			ev.FailureAt, ev.FailureReason = at, e.Reason
+		}
+	}
+	if f.Status != "" && Status(f.Status).Valid() && (e.Kind == order.KindSubscription || e.Kind == order.KindRenewalPaid || e.Kind == order.KindTrialEnding) {
+		// A snapshot of the gateway's subscription, whatever else the
+		// event says (Razorpay's subscription.charged is a renewal and a
+		// snapshot; Stripe's trial_will_end carries the subscription).
+		snap := Snapshot{At: e.Created.Unix(), Status: Status(f.Status), TrialEnd: unixOrZero(f.TrialEnd), CancelAtPeriodEnd: f.CancelAtPeriodEnd}
+		if snap.after(ev.Snapshot) {
+			ev.Snapshot = snap
+		}
+		switch snap.Status {
+		case Canceled:
+			ev.Canceled = true
+		case Completed:
+			ev.Ended = true
+		case Expired:
+			ev.Expired = true
+		}
+		if snap.Status != Pending && snap.Status != Expired {
+			// A subscription past its checkout: the customer subscribed.
+			ev.Completed = true
+		}
+		if f.CancelAtPeriodEnd && e.Source != "" && e.Source != order.SourceWebhook {
+			ev.CancelScheduled = true
+		}
+		if snap.Status == Trialing && snap.TrialEnd > ev.PeriodEnd {
+			// A Razorpay trial has no current period: the trial is it.
+			ev.PeriodEnd = snap.TrialEnd
+		}
+	}
+	// currentPeriodEnd is the end of what was paid for (or of the trial):
+	// a paid renewal's period, or a snapshot while trialing or active.
+	// Stripe moves current_period_end to the next period at the renewal,
+	// before it is paid: a past_due or halted snapshot carries a period
+	// nobody paid, which must not extend it.
+	paidUntil := e.Kind == order.KindRenewalPaid ||
+		e.Kind == order.KindSubscription && (f.Status == string(Trialing) || f.Status == string(Active))
+	if pe := unixOrZero(f.PeriodEnd); pe > ev.PeriodEnd && paidUntil {
 		ev.PeriodEnd = pe
 	}
 	if next.SubscriptionRef == "" && f.Ref != "" {

@@ -20,7 +20,8 @@ const (
 // 10): a new status (subscription.<status>, and the customer's mail for
 // it), each renewal paid after the first (subscription.renewed and a
 // receipt), a renewal of another amount (subscription.amount_mismatch), a
-// trial about to end. Effects are keyed by the subscription id in
+// trial about to end, a payment refunded or disputed at the gateway.
+// Effects are keyed by the subscription id in
 // Effect.OrderID.
 func OwedEffects(before, after Subscription, now time.Time) []order.Effect {
 	var out []order.Effect
@@ -53,6 +54,16 @@ func OwedEffects(before, after Subscription, now time.Time) []order.Effect {
 	for _, ref := range after.Evidence.Mismatched {
 		if !slices.Contains(before.Evidence.Mismatched, ref) {
 			owe("subscription.amount_mismatch", "")
+		}
+	}
+	for _, ref := range after.Evidence.Refunded {
+		if !slices.Contains(before.Evidence.Refunded, ref) {
+			owe("subscription.payment_refunded", "")
+		}
+	}
+	for _, ref := range after.Evidence.Disputed {
+		if !slices.Contains(before.Evidence.Disputed, ref) {
+			owe("subscription.payment_disputed", "")
 		}
 	}
 	if after.Evidence.TrialEnding > before.Evidence.TrialEnding && !after.Status.Final() {

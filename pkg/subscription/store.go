@@ -3,6 +3,7 @@ package subscription
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/jampay/jampay/pkg/order"
 )
@@ -82,4 +83,21 @@ func MoveIndexing(ctx context.Context, s Store, m Move) error {
 		err = s.MoveSubscription(ctx, m)
 	}
 	return err
+}
+
+// SubscriberIndex finds a customer's subscriptions by their email, for
+// access links (a subscriber on another device), without a Scan.
+type SubscriberIndex interface {
+	// IndexEmail adds id to the subscriptions under emailKey (EmailKey of
+	// the address). Indexing twice keeps one.
+	IndexEmail(ctx context.Context, emailKey, id string) error
+	// ByEmail lists the subscription ids under emailKey, in no set order.
+	ByEmail(ctx context.Context, emailKey string) ([]string, error)
+}
+
+// EmailKey is what a subscriber's address is indexed by: the hex SHA-256 of
+// the address, trimmed and lower-cased, so the index's keys hold no
+// address and "A@x.com" finds what "a@x.com" subscribed.
+func EmailKey(email string) string {
+	return order.HashToken(strings.ToLower(strings.TrimSpace(email)))
 }

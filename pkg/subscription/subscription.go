@@ -76,6 +76,13 @@ type Subscription struct {
 
 	Email     string
 	TokenHash string // hex SHA-256 of the status token
+	// AccessTokenHashes are the hashes of tokens sent in access links (a
+	// subscriber on another device), oldest first, at most MaxAccessTokens:
+	// each opens the subscription like the checkout's token.
+	AccessTokenHashes []string
+	// LinkSentAt is when the last access link was sent, so a flood of
+	// requests sends at most one per AccessLinkEvery.
+	LinkSentAt time.Time
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -127,9 +134,13 @@ func (s Subscription) CurrentPeriodEnd() time.Time { return unix(s.Evidence.Peri
 // TrialEnd is when the trial ends, or zero for none.
 func (s Subscription) TrialEnd() time.Time { return unix(s.Evidence.Snapshot.TrialEnd) }
 
-// CancelAtPeriodEnd reports whether the subscription ends with its period.
+// CancelAtPeriodEnd reports whether the subscription ends with its period:
+// as its latest snapshot says (Stripe's carry it both ways: a subscriber
+// may undo it in the billing portal), or as Razorpay's API confirmed
+// (its entity has no field for it, and it cannot be undone).
 func (s Subscription) CancelAtPeriodEnd() bool {
-	return s.Evidence.Snapshot.CancelAtPeriodEnd && !s.Status.Final()
+	scheduled := s.Evidence.CancelScheduled && s.Gateway == "razorpay"
+	return (s.Evidence.Snapshot.CancelAtPeriodEnd || scheduled) && !s.Status.Final()
 }
 
 func unix(sec int64) time.Time {
@@ -145,8 +156,17 @@ func (s Subscription) Clone() Subscription {
 	s.History = slices.Clone(s.History)
 	s.Outbox = slices.Clone(s.Outbox)
 	s.PendingReplay = slices.Clone(s.PendingReplay)
+	s.AccessTokenHashes = slices.Clone(s.AccessTokenHashes)
 	return s
 }
+
+// MaxAccessTokens is how many access-link tokens a subscription keeps;
+// a new link past it retires the oldest.
+const MaxAccessTokens = 5
+
+// AccessLinkEvery is the least time between two access links for one
+// subscription: asking again sooner sends nothing (the 202 tells nothing).
+const AccessLinkEvery = 5 * time.Minute
 
 // IDPrefix starts every subscription id; order ids start "ord_".
 const IDPrefix = "sbn_"
@@ -167,13 +187,24 @@ func ValidID(id string) bool {
 var noSubscriptionHash = order.HashToken("jampay: no such subscription")
 
 // TokenMatches reports, in constant time, whether token is s's status
-// token; a nil s is compared too, and never matches.
+// token or one of its access links'; a nil s is compared too (with as many
+// hashes as a subscription can hold), and never matches.
 func TokenMatches(s *Subscription, token string) bool {
-	want := &order.Order{TokenHash: noSubscriptionHash}
+	hashes := []string{noSubscriptionHash}
 	if s != nil {
-		want.TokenHash = s.TokenHash
+		hashes = append([]string{s.TokenHash}, s.AccessTokenHashes...)
 	}
-	return order.TokenMatches(want, token) && s != nil
+	match := false
+	for i := range MaxAccessTokens + 1 {
+		h := noSubscriptionHash
+		if i < len(hashes) {
+			h = hashes[i]
+		}
+		// Every slot is compared, so the time taken tells nothing.
+		m := order.TokenMatches(&order.Order{TokenHash: h}, token)
+		match = match || m && i < len(hashes)
+	}
+	return match && s != nil
 }
 
 // Checkout is what a gateway made so the customer can subscribe.

@@ -19,7 +19,9 @@ func newSub(trialDays int64) Subscription {
 }
 
 // at returns t0 plus d days and s seconds.
-func at(days, secs int) time.Time { return t0.Add(time.Duration(days)*24*time.Hour + time.Duration(secs)*time.Second) }
+func at(days, secs int) time.Time {
+	return t0.Add(time.Duration(days)*24*time.Hour + time.Duration(secs)*time.Second)
+}
 
 func snap(id string, when time.Time, status Status, periodEnd time.Time) order.Event {
 	return order.Event{ID: id, Type: "customer.subscription.updated", Kind: order.KindSubscription, Created: when,
@@ -248,5 +250,80 @@ func TestIDs(t *testing.T) {
 	}
 	if TokenMatches(nil, "x") || TokenMatches(&Subscription{TokenHash: order.HashToken("x")}, "y") || !TokenMatches(&Subscription{TokenHash: order.HashToken("x")}, "x") {
 		t.Fatal("TokenMatches")
+	}
+}
+
+// Stripe moves current_period_end at the renewal, before it is paid: a
+// past_due snapshot's period was never paid for.
+func TestApply_AnUnpaidPeriodDoesNotExtendCurrentPeriodEnd(t *testing.T) {
+	s := newSub(0)
+	s, _ = Apply(s, snap("evt_a", at(0, 0), Active, at(30, 0)))
+	for _, st := range []Status{PastDue, Halted, Paused} {
+		next, _ := Apply(s, snap("evt_"+string(st), at(30, 0), st, at(60, 0)))
+		if !next.CurrentPeriodEnd().Equal(at(30, 0)) {
+			t.Fatalf("%s: current period end %v, want %v", st, next.CurrentPeriodEnd(), at(30, 0))
+		}
+	}
+}
+
+// Razorpay's subscription.charged is a renewal and a snapshot in one
+// event; .halted carries the failed payment's reason with its snapshot.
+func TestApply_RazorpaysChargedAndHaltedSayBoth(t *testing.T) {
+	s := newSub(0)
+	s.Gateway = "razorpay"
+	charged := renewal("evt_ch", "pay_1", at(0, 0), 900, at(30, 0), true)
+	charged.Sub.Status = string(Active)
+	s, _ = Apply(s, charged)
+	if s.Status != Active || !s.Evidence.Renewed("pay_1") || s.Evidence.Snapshot.Status != Active {
+		t.Fatalf("charged: %s %+v", s.Status, s.Evidence)
+	}
+	halted := snap("evt_h", at(40, 0), Halted, time.Time{})
+	halted.Reason = "Card expired"
+	s, _ = Apply(s, halted)
+	if s.Status != Halted || s.FailureReason() != "Card expired" || s.Entitled() {
+		t.Fatalf("halted: %s %q", s.Status, s.FailureReason())
+	}
+}
+
+// Razorpay confirms a cancel at the period's end only in its API's answer;
+// its later snapshots do not carry it, and must not undo it. Stripe's do,
+// both ways.
+func TestApply_ACancelAtPeriodEndRazorpayConfirmedSticks(t *testing.T) {
+	for _, gw := range []string{"razorpay", "stripe"} {
+		s := newSub(0)
+		s.Gateway = gw
+		s, _ = Apply(s, snap("evt_a", at(0, 0), Active, at(30, 0)))
+		answer := snap("api_1", at(5, 0), Active, at(30, 0))
+		answer.Source, answer.Sub.CancelAtPeriodEnd = order.SourceOwner, true
+		s, _ = Apply(s, answer)
+		if !s.CancelAtPeriodEnd() {
+			t.Fatalf("%s: the confirmed cancel is not shown", gw)
+		}
+		s, _ = Apply(s, snap("evt_later", at(6, 0), Active, at(30, 0)))
+		if want := gw == "razorpay"; s.CancelAtPeriodEnd() != want {
+			t.Fatalf("%s: after a later snapshot without it: %v, want %v", gw, s.CancelAtPeriodEnd(), want)
+		}
+	}
+}
+
+func TestApply_ARazorpayTrialIsItsCurrentPeriod(t *testing.T) {
+	s := newSub(7)
+	auth := snap("evt_auth", at(0, 0), Trialing, time.Time{})
+	auth.Sub.TrialEnd = at(7, 0)
+	s, _ = Apply(s, auth)
+	if s.Status != Trialing || !s.CurrentPeriodEnd().Equal(at(7, 0)) || !s.TrialEnd().Equal(at(7, 0)) {
+		t.Fatalf("%s %v %v", s.Status, s.CurrentPeriodEnd(), s.TrialEnd())
+	}
+}
+
+func TestApply_RefundsAndDisputesOfItsPaymentsAreKeptForTheOwner(t *testing.T) {
+	s, _ := Apply(newSub(0), completed("evt_c", at(0, 0)))
+	s.Version = 1
+	r, _ := Apply(s, order.Event{ID: "evt_r", Kind: order.KindRefunded, PaymentRef: "pi_1", Refunded: 900, Amount: 900, Currency: "usd"})
+	d, _ := Apply(r, order.Event{ID: "evt_d", Kind: order.KindDisputeOpened, Dispute: "dp_1", PaymentRef: "pi_1"})
+	d.Version = 2
+	owed := OwedEffects(s, d, t0)
+	if fmt.Sprint(d.Evidence.Refunded, d.Evidence.Disputed) != "[pi_1] [dp_1]" || len(owed) != 2 || d.Status != s.Status {
+		t.Fatalf("evidence %v %v, owed %v, status %s", d.Evidence.Refunded, d.Evidence.Disputed, owed, d.Status)
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/jampay/jampay/pkg/api"
 	"github.com/jampay/jampay/pkg/config"
 	"github.com/jampay/jampay/pkg/razorpayhook"
-	"github.com/jampay/jampay/pkg/stripehook"
+	"github.com/jampay/jampay/pkg/stripeverify"
 )
 
 // Defaults are what a host supplies for settings left unset. Lambda
@@ -52,7 +52,7 @@ func Verifiers(c config.Config) (map[string]api.WebhookParser, error) {
 // webhook secret. It needs STRIPE_MODE unless d supplies it: an endpoint's
 // secret does not say which mode it is for, and both modes' secrets may be
 // listed, so the verifier ignores events of the other mode.
-func StripeVerifier(c config.Config, d Defaults) (*stripehook.Verifier, error) {
+func StripeVerifier(c config.Config, d Defaults) (*stripeverify.Verifier, error) {
 	secrets := c.Stripe.WebhookSecrets
 	if len(secrets) == 0 {
 		secrets = d.StripeWebhookSecrets
@@ -69,7 +69,7 @@ func StripeVerifier(c config.Config, d Defaults) (*stripehook.Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stripehook.Verifier{Secrets: secrets, Mode: mode}, nil
+	return &stripeverify.Verifier{Secrets: secrets, Mode: mode}, nil
 }
 
 // RazorpayVerifier returns Razorpay's webhook verifier, or nil when there

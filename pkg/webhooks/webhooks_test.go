@@ -6,7 +6,7 @@ import (
 
 	"github.com/jampay/jampay/pkg/config"
 	"github.com/jampay/jampay/pkg/razorpayhook"
-	"github.com/jampay/jampay/pkg/stripehook"
+	"github.com/jampay/jampay/pkg/stripeverify"
 )
 
 func load(t *testing.T, env map[string]string) config.Config {
@@ -33,7 +33,7 @@ func TestVerifiers_StripeVerifierTakesStripeMode(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, ok := ws["stripe"].(*stripehook.Verifier)
+		v, ok := ws["stripe"].(*stripeverify.Verifier)
 		if !ok || v.Mode != mode || len(v.Secrets) != 1 || v.Secrets[0] != whsec {
 			t.Errorf("STRIPE_MODE=%s: %#v", mode, ws["stripe"])
 		}

@@ -63,6 +63,11 @@ func TestEventOf_IsWhatTheWebhookDecodesTo(t *testing.T) {
 		if et.Carries("order") {
 			continue // order.paid: reconcile reports the captured payment instead
 		}
+		if et.Carries("subscription") {
+			// subscription.*: reconcile does not ask Razorpay about
+			// subscriptions yet, so no entity state maps to these types.
+			continue
+		}
 		t.Run(et.Type, func(t *testing.T) {
 			body, _, err := payloads.Razorpay{Type: et.Type, OrderID: order.NewID(), Amount: 39800, Refunded: 39800, Created: now}.Payload()
 			if err != nil {

@@ -203,7 +203,8 @@ func envelopeOf(t *testing.T, id, typ string, created int64, obj []byte) order.E
 // table's types carry (stripe-mock takes the requests), and the event is
 // what stripehook.Decode makes of that object under the event's id and type.
 func TestMissed_ObjectsAreReadAgainFromStripeMock(t *testing.T) {
-	ids := map[string]string{"checkout.session": "cs_test_again", "payment_intent": "pi_again", "charge": "ch_again", "dispute": "dp_again"}
+	ids := map[string]string{"checkout.session": "cs_test_again", "payment_intent": "pi_again", "charge": "ch_again", "dispute": "dp_again",
+		"subscription": "sub_again", "invoice": "in_again"}
 	var listed []map[string]any // newest first
 	for i, et := range stripehook.Events {
 		listed = append([]map[string]any{{"id": fmt.Sprintf("evt_row%02d", i), "object": "event", "api_version": "2019-02-19",
@@ -228,7 +229,8 @@ func TestMissed_ObjectsAreReadAgainFromStripeMock(t *testing.T) {
 	if len(events) != len(stripehook.Events) || next != fmt.Sprintf("evt_row%02d@%d", len(stripehook.Events)-1, 1700000000+len(stripehook.Events)-1) {
 		t.Fatalf("%d events, next %q", len(events), next)
 	}
-	paths := map[string]string{"checkout.session": "/v1/checkout/sessions/", "payment_intent": "/v1/payment_intents/", "charge": "/v1/charges/", "dispute": "/v1/disputes/"}
+	paths := map[string]string{"checkout.session": "/v1/checkout/sessions/", "payment_intent": "/v1/payment_intents/", "charge": "/v1/charges/", "dispute": "/v1/disputes/",
+		"subscription": "/v1/subscriptions/", "invoice": "/v1/invoices/"}
 	for i, et := range stripehook.Events {
 		req, _ := http.NewRequest("GET", mock.URL+paths[et.Object]+ids[et.Object], nil)
 		req.Header.Set("Authorization", "Bearer sk_test_123")
