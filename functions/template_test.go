@@ -182,6 +182,10 @@ func TestTemplate_EveryRouteToTheRightFunction(t *testing.T) {
 		"OPTIONS /api/subscriptions/{id}/cancel": "CheckoutFunction",
 		"POST /api/subscriptions/{id}/portal":    "CheckoutFunction",
 		"OPTIONS /api/subscriptions/{id}/portal": "CheckoutFunction",
+		// Access links are mailed at once, with a fresh token: the
+		// checkout function sends them (MAIL_FROM, ses:SendEmail).
+		"POST /api/access-links":    "CheckoutFunction",
+		"OPTIONS /api/access-links": "CheckoutFunction",
 	}
 	got := map[string]string{}
 	for logical := range functions {

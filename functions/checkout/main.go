@@ -14,6 +14,8 @@ import (
 	"github.com/jampay/jampay/pkg/dynamostore"
 	"github.com/jampay/jampay/pkg/gateways"
 	"github.com/jampay/jampay/pkg/lambdafn"
+	"github.com/jampay/jampay/pkg/senders"
+	"github.com/jampay/jampay/pkg/shop"
 	"github.com/jampay/jampay/pkg/ssmsecrets"
 )
 
@@ -25,18 +27,24 @@ func main() {
 	lambdafn.Must(log, cfg.Require(config.TableName, config.SiteURL, config.AllowedOrigins))
 	cat, err := catalog.Load(cmp.Or(cfg.CatalogPath, "catalog.json")) // shipped beside the bootstrap binary
 	lambdafn.Must(log, err)
-	gws, err := gateways.Checkouts(cfg, cat.ShopName)
+	store, err := dynamostore.Open(ctx, cfg, dynamostore.OpenOptions{})
+	lambdafn.Must(log, err)
+	gws, err := gateways.Checkouts(cfg, cat.ShopName, store)
 	lambdafn.Must(log, err)
 	// A subscription product a configured gateway cannot sell stops the
 	// function at start, naming the product and the gateway.
 	lambdafn.Must(log, cat.CheckGateways(slices.Sorted(maps.Keys(gws))))
-	store, err := dynamostore.Open(ctx, cfg, dynamostore.OpenOptions{})
-	lambdafn.Must(log, err)
+	// Access links are mailed from here, at once (they carry a fresh
+	// token, which is never stored): the mail templates and SES when
+	// MAIL_FROM is set.
+	var mailers shop.Service
+	lambdafn.Must(log, senders.Set(ctx, &mailers, cfg, cat.ShopName))
 	lambdafn.Start(api.Handler(api.Deps{
 		Store: store, Catalog: cat, Gateways: gws, CheckoutRateLimit: cfg.CheckoutRateLimit,
 		AllowedOrigins: cfg.AllowedOrigins, Now: time.Now, Logger: log,
 		// This function holds the gateway keys: it serves a subscriber's
 		// cancel and billing portal too.
 		SubscriptionActions: true, AccountURL: cfg.AccountURL(),
+		Renderer: mailers.Renderer, Mailer: mailers.Mailer, MailEnabled: mailers.MailEnabled,
 	}))
 }

@@ -59,8 +59,14 @@ type Deps struct {
 	// function that holds the gateway keys (the checkout function), never
 	// the status function.
 	SubscriptionActions bool
-	// AccountURL is SITE_URL/account.html, where the billing portal returns.
+	// AccountURL is SITE_URL/account.html, where the billing portal returns
+	// and access links lead.
 	AccountURL string
+	// Renderer, Mailer and MailEnabled send access-link mails (with
+	// SubscriptionActions): see shop.Service.
+	Renderer    shop.Renderer
+	Mailer      shop.Mailer
+	MailEnabled bool
 	// RateLimiter counts them; nil uses Store, which both stores serve.
 	RateLimiter RateLimiter
 	Now         func() time.Time
@@ -93,6 +99,7 @@ func Handler(d Deps) http.Handler {
 		Store: d.Store, Catalog: d.Catalog, Gateways: d.Gateways, RateLimit: d.CheckoutRateLimit,
 		Limiter: d.RateLimiter, Effects: d.Effects, Owed: d.Owed, Now: d.Now,
 		SubscriptionOwed: d.SubscriptionOwed, AccountURL: d.AccountURL,
+		Renderer: d.Renderer, Mailer: d.Mailer, MailEnabled: d.MailEnabled,
 	})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/checkout", s.checkout)
@@ -102,10 +109,11 @@ func Handler(d Deps) http.Handler {
 	if d.SubscriptionActions {
 		mux.HandleFunc("POST /api/subscriptions/{id}/cancel", s.cancelSubscription)
 		mux.HandleFunc("POST /api/subscriptions/{id}/portal", s.billingPortal)
+		mux.HandleFunc("POST /api/access-links", s.accessLinks)
 	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
-		if p == "/api/checkout" || strings.HasPrefix(p, "/api/webhooks/") || strings.HasPrefix(p, "/api/orders/") ||
+		if p == "/api/checkout" || p == "/api/access-links" && d.SubscriptionActions || strings.HasPrefix(p, "/api/webhooks/") || strings.HasPrefix(p, "/api/orders/") ||
 			strings.HasPrefix(p, "/api/subscriptions/") && (d.SubscriptionActions || !strings.Contains(p[len("/api/subscriptions/"):], "/")) {
 			s.fail(w, r, order.Errorf(order.CodeMethodNotAllowed, "%s is not allowed on %s.", order.Clip(r.Method, 16), order.Clip(p, 100)))
 			return

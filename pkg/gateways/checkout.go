@@ -8,12 +8,14 @@ import (
 	"github.com/jampay/jampay/pkg/config"
 	"github.com/jampay/jampay/pkg/razorpaygw"
 	"github.com/jampay/jampay/pkg/stripegw"
+	"github.com/jampay/jampay/pkg/subscription"
 )
 
 // Checkouts returns a checkout adapter for every gateway with keys, as the
 // checkout function serves them: with no defaults, and failing when no
-// gateway is configured. shopName is shown in Razorpay's Checkout.
-func Checkouts(c config.Config, shopName string) (map[string]api.Gateway, error) {
+// gateway is configured. shopName is shown in Razorpay's Checkout; plans
+// remembers the Razorpay plans subscriptions are made on (the store).
+func Checkouts(c config.Config, shopName string, plans subscription.PlanStore) (map[string]api.Gateway, error) {
 	gws := map[string]api.Gateway{}
 	stripe, err := StripeCheckout(c, Defaults{})
 	if err != nil {
@@ -22,7 +24,7 @@ func Checkouts(c config.Config, shopName string) (map[string]api.Gateway, error)
 	if stripe != nil {
 		gws["stripe"] = stripe
 	}
-	razorpay, err := RazorpayCheckout(c, shopName)
+	razorpay, err := RazorpayCheckout(c, shopName, plans)
 	if err != nil {
 		return nil, fmt.Errorf("razorpay: %w", err)
 	}
@@ -64,8 +66,9 @@ func StripeCheckout(c config.Config, d Defaults) (*stripegw.Gateway, error) {
 
 // RazorpayCheckout returns Razorpay's checkout adapter, or nil when neither
 // half of the key pair is set; half a pair is an error naming the other
-// half. shopName is shown in Razorpay's Checkout.
-func RazorpayCheckout(c config.Config, shopName string) (*razorpaygw.Gateway, error) {
+// half. shopName is shown in Razorpay's Checkout; plans remembers the
+// plans subscriptions are made on.
+func RazorpayCheckout(c config.Config, shopName string, plans subscription.PlanStore) (*razorpaygw.Gateway, error) {
 	if !c.RazorpayEnabled() {
 		return nil, nil
 	}
@@ -74,6 +77,6 @@ func RazorpayCheckout(c config.Config, shopName string) (*razorpaygw.Gateway, er
 	}
 	return razorpaygw.New(razorpaygw.Config{
 		KeyID: c.Razorpay.KeyID, KeySecret: c.Razorpay.KeySecret, APIBase: c.Razorpay.APIBase,
-		ShopName: shopName, TTL: c.CheckoutTTL,
+		ShopName: shopName, TTL: c.CheckoutTTL, Plans: plans,
 	}), nil
 }

@@ -75,18 +75,18 @@ func TestStripeCheckout_PagesOnSiteURLElseTheDefault(t *testing.T) {
 }
 
 func TestRazorpayCheckout_AbsentWithoutKeys(t *testing.T) {
-	if gw, err := RazorpayCheckout(load(t, nil), "Shop"); gw != nil || err != nil {
+	if gw, err := RazorpayCheckout(load(t, nil), "Shop", nil); gw != nil || err != nil {
 		t.Errorf("no keys: %v, %v", gw, err)
 	}
 }
 
 // Half a key pair is a mistake, not an absent gateway.
 func TestRazorpayCheckout_HalfAKeyPairNamesTheOtherHalf(t *testing.T) {
-	_, err := RazorpayCheckout(load(t, map[string]string{config.RazorpayKeyID: "rzp_test_1"}), "Shop")
+	_, err := RazorpayCheckout(load(t, map[string]string{config.RazorpayKeyID: "rzp_test_1"}), "Shop", nil)
 	if err == nil || !strings.Contains(err.Error(), config.RazorpayKeySecret) {
 		t.Errorf("key id alone: %v", err)
 	}
-	_, err = RazorpayCheckout(load(t, map[string]string{config.RazorpayKeySecret: "s"}), "Shop")
+	_, err = RazorpayCheckout(load(t, map[string]string{config.RazorpayKeySecret: "s"}), "Shop", nil)
 	if err == nil || !strings.Contains(err.Error(), config.RazorpayKeyID) {
 		t.Errorf("key secret alone: %v", err)
 	}

@@ -23,7 +23,7 @@ var local = Defaults{SiteURL: "http://127.0.0.1:8787", StripeMode: "test"}
 // "test" would ignore every live payment, guessing "live" would let
 // nobody try the shop. (The webhook verifier's half is webhooks'.)
 func TestStripeWithoutStripeModeDoesNotStart(t *testing.T) {
-	_, err := Checkouts(load(t, map[string]string{config.StripeSecretKey: "sk_test_1", config.SiteURL: "https://shop.example.com"}), "Shop")
+	_, err := Checkouts(load(t, map[string]string{config.StripeSecretKey: "sk_test_1", config.SiteURL: "https://shop.example.com"}), "Shop", nil)
 	if err == nil || !strings.Contains(err.Error(), config.StripeMode) {
 		t.Errorf("checkouts: %v", err)
 	}
@@ -31,7 +31,7 @@ func TestStripeWithoutStripeModeDoesNotStart(t *testing.T) {
 
 // A Razorpay-only shop needs no STRIPE_MODE.
 func TestRazorpayAloneNeedsNoStripeMode(t *testing.T) {
-	gws, err := Checkouts(load(t, map[string]string{config.RazorpayKeyID: "rzp_test_1", config.RazorpayKeySecret: "s"}), "Shop")
+	gws, err := Checkouts(load(t, map[string]string{config.RazorpayKeyID: "rzp_test_1", config.RazorpayKeySecret: "s"}), "Shop", nil)
 	if err != nil || gws["razorpay"] == nil || gws["stripe"] != nil {
 		t.Errorf("%v, %v", gws, err)
 	}
@@ -41,7 +41,7 @@ func TestRazorpayAloneNeedsNoStripeMode(t *testing.T) {
 // start naming the settings, rather than answering unknown_gateway to
 // every request.
 func TestNoGatewayConfiguredNamesTheSettings(t *testing.T) {
-	_, err := Checkouts(load(t, nil), "Shop")
+	_, err := Checkouts(load(t, nil), "Shop", nil)
 	if err == nil || !strings.Contains(err.Error(), config.StripeSecretKey) || !strings.Contains(err.Error(), config.RazorpayKeyID) {
 		t.Errorf("checkouts: %v", err)
 	}

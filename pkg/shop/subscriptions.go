@@ -154,6 +154,14 @@ func (s *Service) checkoutSubscription(ctx context.Context, req CheckoutRequest,
 	if err := s.takeRate(ctx, req.Client, now); err != nil {
 		return CheckoutResult{}, err
 	}
+	if index, ok := s.Subs.(subscription.SubscriberIndex); ok && sub.Email != "" {
+		// Indexed first: an index entry naming a subscription never
+		// stored leads nowhere, while a subscription its subscriber
+		// cannot find by email would be lost to their other devices.
+		if err := index.IndexEmail(ctx, subscription.EmailKey(sub.Email), sub.ID); err != nil {
+			return CheckoutResult{}, err
+		}
+	}
 	if err := s.Subs.CreateSubscription(ctx, sub); err != nil {
 		return CheckoutResult{}, err
 	}
