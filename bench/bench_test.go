@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +24,7 @@ import (
 	"github.com/jampay/jampay/pkg/razorpayhook"
 	"github.com/jampay/jampay/pkg/stripehook"
 	"github.com/jampay/jampay/pkg/stripeverify"
+	"github.com/jampay/jampay/pkg/subscription"
 )
 
 const whsec, rzpSecret = "whsec_bench", "rzp_bench"
@@ -264,4 +267,78 @@ func TestStripePayloadIsRealisticSize(t *testing.T) {
 	if n < 2500 || n > 4000 {
 		t.Fatalf("benchmark payload is %d bytes, want about 3 KB", n)
 	}
+}
+
+// subscriptionInvoice is a Stripe invoice.paid (API 2023-10-16, about
+// 6 KB, as Stripe sends it) for subscription id on Stripe's subscription
+// ref: a renewal of 900 usd, its invoice and event ids unique per i.
+func subscriptionInvoice(b *testing.B, id, ref string, i int) []byte {
+	b.Helper()
+	raw, err := os.ReadFile("../pkg/stripehook/testdata/invoice.paid.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := string(raw)
+	s = strings.ReplaceAll(s, "sbn_k3m7q2xw4hzd6fp5rt2vbnca7e", id)
+	s = strings.ReplaceAll(s, "sub_1QJm4rB7WZ01zgkWf3Xr9sKa", ref)
+	s = strings.ReplaceAll(s, "in_1QJm4sB7WZ01zgkW0aT3vE5b", fmt.Sprintf("in_bench%08d", i))
+	s = strings.ReplaceAll(s, "evt_1QJm4uB7WZ01zgkWb9C1dE3f", fmt.Sprintf("evt_bench%08d", i))
+	s = strings.Replace(s, `"amount_paid": 0`, `"amount_paid": 900`, 1)
+	return []byte(s)
+}
+
+// newSubscriptions stores n started subscriptions of 900 usd a month,
+// their Stripe subscription indexed as a completed checkout leaves it.
+func newSubscriptions(b *testing.B, store *memstore.Store, n int) (ids, refs []string) {
+	ctx := context.Background()
+	for range n {
+		id := subscription.NewID()
+		ref := "sub_bench" + id[4:]
+		s := &subscription.Subscription{ID: id, Gateway: "stripe", Status: subscription.Pending, SKU: "club-monthly",
+			Quantity: 1, UnitAmount: 900, Amount: 900, Currency: "usd", Interval: "month", IntervalCount: 1}
+		if err := store.CreateSubscription(ctx, s); err != nil {
+			b.Fatal(err)
+		}
+		next := s.Clone()
+		next.Version, next.Status, next.SessionRef, next.SubscriptionRef = 1, subscription.Active, "cs_"+ref, ref
+		next.Evidence.Completed = true
+		if err := store.MoveSubscription(ctx, subscription.Move{Next: next, From: subscription.Pending, Refs: []string{"cs_" + ref, ref}}); err != nil {
+			b.Fatal(err)
+		}
+		ids, refs = append(ids, id), append(refs, ref)
+	}
+	return ids, refs
+}
+
+// BenchmarkSubscriptionWebhook: a Stripe invoice.paid renewing a
+// subscription, through the HTTP handler on the in-memory store, new and
+// duplicate; compare with BenchmarkVerify's floor.
+func BenchmarkSubscriptionWebhook(b *testing.B) {
+	b.Run("new", func(b *testing.B) {
+		h, store := handler(b)
+		ids, refs := newSubscriptions(b, store, b.N)
+		bodies := make([][]byte, b.N)
+		for i := range ids {
+			bodies[i] = subscriptionInvoice(b, ids[i], refs[i], i)
+		}
+		serveAll(b, h, bodies)
+		b.StopTimer()
+		for i, id := range ids {
+			s, err := store.GetSubscription(context.Background(), id)
+			if err != nil || !s.Evidence.Renewed(fmt.Sprintf("in_bench%08d", i)) {
+				b.Fatalf("subscription %s after its renewal: %+v %v", id, s, err)
+			}
+		}
+	})
+	b.Run("duplicate", func(b *testing.B) {
+		h, store := handler(b)
+		ids, refs := newSubscriptions(b, store, 1)
+		body := subscriptionInvoice(b, ids[0], refs[0], 0)
+		serve(b, h, stripeRequest(body))
+		bodies := make([][]byte, b.N)
+		for i := range bodies {
+			bodies[i] = body
+		}
+		serveAll(b, h, bodies)
+	})
 }

@@ -135,7 +135,6 @@ func (e *subEnv) subscribe(gateway, sku, email string) subCreated {
 	return c
 }
 
-
 // start completes the subscription's checkout, as the gateway's webhook
 // would (the webhook path itself is tested with real payloads).
 func (e *subEnv) start(c subCreated) {

@@ -134,8 +134,9 @@ func (s *Store) ParkedRefs(ctx context.Context, limit int, after string) ([]shop
 }
 
 // queue reads one page of a queue, earliest first. For the open and
-// effects queues, before (epoch seconds) bounds the sort key; the parked
-// queue is read whole and filtered by TTL, the effects-failed one whole.
+// effects queues (the orders' and the subscriptions'), before (epoch
+// seconds) bounds the sort key; the parked queue is read whole and
+// filtered by TTL, the others whole.
 //
 // It asks for one item more than limit, so that a page that ends the queue
 // says so (next == "") instead of sending the caller for an empty page.
@@ -155,7 +156,7 @@ func (s *Store) queue(ctx context.Context, q string, before int64, limit int, af
 		Limit:            aws.Int32(int32(min(limit, 1<<20) + 1)),
 	}
 	switch q {
-	case queueOpen, queueEffects:
+	case queueOpen, queueEffects, queueSubEffects:
 		*in.KeyConditionExpression += " AND #at < :before"
 		in.ExpressionAttributeNames["#at"] = QueueAtAttr
 		in.ExpressionAttributeValues[":before"] = num(before)

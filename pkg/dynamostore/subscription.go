@@ -44,7 +44,7 @@ const queueOpenSubs = "opensub"
 // the index true.
 func subscriptionQueue(s *subscription.Subscription) (string, time.Time) {
 	if s.Status.Final() {
-		return "", time.Time{}
+		return finalSubscriptionQueue(s)
 	}
 	if s.Deadline.IsZero() {
 		return queueOpenSubs, s.CreatedAt

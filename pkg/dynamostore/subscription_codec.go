@@ -52,8 +52,9 @@ func marshalSubscription(s *subscription.Subscription) map[string]ddb.AttributeV
 		item["linkSentAt"] = timeAttr(s.LinkSentAt)
 	}
 	// A subscription not yet final waits in the open-subscriptions queue;
-	// a move writes the whole item, so the move to a final status drops
-	// these and takes it out of the index.
+	// a final one waits only while it still owes an effect (the
+	// subscription-effects queues), and a move writes the whole item, so
+	// the move that ends its wait takes it out of the index.
 	if q, at := subscriptionQueue(s); q != "" {
 		item[QueueAttr], item[QueueAtAttr] = str(q), num(at.Unix())
 	}

@@ -1,15 +1,17 @@
-// Package mail renders what an order's effects owe people (invariant 10):
-// the customer's email (receipt, refund, late payment), in HTML and text
-// from the templates in templates/, and the owner's event. It sends
-// nothing: a shop.Mailer and a shop.Publisher do.
+// Package mail renders what the effects of orders and subscriptions owe
+// people (invariant 10): the customer's email (receipt, refund, late
+// payment; subscription started, renewal receipt, renewal failed, trial
+// ending, canceled; and the access link), in HTML and text from the
+// templates in templates/, and the owner's event. It sends nothing: a
+// shop.Mailer and a shop.Publisher do.
 package mail
 
 import (
-	"bytes"
 	"embed"
 	"encoding/json"
 	"fmt"
 	htmltemplate "html/template"
+	"slices"
 	"strconv"
 	"strings"
 	texttemplate "text/template"
@@ -49,15 +51,12 @@ func NewRenderer(shopName, siteURL string) (*Renderer, error) {
 		text:     map[string]*texttemplate.Template{},
 	}
 	for _, k := range kinds {
-		h, err := htmltemplate.ParseFS(templates, "templates/layout.html", "templates/"+k+".txt", "templates/"+k+".html")
-		if err != nil {
-			return nil, fmt.Errorf("mail: %s template: %w", k, err)
+		if err := r.parse(k); err != nil {
+			return nil, err
 		}
-		t, err := texttemplate.ParseFS(templates, "templates/layout.txt", "templates/"+k+".txt")
-		if err != nil {
-			return nil, fmt.Errorf("mail: %s template: %w", k, err)
-		}
-		r.html[k], r.text[k] = h, t
+	}
+	if err := r.parseSubscriptionTemplates(); err != nil {
+		return nil, err
 	}
 	return r, nil
 }
@@ -74,26 +73,18 @@ func (r *Renderer) Render(o order.Order, e order.Effect) (*shop.Mail, shop.Owner
 	if e.Mail == "" || strings.TrimSpace(o.Email) == "" {
 		return nil, ev, nil
 	}
-	h, ok := r.html[e.Mail]
-	if !ok {
+	if _, ok := r.html[e.Mail]; !ok || !slices.Contains(kinds, e.Mail) {
 		return nil, shop.OwnerEvent{}, fmt.Errorf("mail: effect %s of %s owes a mail %q with no template", e.Type, e.OrderID, e.Mail)
 	}
-	d := r.data(o)
-	var subject, text, html bytes.Buffer
-	if err := r.text[e.Mail].ExecuteTemplate(&subject, "subject", d); err != nil {
-		return nil, shop.OwnerEvent{}, fmt.Errorf("mail: %s subject: %w", e.Mail, err)
-	}
-	if err := r.text[e.Mail].ExecuteTemplate(&text, "text", d); err != nil {
-		return nil, shop.OwnerEvent{}, fmt.Errorf("mail: %s text: %w", e.Mail, err)
-	}
-	if err := h.ExecuteTemplate(&html, "html", d); err != nil {
-		return nil, shop.OwnerEvent{}, fmt.Errorf("mail: %s html: %w", e.Mail, err)
+	subject, text, html, err := r.execute(e.Mail, r.data(o))
+	if err != nil {
+		return nil, shop.OwnerEvent{}, err
 	}
 	return &shop.Mail{
 		To:      strings.TrimSpace(o.Email),
-		Subject: oneLine(subject.String()),
-		Text:    text.String(),
-		HTML:    html.String(),
+		Subject: subject,
+		Text:    text,
+		HTML:    html,
 		Tags:    map[string]string{"order_id": TagValue(o.ID), "kind": TagValue(e.Mail)},
 	}, ev, nil
 }
@@ -106,6 +97,9 @@ type mailData struct {
 	Total, Paid, Refunded, Left string
 	FullyRefunded               bool
 }
+
+// Reference is the footer's line naming the order.
+func (d mailData) Reference() string { return "Order " + d.OrderID }
 
 type mailItem struct {
 	Name, SKU            string

@@ -1,7 +1,8 @@
 // Package notify is the notify function's handler: it reads the table's
 // DynamoDB stream as Lambda delivers it, has the dispatcher
-// (shop.Service.Dispatch) send what each newly owed effect owes, and
-// reports the records whose dispatch failed so Lambda retries from there.
+// (shop.Service.Dispatch) send what each newly owed effect of an order or
+// a subscription owes, and reports the records whose dispatch failed so
+// Lambda retries from there.
 package notify
 
 import (
@@ -16,10 +17,10 @@ import (
 	"github.com/jampay/jampay/pkg/shop"
 )
 
-// Dispatcher sends what an order's outbox owes, claiming each effect
-// first (shop.Service.Dispatch).
+// Dispatcher sends what the outbox of an order or a subscription owes,
+// claiming each effect first (shop.Service.Dispatch).
 type Dispatcher interface {
-	Dispatch(ctx context.Context, orderID, holder string) (shop.DispatchReport, error)
+	Dispatch(ctx context.Context, id, holder string) (shop.DispatchReport, error)
 }
 
 // Handler handles one batch of stream records.
@@ -30,8 +31,9 @@ type Handler struct {
 	Log *slog.Logger
 }
 
-// Handle dispatches each order whose records in the batch owe something
-// new, once per order however many of its records the batch holds. A
+// Handle dispatches each order or subscription whose records in the batch
+// owe something new, once per item however many of its records the batch
+// holds. A
 // record owes something new when its write added an effect to send (see
 // owesNew); the claim and mark writes Dispatch itself makes do not, so
 // they cost a filtered invocation at most, never a dispatch loop.
@@ -46,7 +48,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.D
 	holder := Holder(ctx)
 	now := h.Now()
 	var orders []string
-	owing := map[string][]string{} // order id -> sequence numbers of the records that owe
+	owing := map[string][]string{} // order or subscription id -> sequence numbers of the records that owe
 	for _, r := range ev.Records {
 		id, ok := OwesNew(r, now)
 		if !ok {
@@ -67,13 +69,13 @@ func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.D
 			rep, err = h.Dispatcher.Dispatch(ctx, id, holder)
 		}
 		if err != nil {
-			h.log().Error("notify: dispatch failed", "order_id", id, "err", err.Error(), "sent", rep.Sent)
+			h.log().Error("notify: dispatch failed", "id", id, "err", err.Error(), "sent", rep.Sent)
 			for _, seq := range owing[id] {
 				resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: seq})
 			}
 			continue
 		}
-		h.log().Info("notify: dispatched", "order_id", id, "sent", rep.Sent, "skipped", rep.Skipped,
+		h.log().Info("notify: dispatched", "id", id, "sent", rep.Sent, "skipped", rep.Skipped,
 			"failed", rep.Failed, "held", rep.Held)
 	}
 	return resp, nil

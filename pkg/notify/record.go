@@ -7,14 +7,16 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 )
 
-// The names dynamostore stores an order under: the key prefix, and the
-// outbox list of maps with its version "v", type "t", state "s" and
-// claim expiry "until" (RFC 3339). The stream test reads them from items
-// the store wrote, so a rename there fails it.
+// The names dynamostore stores an order or a subscription under: the key
+// prefixes, and the outbox list of maps with its version "v", type "t",
+// state "s" and claim expiry "until" (RFC 3339), the same for both. The
+// stream test reads them from items the store wrote, so a rename there
+// fails it.
 const (
-	keyAttr     = "pk"
-	orderPrefix = "order#"
-	outboxAttr  = "outbox"
+	keyAttr            = "pk"
+	orderPrefix        = "order#"
+	subscriptionPrefix = "subscription#"
+	outboxAttr         = "outbox"
 )
 
 // The states of an outbox entry (order.EffectOwed, order.EffectClaimed).
@@ -37,15 +39,19 @@ func claimPassed(e Entry, now time.Time) bool {
 	return !now.Before(e.ClaimedUntil)
 }
 
-// OrderID returns the order a record is about, from its key; ok is false
+// ItemID returns the order or subscription a record is about, from its
+// key (shop.Service.Dispatch tells the two apart by the id); ok is false
 // for the table's other items (event records, references, parked events,
-// idempotency keys, counters).
-func OrderID(r events.DynamoDBEventRecord) (string, bool) {
+// idempotency keys, counters, plans).
+func ItemID(r events.DynamoDBEventRecord) (string, bool) {
 	pk, ok := stringAttr(r.Change.Keys, keyAttr)
 	if !ok {
 		return "", false
 	}
-	return strings.CutPrefix(pk, orderPrefix)
+	if id, ok := strings.CutPrefix(pk, orderPrefix); ok {
+		return id, true
+	}
+	return strings.CutPrefix(pk, subscriptionPrefix)
 }
 
 // Outbox reads the outbox entries of a stream image (NewImage or
@@ -76,7 +82,8 @@ func Outbox(image map[string]events.DynamoDBAttributeValue) []Entry {
 	return out
 }
 
-// OwesNew reports the order a record's write owed something new to: an
+// OwesNew reports the order or subscription a record's write owed
+// something new to: an
 // entry of its new image owed that its old image did not have owed — the
 // write that owed it (an event's move, reconcile's, the owner's), or a
 // dispatcher handing a failed send back —, or an entry claimed by a
@@ -85,7 +92,7 @@ func Outbox(image map[string]events.DynamoDBAttributeValue) []Entry {
 // a write that left an owed effect as it was: one dispatch per owing write
 // is enough, and Dispatch's own writes must not set off more dispatches.
 func OwesNew(r events.DynamoDBEventRecord, now time.Time) (string, bool) {
-	id, ok := OrderID(r)
+	id, ok := ItemID(r)
 	if !ok {
 		return "", false
 	}

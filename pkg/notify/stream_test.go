@@ -28,6 +28,7 @@ import (
 	"github.com/jampay/jampay/pkg/notify"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/shop"
+	"github.com/jampay/jampay/pkg/subscription"
 )
 
 var local *ddblocal.Server
@@ -58,6 +59,12 @@ func (plainRenderer) Render(o order.Order, e order.Effect) (*shop.Mail, shop.Own
 	}
 	return &shop.Mail{To: o.Email, Subject: fmt.Sprintf("%s %s v%d", e.Mail, e.OrderID, e.Version),
 		Tags: map[string]string{"order": e.OrderID, "version": strconv.FormatInt(e.Version, 10), "effect": e.Type}}, ev, nil
+}
+
+// RenderSubscription renders a subscription's effect as Render does an
+// order's.
+func (r plainRenderer) RenderSubscription(s subscription.Subscription, e order.Effect) (*shop.Mail, shop.OwnerEvent, error) {
+	return r.Render(order.Order{ID: s.ID, Email: s.Email}, e)
 }
 
 // sink records what was sent; failMail makes every mail fail.
@@ -327,7 +334,7 @@ func TestHandle_AFailingMailerReportsTheRecordThatOwedIt(t *testing.T) {
 	// receipt, its old image owed nothing.
 	var owing string
 	for _, r := range recs {
-		if id, ok := notify.OrderID(r); ok && id == o.ID && r.EventName == "MODIFY" && len(notify.Outbox(r.Change.NewImage)) > 0 && len(notify.Outbox(r.Change.OldImage)) == 0 {
+		if id, ok := notify.ItemID(r); ok && id == o.ID && r.EventName == "MODIFY" && len(notify.Outbox(r.Change.NewImage)) > 0 && len(notify.Outbox(r.Change.OldImage)) == 0 {
 			owing = r.Change.SequenceNumber
 		}
 	}

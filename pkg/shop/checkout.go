@@ -38,7 +38,7 @@ type CheckoutResult struct {
 	// cart made (one of the two is set).
 	Order        *order.Order
 	Subscription *subscription.Subscription
-	Token string
+	Token        string
 	// Replayed: an earlier request with the same Idempotency-Key made it.
 	Replayed bool
 	// Created: this call asked the gateway for the checkout.

@@ -15,6 +15,7 @@ import (
 	"github.com/jampay/jampay/pkg/memstore"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/shop"
+	"github.com/jampay/jampay/pkg/subscription"
 )
 
 // plainRenderer is a stand-in for the mail templates: what an effect owes,
@@ -29,6 +30,12 @@ func (plainRenderer) Render(o order.Order, e order.Effect) (*shop.Mail, shop.Own
 	}
 	return &shop.Mail{To: o.Email, Subject: fmt.Sprintf("%s %s v%d", e.Mail, e.OrderID, e.Version), Text: e.Mail,
 		Tags: map[string]string{"order": o.ID, "kind": e.Mail, "version": strconv.FormatInt(e.Version, 10), "effect": e.Type}}, ev, nil
+}
+
+// RenderSubscription renders a subscription's effect as Render does an
+// order's.
+func (r plainRenderer) RenderSubscription(s subscription.Subscription, e order.Effect) (*shop.Mail, shop.OwnerEvent, error) {
+	return r.Render(order.Order{ID: s.ID, Email: s.Email}, e)
 }
 
 // outbox records what was sent, counting each mail and event: a second

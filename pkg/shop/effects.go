@@ -3,14 +3,16 @@ package shop
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/subscription"
 )
 
 // EventEffectsRetried is the history's event type for the owner's retry
-// of an order's failed effects.
+// of an order's (or a subscription's) failed effects.
 const EventEffectsRetried = "jampay.effects_retried"
 
 // RetryReport says what RetryEffects did.
@@ -23,22 +25,33 @@ type RetryReport struct {
 }
 
 // RetryEffects owes again, with a fresh count of attempts, every effect of
-// order orderID that failed (`jampay effects retry`), in one conditional
-// write of the order with its history entry (the owner's, by actor), then
-// dispatches them. Owed again, each goes through Dispatch's claim like
-// any other, so a retry never sends what another dispatcher sends. An
-// order with nothing failed is left as it is (Retried 0).
-func (s *Service) RetryEffects(ctx context.Context, orderID, actor string) (RetryReport, error) {
+// order or subscription id that failed (`jampay effects retry`), in one
+// conditional write of the item with its history entry (the owner's, by
+// actor), then dispatches them. Owed again, each goes through Dispatch's
+// claim like any other, so a retry never sends what another dispatcher
+// sends. An item with nothing failed is left as it is (Retried 0).
+func (s *Service) RetryEffects(ctx context.Context, id, actor string) (RetryReport, error) {
+	if subscription.ValidID(id) {
+		if s.Subs == nil {
+			return RetryReport{}, fmt.Errorf("shop: retrying the effects of %s needs a subscription store", id)
+		}
+		return retryEffects(ctx, s, s.subscriptionOutboxes(), id, actor)
+	}
+	return retryEffects(ctx, s, s.orderOutboxes(), id, actor)
+}
+
+func retryEffects[T any](ctx context.Context, s *Service, k outboxed[T], id, actor string) (RetryReport, error) {
 	var rep RetryReport
 	for range dispatchWrites {
-		o, err := s.Store.GetOrder(ctx, orderID)
+		t, err := k.get(ctx, id)
 		if err != nil {
 			return rep, err
 		}
-		next := o.Clone()
+		next := k.clone(*t)
+		p := k.parts(&next)
 		n := 0
-		for i := range next.Outbox {
-			if w := &next.Outbox[i]; w.State == order.EffectFailed {
+		for i := range *p.Outbox {
+			if w := &(*p.Outbox)[i]; w.State == order.EffectFailed {
 				// LastError stays, for the owner's look until it is sent.
 				w.State, w.Attempts, w.ClaimedUntil, w.Holder = order.EffectOwed, 0, time.Time{}, ""
 				n++
@@ -48,12 +61,13 @@ func (s *Service) RetryEffects(ctx context.Context, orderID, actor string) (Retr
 			return rep, nil
 		}
 		now := s.Now()
-		next.Version, next.UpdatedAt = o.Version+1, now
-		next.History = order.AppendHistory(o.History, order.Change{
-			At: now, EventID: "effects-retry-v" + strconv.FormatInt(next.Version, 10), EventType: EventEffectsRetried,
-			Source: order.SourceOwner, Actor: actor, From: o.Status, To: o.Status,
+		*p.Version++
+		*p.UpdatedAt = now
+		*p.History = order.AppendHistory(*p.History, order.Change{
+			At: now, EventID: "effects-retry-v" + strconv.FormatInt(*p.Version, 10), EventType: EventEffectsRetried,
+			Source: order.SourceOwner, Actor: actor, From: p.Status, To: p.Status,
 		})
-		err = s.Store.Move(ctx, order.Move{Next: next, From: o.Status, FromVersion: o.Version})
+		err = k.put(ctx, t, next)
 		if errors.Is(err, order.ErrConflict) {
 			// Moved meanwhile (an event, a dispatcher): look again.
 			if err := ctx.Err(); err != nil {
@@ -68,8 +82,8 @@ func (s *Service) RetryEffects(ctx context.Context, orderID, actor string) (Retr
 		if s.Renderer == nil {
 			return rep, nil
 		}
-		rep.Dispatch, err = s.Dispatch(ctx, orderID, "owner:"+actor)
+		rep.Dispatch, err = s.Dispatch(ctx, id, "owner:"+actor)
 		return rep, err
 	}
-	return rep, &order.StoreError{Err: errors.New(orderID + " kept changing while retrying its effects")}
+	return rep, &order.StoreError{Err: errors.New(id + " kept changing while retrying its effects")}
 }

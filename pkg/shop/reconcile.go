@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/subscription"
 )
 
 // ReconcileLease names the lease every entry point of reconcile takes (the
@@ -69,9 +70,9 @@ type ReconcileReport struct {
 	Notes []string
 	// Stopped: the run reached its Stop time and left the rest.
 	Stopped bool
-	// EffectsDue counts the orders with an effect owed longer than
-	// EffectsAfter; EffectsSent the effects this run sent (or skipped:
-	// nothing to send); EffectsFailed those whose last attempt failed,
+	// EffectsDue counts the orders and subscriptions with an effect owed
+	// longer than EffectsAfter; EffectsSent the effects this run sent (or
+	// skipped: nothing to send); EffectsFailed those whose last attempt failed,
 	// left for `jampay effects -failed`. An attempt that failed short of
 	// the last is in Errors, and the next run tries again.
 	EffectsDue, EffectsSent, EffectsFailed int
@@ -218,7 +219,7 @@ const backfillDone = "done"
 
 // openOrders asks each open order's gateway about it, a few at a time.
 func (r *run) openOrders(ctx context.Context, now time.Time) error {
-	return r.eachOrder(ctx, func(after string) ([]order.Order, string, error) {
+	return each(ctx, r, func(after string) ([]order.Order, string, error) {
 		return r.rs.OpenPastDeadline(ctx, now, r.opts.Page, after)
 	}, func(o order.Order) {
 		r.mu.Lock()
@@ -230,17 +231,17 @@ func (r *run) openOrders(ctx context.Context, now time.Time) error {
 	})
 }
 
-// eachOrder pages through list and does each order, Workers at a time,
-// until the pages end or the run must stop.
-func (r *run) eachOrder(ctx context.Context, list func(after string) ([]order.Order, string, error), do func(order.Order)) error {
+// each pages through list and does each item (an order, a subscription),
+// Workers at a time, until the pages end or the run must stop.
+func each[T any](ctx context.Context, r *run, list func(after string) ([]T, string, error), do func(T)) error {
 	after := ""
 	for !r.stopped() {
-		orders, next, err := list(after)
+		items, next, err := list(after)
 		if err != nil {
 			return err
 		}
 		sem, wg := make(chan struct{}, r.opts.Workers), sync.WaitGroup{}
-		for _, o := range orders {
+		for _, t := range items {
 			if r.stopped() {
 				break
 			}
@@ -248,7 +249,7 @@ func (r *run) eachOrder(ctx context.Context, list func(after string) ([]order.Or
 			wg.Add(1)
 			go func() {
 				defer func() { <-sem; wg.Done() }()
-				do(o)
+				do(t)
 			}()
 		}
 		wg.Wait()
@@ -259,46 +260,61 @@ func (r *run) eachOrder(ctx context.Context, list func(after string) ([]order.Or
 	return nil
 }
 
-// effects sends what orders have owed longer than EffectsAfter, a few
-// orders at a time, and asks about those still open past their deadline.
+// effects sends what orders and subscriptions have owed longer than
+// EffectsAfter, a few at a time, and asks about the orders still open past
+// their deadline.
 func (r *run) effects(ctx context.Context, now time.Time) error {
-	err := r.eachOrder(ctx, func(after string) ([]order.Order, string, error) {
+	err := each(ctx, r, func(after string) ([]order.Order, string, error) {
 		return r.rs.EffectsDue(ctx, now.Add(-EffectsAfter), r.opts.Page, after)
 	}, func(o order.Order) { r.effectsOf(ctx, o, now) })
 	if err != nil {
 		return err
 	}
+	if ss, ok := r.s.Store.(SubscriptionEffectsStore); ok && r.s.Subs != nil {
+		err := each(ctx, r, func(after string) ([]subscription.Subscription, string, error) {
+			return ss.SubscriptionEffectsDue(ctx, now.Add(-EffectsAfter), r.opts.Page, after)
+		}, func(sub subscription.Subscription) { r.dispatchEffects(ctx, sub.ID) })
+		if err != nil {
+			return err
+		}
+	}
 	if r.rep.EffectsDue > 0 && r.s.Renderer == nil && !r.opts.DryRun {
-		r.rep.Notes = append(r.rep.Notes, fmt.Sprintf("%d orders owe effects for more than %s, and this run has no renderer to send them", r.rep.EffectsDue, EffectsAfter))
+		r.rep.Notes = append(r.rep.Notes, fmt.Sprintf("%d orders or subscriptions owe effects for more than %s, and this run has no renderer to send them", r.rep.EffectsDue, EffectsAfter))
 	}
 	return nil
 }
 
-// effectsOf dispatches o's effects (a dry run only counts them), then asks
-// about o if it is open past its deadline: the effects queue held it
-// instead of the open one.
+// effectsOf dispatches o's effects, then asks about o if it is open past
+// its deadline: the effects queue held it instead of the open one.
 func (r *run) effectsOf(ctx context.Context, o order.Order, now time.Time) {
-	r.mu.Lock()
-	r.rep.EffectsDue++
-	r.mu.Unlock()
-	if !r.opts.DryRun && r.s.Renderer != nil {
-		// Dispatch claims each effect on the order read again, so one a
-		// notify function is sending meanwhile is left to it.
-		d, err := r.s.Dispatch(ctx, o.ID, r.opts.Holder)
-		r.mu.Lock()
-		r.rep.EffectsSent += d.Sent + d.Skipped
-		r.rep.EffectsFailed += d.Failed
-		r.mu.Unlock()
-		if err != nil {
-			r.failed("send the effects of "+o.ID, err)
-		}
-	}
+	r.dispatchEffects(ctx, o.ID)
 	// To the second, as the open queue compares.
 	if (o.Status == order.Pending || o.Status == order.Processing) && !o.Deadline.IsZero() && o.Deadline.Unix() < now.Unix() {
 		r.mu.Lock()
 		r.asked[o.ID] = true
 		r.mu.Unlock()
 		r.openOrder(ctx, o, now)
+	}
+}
+
+// dispatchEffects sends the effects order or subscription id owes (a dry
+// run only counts it).
+func (r *run) dispatchEffects(ctx context.Context, id string) {
+	r.mu.Lock()
+	r.rep.EffectsDue++
+	r.mu.Unlock()
+	if r.opts.DryRun || r.s.Renderer == nil {
+		return
+	}
+	// Dispatch claims each effect on the item read again, so one a notify
+	// function is sending meanwhile is left to it.
+	d, err := r.s.Dispatch(ctx, id, r.opts.Holder)
+	r.mu.Lock()
+	r.rep.EffectsSent += d.Sent + d.Skipped
+	r.rep.EffectsFailed += d.Failed
+	r.mu.Unlock()
+	if err != nil {
+		r.failed("send the effects of "+id, err)
 	}
 }
 

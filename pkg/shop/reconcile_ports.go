@@ -64,27 +64,14 @@ const (
 // queue (reconcile must find it), and is listed as failed once it closes;
 // `jampay effects retry ORDER_ID` reaches it meanwhile.
 func OrderQueue(o *order.Order) (string, time.Time) {
-	var owed, failed time.Time
-	var owes, fails bool
-	for _, w := range o.Outbox {
-		switch w.State {
-		case order.EffectOwed, order.EffectClaimed:
-			if !owes || w.OwedAt.Before(owed) {
-				owed, owes = w.OwedAt, true
-			}
-		case order.EffectFailed:
-			if !fails || w.OwedAt.Before(failed) {
-				failed, fails = w.OwedAt, true
-			}
-		}
-	}
+	d := datesOf(o.Outbox)
 	switch {
-	case owes:
-		return QueueEffects, owed
+	case d.owes:
+		return QueueEffects, d.owed
 	case (o.Status == order.Pending || o.Status == order.Processing) && !o.Deadline.IsZero():
 		return QueueOpen, o.Deadline
-	case fails:
-		return QueueEffectsFailed, failed
+	case d.fails:
+		return QueueEffectsFailed, d.failed
 	}
 	return "", time.Time{}
 }
