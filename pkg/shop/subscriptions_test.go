@@ -28,6 +28,7 @@ type subGateway struct {
 	gateway
 	mu       sync.Mutex
 	subCalls int
+	subIDs   []string
 	subErr   error
 	cancels  []bool
 }
@@ -36,6 +37,7 @@ func (g *subGateway) CreateSubscriptionCheckout(_ context.Context, s *subscripti
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.subCalls++
+	g.subIDs = append(g.subIDs, s.ID)
 	if g.subErr != nil {
 		return subscription.Checkout{}, g.subErr
 	}
