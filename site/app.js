@@ -19,10 +19,71 @@ function cartCurrency() {
   return first.done ? null : product(first.value).currency;
 }
 
+// A product with an interval is a subscription: it is checked out on its
+// own (one per checkout), never added to the cart.
+const isSubscription = (p) => !!p.interval;
+
+// The demo sells its rupee plan through Razorpay and the others through
+// Stripe; a shop may offer both for one plan.
+const planGateway = (p) => (p.currency === "inr" ? "razorpay" : "stripe");
+
+function every(p) {
+  const n = p.intervalCount || 1;
+  return n === 1 ? "a " + p.interval : "every " + n + " " + p.interval + "s";
+}
+
+function renderPlans() {
+  const plans = state.catalog.products.filter(isSubscription);
+  $("#plans-section").hidden = !plans.length;
+  const list = $("#plans");
+  list.replaceChildren();
+  for (const p of plans) {
+    const li = document.createElement("li");
+    li.className = "plan";
+    li.dataset.sku = p.sku;
+    li.innerHTML = `
+      <img alt="" width="320" height="220" loading="lazy">
+      <div class="body">
+        <h3></h3>
+        <p class="desc"></p>
+        <p class="price"></p>
+        <p class="muted via"></p>
+        <button type="button" class="primary subscribe">Subscribe</button>
+      </div>`;
+    li.querySelector("img").src = p.image || "img/jar.svg";
+    li.querySelector("h3").textContent = p.name;
+    li.querySelector(".desc").textContent = p.description || "";
+    li.querySelector(".price").textContent = formatMoney(p.unitAmount, p.currency) + " " + every(p);
+    const gateway = planGateway(p);
+    li.querySelector(".via").textContent = (p.trialDays ? p.trialDays + "-day free trial. " : "") +
+      "Billed through " + (gateway === "razorpay" ? "Razorpay" : "Stripe") + ".";
+    const button = li.querySelector(".subscribe");
+    button.setAttribute("aria-label", "Subscribe to " + p.name);
+    button.addEventListener("click", () => subscribe(p, gateway, button));
+    list.appendChild(li);
+  }
+}
+
+async function subscribe(p, gateway, button) {
+  $("#plans-error").textContent = "";
+  button.disabled = true;
+  button.textContent = "Starting checkout…";
+  try {
+    await createCheckout({
+      apiBase: API_BASE, gateway, items: [{ sku: p.sku, quantity: 1 }],
+      email: $("#email").value.trim() || undefined,
+    });
+  } catch (err) {
+    $("#plans-error").textContent = err.message;
+    button.disabled = false;
+    button.textContent = "Subscribe";
+  }
+}
+
 function renderProducts() {
   const list = $("#products");
   list.replaceChildren();
-  for (const p of state.catalog.products) {
+  for (const p of state.catalog.products.filter((p) => !isSubscription(p))) {
     const li = document.createElement("li");
     li.className = "card";
     li.dataset.sku = p.sku;
@@ -117,6 +178,7 @@ async function main() {
   document.title = state.catalog.shopName + " — shop";
   $("#shop-name").textContent = state.catalog.shopName;
   renderProducts();
+  renderPlans();
   renderCart();
   $("#buy").addEventListener("submit", buy);
 }

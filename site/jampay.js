@@ -11,8 +11,15 @@
 // Prices never leave the browser: the cart says which products and how many,
 // and jampay prices them from the catalog it ships with. The order id and
 // its status token are kept in sessionStorage, never put in a URL.
+//
+// A cart of one subscription product checks out a subscription instead:
+// its id and token are kept in localStorage (the account page needs them
+// next month too), read with getSubscription or waitForSubscription, and
+// the subscriber cancels with cancelSubscription or, on Stripe, manages the
+// card with openBillingPortal. The token never goes in a URL's query.
 
 const STORAGE_KEY = "jampay.order";
+const SUBSCRIPTION_KEY = "jampay.subscription";
 const RAZORPAY_SCRIPT = "https://checkout.razorpay.com/v1/checkout.js";
 
 /**
@@ -77,6 +84,16 @@ export async function createCheckout(o) {
   const headers = { "Content-Type": "application/json" };
   if (key) headers["Idempotency-Key"] = key;
   const created = await request(apiBase + "/api/checkout", { method: "POST", headers, body: JSON.stringify(body) });
+  if (created.subscriptionId) {
+    saveSubscription({ apiBase, subscriptionId: created.subscriptionId, statusToken: created.statusToken, gateway: created.gateway });
+    if (o.redirect === false) return created;
+    if (created.gateway === "razorpay") {
+      await openRazorpay(created, { ...o, successUrl: o.successUrl || "account.html", cancelUrl: o.cancelUrl || "account.html" });
+    } else {
+      location.assign(created.checkout.url);
+    }
+    return created;
+  }
   sessionStorage.setItem(STORAGE_KEY, JSON.stringify({
     apiBase, orderId: created.orderId, statusToken: created.statusToken, gateway: created.gateway,
     checkoutUrl: created.checkout && created.checkout.url, amount: created.amount, currency: created.currency,
@@ -144,7 +161,6 @@ async function openRazorpay(created, o) {
   // set them, so jampay finds the order by the Razorpay order id it created.
   const options = {
     key: c.keyId,
-    order_id: c.orderId,
     amount: c.amount,
     currency: c.currency,
     name: c.name,
@@ -153,6 +169,14 @@ async function openRazorpay(created, o) {
     handler: () => go(o.successUrl || "success.html"),
     modal: { ondismiss: () => go(o.cancelUrl || "cancel.html") },
   };
+  // An order is paid on its Razorpay order; a subscription is authenticated
+  // on the Razorpay subscription jampay made for it.
+  if (c.subscriptionId) {
+    options.subscription_id = c.subscriptionId;
+    if (c.description) options.description = c.description;
+  } else {
+    options.order_id = c.orderId;
+  }
   // Checkout's own deadline (seconds), when jampay sets one: the order's TTL.
   if (c.timeout) options.timeout = c.timeout;
   // No "payment.failed" handler: Razorpay keeps Checkout open after a
@@ -198,6 +222,100 @@ export async function waitForOrder({ order = currentOrder(), onUpdate = () => {}
       if (SETTLED.includes(last.status)) return last;
     } catch (err) {
       if (err.status === 404) throw err; // wrong token or no such order: polling will not help
+    }
+    if (Date.now() + delay > deadline || (signal && signal.aborted)) return last;
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 1.5, 8000);
+  }
+}
+
+/** Subscription statuses in which the subscriber gets what they pay for. */
+export const ENTITLED = ["trialing", "active", "past_due"];
+
+/** Subscription statuses that never change again. */
+export const ENDED = ["canceled", "completed", "expired"];
+
+/**
+ * Keeps a subscription's id and token in this browser (localStorage), so
+ * the account page finds it on later visits. {apiBase, subscriptionId,
+ * statusToken, gateway}
+ */
+export function saveSubscription(sub) {
+  try {
+    localStorage.setItem(SUBSCRIPTION_KEY, JSON.stringify(sub));
+  } catch {
+    // Storage refused (private mode): the access link still works.
+  }
+}
+
+/** The subscription this browser checked out or opened last, or null. */
+export function currentSubscription() {
+  try {
+    return JSON.parse(localStorage.getItem(SUBSCRIPTION_KEY));
+  } catch {
+    return null;
+  }
+}
+
+/** Forgets the subscription kept in this browser. */
+export function clearSubscription() {
+  localStorage.removeItem(SUBSCRIPTION_KEY);
+}
+
+function subscriptionURL(apiBase, id, action) {
+  return base(apiBase) + "/api/subscriptions/" + encodeURIComponent(id) + (action ? "/" + action : "");
+}
+
+/** Fetches a subscription's state with its token (apiBase as in createCheckout, "" for the same origin). */
+export function getSubscription(id, token, { apiBase } = {}) {
+  return request(subscriptionURL(apiBase, id), {
+    headers: { Authorization: "Bearer " + token },
+    cache: "no-store",
+  });
+}
+
+/**
+ * Asks the gateway to cancel the subscription at the end of its period.
+ * Resolves with {subscriptionId, cancelAtPeriodEnd}; the state read with
+ * getSubscription changes once the gateway confirms.
+ */
+export function cancelSubscription(id, token, { apiBase } = {}) {
+  return request(subscriptionURL(apiBase, id, "cancel"), {
+    method: "POST",
+    headers: { Authorization: "Bearer " + token },
+  });
+}
+
+/**
+ * Opens the gateway's billing portal (Stripe), where the subscriber
+ * updates the card; it returns to the shop's account page. {redirect:
+ * false} only resolves with the URL. Razorpay answers not_supported.
+ */
+export async function openBillingPortal(id, token, { apiBase, redirect = true } = {}) {
+  const { url } = await request(subscriptionURL(apiBase, id, "portal"), {
+    method: "POST",
+    headers: { Authorization: "Bearer " + token },
+  });
+  if (redirect) location.assign(url);
+  return url;
+}
+
+/**
+ * Polls a subscription with backoff — 1 s, growing to 8 s — calling
+ * onUpdate with every answer, until until(subscription) is true (by
+ * default: it is out of pending), it has ended, or timeoutMs passes.
+ * Resolves with the last state seen.
+ */
+export async function waitForSubscription(id, token, { apiBase, until = (s) => s.status !== "pending", onUpdate = () => {}, timeoutMs = 10 * 60 * 1000, signal } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 1000, last = null;
+  for (;;) {
+    try {
+      last = await getSubscription(id, token, { apiBase });
+      onUpdate(last);
+      if (until(last) || ENDED.includes(last.status)) return last;
+    } catch (err) {
+      if (err.status === 404) throw err; // wrong token or no such subscription
     }
     if (Date.now() + delay > deadline || (signal && signal.aborted)) return last;
     await new Promise((r) => setTimeout(r, delay));

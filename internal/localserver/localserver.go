@@ -31,6 +31,7 @@ import (
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/razorpaygw"
 	"github.com/jampay/jampay/pkg/shop"
+	"github.com/jampay/jampay/pkg/subscription"
 	"github.com/jampay/jampay/pkg/webhooks"
 )
 
@@ -155,8 +156,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		owner.Renderer = r
 	}
 	s.dispatch = &dispatcher{svc: owner, logger: opts.Logger}
-	owed := s.dispatch.owed()
-	owner.Owed = owed
+	owed, subOwed := s.dispatch.owed(), s.dispatch.subscriptionOwed()
+	owner.Owed, owner.SubscriptionOwed = owed, subOwed
 	sb := sandbox.New(sandbox.Config{
 		BaseURL: base, SiteURL: siteURL, ShopName: cat.ShopName,
 		StripeSecret: stripeSecrets[0], RazorpaySecret: rzpSecrets[0],
@@ -185,7 +186,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		checkouts["stripe"], mode["stripe"] = sb.Stripe(), "sandbox"
 		owner.Inquirers["stripe"], owner.Refunders["stripe"] = sb.Stripe(), sb.Stripe()
 	}
-	razorpay, err := gateways.RazorpayCheckout(cfg, cat.ShopName)
+	plans, _ := store.(subscription.PlanStore) // both stores remember plans
+	razorpay, err := gateways.RazorpayCheckout(cfg, cat.ShopName, plans)
 	if err != nil {
 		ln.Close()
 		return nil, err
@@ -223,7 +225,12 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	apiHandler := api.Handler(api.Deps{
 		Store: store, Catalog: cat, Gateways: checkouts, CheckoutRateLimit: rateLimit,
 		Webhooks:       map[string]api.WebhookParser{"stripe": stripeHook, "razorpay": rzpHook},
-		AllowedOrigins: origins, Effects: opts.Effects, Owed: owed, Now: now, Logger: opts.Logger,
+		AllowedOrigins: origins, Effects: opts.Effects, Owed: owed, SubscriptionOwed: subOwed, Now: now, Logger: opts.Logger,
+		// The sandbox's gateways (and the real ones) sell subscriptions:
+		// jampay serve holds their keys, so it serves cancel and the portal.
+		SubscriptionActions: true, AccountURL: siteURL + "/account.html",
+		// Access-link mails go to the same recorder as the rest.
+		Renderer: owner.Renderer, Mailer: sent, MailEnabled: true,
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiHandler)

@@ -1,6 +1,7 @@
 package localserver
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -11,13 +12,14 @@ import (
 
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/shop"
+	"github.com/jampay/jampay/pkg/subscription"
 )
 
-// jampay serve dispatches what orders owe people in-process (invariant 10:
-// locally, nothing is sent) and keeps every mail and owner event in
-// memory, for the dashboard's "Mail and events" page.
+// jampay serve dispatches what orders and subscriptions owe people
+// in-process (invariant 10: locally, nothing is sent) and keeps every mail
+// and owner event in memory, for the dashboard's "Mail and events" page.
 
-// serveHolder names jampay serve's dispatches in the orders' outboxes.
+// serveHolder names jampay serve's dispatches in the outboxes.
 const serveHolder = "serve"
 
 // keptSent bounds how many mails and events the page keeps (newest).
@@ -57,14 +59,17 @@ func (r *recorder) Send(_ context.Context, m shop.Mail) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.n++
-	sm := sentMail{N: r.n, At: r.now(), OrderID: m.Tags["order_id"], Kind: m.Tags["kind"], Mail: m}
+	// OrderID is what the page shows the mail is about: an order, or a
+	// subscription.
+	sm := sentMail{N: r.n, At: r.now(), OrderID: cmp.Or(m.Tags["order_id"], m.Tags["subscription_id"]), Kind: m.Tags["kind"], Mail: m}
 	r.mails = keepNewest(r.mails, sm)
 	return nil
 }
 
 func (r *recorder) Publish(_ context.Context, e shop.OwnerEvent) error {
 	var detail struct {
-		OrderID string `json:"orderId"`
+		OrderID        string `json:"orderId"`
+		SubscriptionID string `json:"subscriptionId"`
 	}
 	_ = json.Unmarshal(e.Detail, &detail)
 	pretty := string(e.Detail)
@@ -76,7 +81,7 @@ func (r *recorder) Publish(_ context.Context, e shop.OwnerEvent) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.events = keepNewest(r.events, sentEvent{At: r.now(), OrderID: detail.OrderID, DetailType: e.DetailType, Detail: pretty})
+	r.events = keepNewest(r.events, sentEvent{At: r.now(), OrderID: cmp.Or(detail.OrderID, detail.SubscriptionID), DetailType: e.DetailType, Detail: pretty})
 	return nil
 }
 
@@ -103,9 +108,9 @@ func (r *recorder) mail(n int) (sentMail, bool) {
 	return sentMail{}, false
 }
 
-// dispatcher sends what an order owes after each change this server won,
-// off the request that made it (the webhook answers at once, as in AWS
-// where notify reads the table's stream).
+// dispatcher sends what an order or a subscription owes after each change
+// this server won, off the request that made it (the webhook answers at
+// once, as in AWS where notify reads the table's stream).
 type dispatcher struct {
 	svc    *shop.Service
 	logger *slog.Logger
@@ -117,17 +122,26 @@ type dispatcher struct {
 // status), its effects go. Two writes of one order dispatch concurrently;
 // whichever holds the earlier effect's claim sends the later one after it.
 func (d *dispatcher) owed() func(ctx context.Context, after order.Order) {
-	return func(ctx context.Context, after order.Order) {
-		d.wg.Add(1)
-		go func() {
-			defer d.wg.Done()
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dispatchTimeout)
-			defer cancel()
-			if _, err := d.svc.Dispatch(ctx, after.ID, serveHolder); err != nil {
-				d.logger.Error("dispatching effects", "order", after.ID, "err", err)
-			}
-		}()
-	}
+	return func(ctx context.Context, after order.Order) { d.dispatch(ctx, after.ID) }
+}
+
+// subscriptionOwed is the shop.Service.SubscriptionOwed hook: owed, for a
+// subscription.
+func (d *dispatcher) subscriptionOwed() func(ctx context.Context, after subscription.Subscription) {
+	return func(ctx context.Context, after subscription.Subscription) { d.dispatch(ctx, after.ID) }
+}
+
+// dispatch sends what order or subscription id owes, in the background.
+func (d *dispatcher) dispatch(ctx context.Context, id string) {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dispatchTimeout)
+		defer cancel()
+		if _, err := d.svc.Dispatch(ctx, id, serveHolder); err != nil {
+			d.logger.Error("dispatching effects", "id", id, "err", err)
+		}
+	}()
 }
 
 // Wait waits for the dispatches under way.

@@ -20,16 +20,25 @@ import (
 
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/stripehook"
+	"github.com/jampay/jampay/pkg/subscription"
 )
 
 //go:embed stripe/*.json razorpay/*.json
 var files embed.FS
 
-// templates holds both gateways' payloads by file name; js writes a value as
-// a JSON literal, so no value can break the JSON around it.
-var templates = template.Must(template.New("").Funcs(template.FuncMap{
-	"js": func(v any) (string, error) { b, err := json.Marshal(v); return string(b), err },
-}).ParseFS(files, "stripe/*.json", "razorpay/*.json"))
+// stripeTemplates and razorpayTemplates hold each gateway's payloads by
+// file name (both have a subscription.json); js writes a value as a JSON
+// literal, so no value can break the JSON around it.
+var (
+	stripeTemplates   = parse("stripe/*.json")
+	razorpayTemplates = parse("razorpay/*.json")
+)
+
+func parse(glob string) *template.Template {
+	return template.Must(template.New("").Funcs(template.FuncMap{
+		"js": func(v any) (string, error) { b, err := json.Marshal(v); return string(b), err },
+	}).ParseFS(files, glob))
+}
 
 // StripeAPIVersion is the API version stripe-go v76 speaks.
 const StripeAPIVersion = "2023-10-16"
@@ -69,6 +78,46 @@ type Stripe struct {
 	// currency, and the priced ones under currency_conversion.
 	PresentmentCurrency string
 	PresentmentAmount   int64
+
+	Subscription
+}
+
+// Subscription is what a subscription's events carry: the Subscription
+// object of customer.subscription.*, the Invoice of invoice.*, and a
+// Checkout Session in subscription mode. Zero fields get defaults.
+type Subscription struct {
+	// SubscriptionID is jampay's subscription (sbn_…), in the metadata
+	// jampay's checkout sets: default OrderID. A Checkout Session is in
+	// subscription mode when it is set or OrderID is a subscription's id.
+	SubscriptionID string
+	// SubscriptionRef is Stripe's subscription (sub_…); CustomerID its
+	// customer (cus_…); InvoiceID the invoice of invoice.* (in_…).
+	SubscriptionRef string
+	CustomerID      string
+	InvoiceID       string
+	// Status is the Subscription's status as Stripe writes it (trialing,
+	// active, past_due, unpaid, paused, canceled): default what the type
+	// says (deleted canceled, paused paused, trial_will_end trialing),
+	// else trialing before TrialEnd, else active.
+	Status string
+	// PeriodStart and PeriodEnd are the subscription's current period,
+	// and the invoice line's: default Created and one Interval later.
+	PeriodStart, PeriodEnd time.Time
+	// Started is when the subscription was created: default PeriodStart.
+	Started  time.Time
+	TrialEnd time.Time
+	// CancelAtPeriodEnd: the subscription ends with its period
+	// (cancel_at is then the period's end).
+	CancelAtPeriodEnd bool
+	// BillingReason is the invoice's: subscription_create for the first,
+	// subscription_cycle (default) for a renewal.
+	BillingReason string
+	// AttemptCount is how often the invoice was tried (default 1).
+	AttemptCount int64
+	// Interval and IntervalCount are the price's: default month, 1.
+	Interval      string
+	IntervalCount int64
+	Name          string // the product's name
 }
 
 // Payload returns the event's JSON, as Stripe would POST it.
@@ -102,13 +151,20 @@ func (e Stripe) Payload() ([]byte, error) {
 	if e.Created.IsZero() {
 		e.Created = time.Now()
 	}
+	subMode := e.SubscriptionID != "" || subscription.ValidID(e.OrderID)
+	if subMode || et.Object == "subscription" || et.Object == "invoice" {
+		e.Subscription = e.Subscription.defaults(et, e.OrderID, suffix, e.Created)
+	}
 	data := struct {
 		Stripe
 		Created, ExpiresAt           int64
 		PaymentStatus, SessionStatus string
 		SourceAmount                 int64
 		SourceCurrency               string
-	}{Stripe: e, Created: e.Created.Unix(), ExpiresAt: e.Created.Add(30 * time.Minute).Unix()}
+		SubMode                      bool
+		Sub                          subTimes
+	}{Stripe: e, Created: e.Created.Unix(), ExpiresAt: e.Created.Add(30 * time.Minute).Unix(), SubMode: subMode,
+		Sub: e.Subscription.times()}
 	if e.PresentmentCurrency != "" && et.Object == "checkout.session" {
 		// The priced amount moves under currency_conversion, and the
 		// customer's takes its place at the top, as Stripe wrote it.
@@ -124,13 +180,18 @@ func (e Stripe) Payload() ([]byte, error) {
 	case order.KindFailed:
 		data.PaymentStatus, data.SessionStatus = "unpaid", "complete"
 	default:
-		data.PaymentStatus, data.SessionStatus = cmp.Or(e.PaymentStatus, "paid"), "complete"
+		paid := "paid"
+		if subMode && e.Amount == 0 {
+			// A trial's checkout takes no money now.
+			paid = "no_payment_required"
+		}
+		data.PaymentStatus, data.SessionStatus = cmp.Or(e.PaymentStatus, paid), "complete"
 	}
 	if et.Kind == order.KindDisputeOpened && e.DisputeStatus == "" {
 		data.Stripe.DisputeStatus = "needs_response"
 	}
 	var buf bytes.Buffer
-	if err := templates.ExecuteTemplate(&buf, name, data); err != nil {
+	if err := stripeTemplates.ExecuteTemplate(&buf, name, data); err != nil {
 		return nil, err
 	}
 	// Compact, as Stripe sends it (and so the bytes signed are the bytes sent).
@@ -149,4 +210,82 @@ func StripeSignature(body []byte, secret string, at time.Time) string {
 		at = time.Now()
 	}
 	return webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: secret, Timestamp: at}).Header
+}
+
+// defaults fills in what a subscription event of type et leaves out.
+func (s Subscription) defaults(et stripehook.EventType, orderID, suffix string, created time.Time) Subscription {
+	def := func(v *string, d string) {
+		if *v == "" {
+			*v = d
+		}
+	}
+	def(&s.SubscriptionID, orderID)
+	def(&s.SubscriptionRef, "sub_"+suffix)
+	def(&s.CustomerID, "cus_"+suffix)
+	def(&s.InvoiceID, "in_"+randomHex()[:14])
+	def(&s.BillingReason, "subscription_cycle")
+	def(&s.Interval, "month")
+	def(&s.Name, "Jam club")
+	if s.IntervalCount == 0 {
+		s.IntervalCount = 1
+	}
+	if s.AttemptCount == 0 {
+		s.AttemptCount = 1
+	}
+	if s.PeriodStart.IsZero() {
+		s.PeriodStart = created
+	}
+	if s.PeriodEnd.IsZero() {
+		s.PeriodEnd = NextPeriod(s.PeriodStart, s.Interval, s.IntervalCount)
+	}
+	if s.Started.IsZero() {
+		s.Started = s.PeriodStart
+	}
+	switch et.Type {
+	case "customer.subscription.deleted":
+		def(&s.Status, "canceled")
+	case "customer.subscription.paused":
+		def(&s.Status, "paused")
+	case "customer.subscription.trial_will_end":
+		def(&s.Status, "trialing")
+		if s.TrialEnd.IsZero() {
+			s.TrialEnd = created.Add(3 * 24 * time.Hour)
+		}
+	}
+	if s.TrialEnd.After(created) {
+		def(&s.Status, "trialing")
+	}
+	def(&s.Status, "active")
+	return s
+}
+
+// subTimes are a Subscription's times as Stripe writes them: Unix seconds,
+// 0 for none (written null).
+type subTimes struct {
+	PeriodStart, PeriodEnd, Started, TrialEnd int64
+}
+
+func (s Subscription) times() subTimes {
+	unix := func(t time.Time) int64 {
+		if t.IsZero() {
+			return 0
+		}
+		return t.Unix()
+	}
+	return subTimes{unix(s.PeriodStart), unix(s.PeriodEnd), unix(s.Started), unix(s.TrialEnd)}
+}
+
+// NextPeriod is when a billing period of count intervals (day, week,
+// month, year) that starts at start ends, as the gateways count it.
+func NextPeriod(start time.Time, interval string, count int64) time.Time {
+	n := int(max(count, 1))
+	switch interval {
+	case "day":
+		return start.AddDate(0, 0, n)
+	case "week":
+		return start.AddDate(0, 0, 7*n)
+	case "year":
+		return start.AddDate(n, 0, 0)
+	}
+	return start.AddDate(0, n, 0)
 }

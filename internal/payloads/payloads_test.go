@@ -5,8 +5,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jampay/jampay/internal/payloads"
+	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/razorpayhook"
 	"github.com/jampay/jampay/pkg/stripehook"
 )
@@ -66,5 +68,45 @@ func TestRazorpay_EveryHandledTypeHasItsEntities(t *testing.T) {
 	}
 	if _, _, err := (payloads.Razorpay{Type: "virtual_account.created", OrderID: "ord_a"}).Payload(); err == nil {
 		t.Error("an unhandled type was written")
+	}
+}
+
+// TestSubscription_PayloadsReadAsTheirFacts: what the sandbox sends for a
+// subscription reads, through the webhooks' own decoders, as the facts it
+// was written with.
+func TestSubscription_PayloadsReadAsTheirFacts(t *testing.T) {
+	const sbn = "sbn_aaaaaaaaaaaaaaaaaaaaaaaaaa"
+	at := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	end := at.AddDate(0, 1, 0)
+	b, _ := payloads.Stripe{Type: "checkout.session.completed", OrderID: sbn, Created: at,
+		Subscription: payloads.Subscription{SubscriptionRef: "sub_x"}}.Payload()
+	e, err := stripehook.Decode(b)
+	if err != nil || e.OrderID != sbn || e.Sub == nil || e.Sub.Ref != "sub_x" || e.Kind != order.KindPaid {
+		t.Errorf("a completed subscription session: %+v %v", e, err)
+	}
+	b, _ = payloads.Stripe{Type: "invoice.paid", OrderID: sbn, Amount: 900, Created: at,
+		Subscription: payloads.Subscription{SubscriptionRef: "sub_x", InvoiceID: "in_1", BillingReason: "subscription_create"}}.Payload()
+	e, err = stripehook.Decode(b)
+	if err != nil || e.OrderID != sbn || e.Amount != 900 || e.Sub.Renewal != "in_1" || !e.Sub.FirstInvoice || !e.Sub.PeriodEnd.Equal(end) {
+		t.Errorf("invoice.paid: %+v %+v %v", e, e.Sub, err)
+	}
+	b, _ = payloads.Stripe{Type: "customer.subscription.updated", OrderID: sbn, Created: at,
+		Subscription: payloads.Subscription{SubscriptionRef: "sub_x", Status: "past_due", CancelAtPeriodEnd: true}}.Payload()
+	e, err = stripehook.Decode(b)
+	if err != nil || e.Sub.Status != "past_due" || !e.Sub.CancelAtPeriodEnd || !e.Sub.PeriodEnd.Equal(end) {
+		t.Errorf("customer.subscription.updated: %+v %v", e.Sub, err)
+	}
+	b, _, _ = payloads.Razorpay{Type: "subscription.charged", OrderID: sbn, PaymentID: "pay_1", Amount: 49900, Created: at,
+		RazorpaySubscription: payloads.RazorpaySubscription{RazorpaySubscriptionID: "sub_r"}}.Payload()
+	e, err = razorpayhook.Decode(b)
+	if err != nil || e.SessionRef != "sub_r" || e.Kind != order.KindRenewalPaid || e.Amount != 49900 || e.Currency != "inr" ||
+		e.Sub.Renewal != "pay_1" || !e.Sub.FirstInvoice || e.Sub.Status != "active" || !e.Sub.PeriodEnd.Equal(end) {
+		t.Errorf("subscription.charged: %+v %+v %v", e, e.Sub, err)
+	}
+	b, _, _ = payloads.Razorpay{Type: "subscription.authenticated", OrderID: sbn, Created: at,
+		RazorpaySubscription: payloads.RazorpaySubscription{RazorpaySubscriptionID: "sub_r", StartAt: at.AddDate(0, 0, 7)}}.Payload()
+	e, err = razorpayhook.Decode(b)
+	if err != nil || e.Sub.Status != "trialing" || !e.Sub.TrialEnd.Equal(at.AddDate(0, 0, 7)) {
+		t.Errorf("subscription.authenticated with a trial: %+v %v", e.Sub, err)
 	}
 }

@@ -1,7 +1,8 @@
 // jampay sandbox: a local stand-in for Razorpay's Checkout.js. It offers the
 // same surface a shop uses — new Razorpay(options), .on("payment.failed"),
-// .open(), options.handler and options.modal.ondismiss — and its buttons
-// make the sandbox send the webhooks Razorpay would. No real money moves.
+// .open(), options.handler and options.modal.ondismiss, with order_id for an
+// order or subscription_id for a subscription — and its buttons make the
+// sandbox send the webhooks Razorpay would. No real money moves.
 (function () {
   "use strict";
   function fmt(amount, currency) {
@@ -10,7 +11,7 @@
   }
   function Razorpay(options) {
     if (!(this instanceof Razorpay)) return new Razorpay(options);
-    if (!options || !options.key || !options.order_id) throw new Error("Razorpay: key and order_id are required");
+    if (!options || !options.key || !(options.order_id || options.subscription_id)) throw new Error("Razorpay: key and order_id or subscription_id are required");
     this.options = options;
     this.handlers = {};
   }
@@ -18,7 +19,7 @@
   Razorpay.prototype.emit = function (event, arg) { (this.handlers[event] || []).forEach(function (fn) { fn(arg); }); };
   Razorpay.prototype.close = function () { if (this.root) { this.root.remove(); this.root = null; } };
   Razorpay.prototype.open = function () {
-    var self = this, o = this.options;
+    var self = this, o = this.options, sub = !o.order_id && o.subscription_id;
     var root = document.createElement("div");
     root.setAttribute("data-jampay-sandbox", "razorpay");
     root.style.cssText = "position:fixed;inset:0;background:rgba(17,24,39,.55);display:grid;place-items:center;z-index:2147483647;font-family:system-ui,sans-serif";
@@ -39,8 +40,16 @@
       '<button data-act="abandon" style="font:inherit;font-weight:600;padding:.75rem;border:2px solid #6b7280;border-radius:10px;background:#fff;color:#374151;cursor:pointer">Abandon (close Checkout)</button>' +
       "</div>" +
       '<p id="rzp-sbx-lose" style="margin:.8rem 0 0;color:#4b5563;font-size:.85rem">"Pay, but lose the webhook" pays and sends nothing: the order stays pending until reconcile asks Razorpay ("Reconcile now" at <a href="/_jampay/">/_jampay/</a>).</p>';
-    box.querySelector("#rzp-sbx-title").textContent = "Pay " + (o.name || "the shop");
-    box.querySelector("[data-total]").textContent = fmt(o.amount, o.currency || "INR");
+    box.querySelector("#rzp-sbx-title").textContent = (sub ? "Subscribe — " : "Pay ") + (o.name || "the shop");
+    box.querySelector("[data-total]").textContent = o.amount ? fmt(o.amount, o.currency || "INR") : "";
+    if (sub) {
+      // A subscription: Subscribe authenticates it; no lost-webhook button.
+      var first = box.querySelector('[data-act="pay"]');
+      first.textContent = "Subscribe";
+      first.setAttribute("data-act", "subscribe");
+      box.querySelector('[data-act="pay-lose-webhook"]').remove();
+      box.querySelector("#rzp-sbx-lose").textContent = o.description || "";
+    }
     root.appendChild(box);
     document.body.appendChild(root);
     this.root = root;
@@ -48,11 +57,13 @@
     buttons[0].focus();
     function act(action) {
       buttons.forEach(function (b) { b.disabled = true; });
-      return fetch("/sandbox/razorpay/" + encodeURIComponent(o.order_id) + "/" + action, { method: "POST" })
+      var url = sub ? "/sandbox/subscriptions/" + encodeURIComponent(o.subscription_id) + "/" + action
+        : "/sandbox/razorpay/" + encodeURIComponent(o.order_id) + "/" + action;
+      return fetch(url, { method: "POST", headers: { Accept: "application/json" } })
         .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
         .then(function (res) {
           if (!res.ok) throw new Error(res.body.error || "sandbox error");
-          if (action === "pay" || action === "pay-lose-webhook") { self.close(); if (o.handler) o.handler(res.body); }
+          if (action === "pay" || action === "pay-lose-webhook" || action === "subscribe") { self.close(); if (o.handler) o.handler(res.body); }
           else if (action === "decline") {
             // Razorpay keeps Checkout open after a failed payment, with the
             // error, so the customer can retry on the same order.

@@ -38,8 +38,8 @@ type Config struct {
 	RazorpaySecret string
 	// RazorpayKeySecret signs the Checkout handler's payment signature.
 	RazorpayKeySecret string
-	// Expire ends an order whose customer walked away from Razorpay's
-	// Checkout: Razorpay sends no event for that, so jampay's reconcile job
+	// Expire ends an order or subscription (by jampay's id) whose customer
+	// walked away from Razorpay's Checkout: Razorpay sends no event for that, so jampay's reconcile job
 	// does it in production, and the sandbox at once.
 	Expire func(ctx context.Context, orderID string) error
 	Client *http.Client
@@ -69,6 +69,10 @@ type Sandbox struct {
 	// order they were lost: what its Missed hands reconcile.
 	lost []lostEvent
 	seq  int64
+	// subs are the subscriptions, by jampay's id; subRefs the gateway's
+	// references to them (checkout, subscription) → jampay's id.
+	subs    map[string]*subBook
+	subRefs map[string]string
 	// sending counts webhooks sent after their answer (refunds'), so Wait
 	// and tests can tell when they are out.
 	sending sync.WaitGroup
@@ -126,7 +130,8 @@ func New(cfg Config) *Sandbox {
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	cfg.SiteURL = strings.TrimRight(cfg.SiteURL, "/")
-	return &Sandbox{cfg: cfg, sessions: map[string]*session{}, byOrder: map[string]*session{}}
+	return &Sandbox{cfg: cfg, sessions: map[string]*session{}, byOrder: map[string]*session{},
+		subs: map[string]*subBook{}, subRefs: map[string]string{}}
 }
 
 // NewSecret makes a webhook signing secret for a run with none configured.
@@ -205,7 +210,11 @@ func post(ctx context.Context, client *http.Client, url string, body []byte, hea
 	return nil
 }
 
-// Handler serves the hosted checkout pages under /sandbox/.
+// Handler serves the hosted checkout pages under /sandbox/: orders' and
+// subscriptions', the subscriptions' time controls
+// (POST /sandbox/subscriptions/{id}/{renew|fail|exhaust|end-trial|end-period},
+// {id} jampay's subscription id or the gateway's), and the stand-in for
+// Stripe's billing portal.
 func (s *Sandbox) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /sandbox/stripe/{session}", s.stripePage)
@@ -213,6 +222,9 @@ func (s *Sandbox) Handler() http.Handler {
 	mux.HandleFunc("GET /sandbox/razorpay/checkout.js", s.razorpayScript)
 	mux.HandleFunc("POST /sandbox/razorpay/{order}/{action}", s.razorpayAction)
 	mux.HandleFunc("GET /sandbox/orders/{order}", s.references)
+	mux.HandleFunc("GET /sandbox/subscriptions/{id}", s.subscriptionPage)
+	mux.HandleFunc("POST /sandbox/subscriptions/{id}/{action}", s.subscriptionAction)
+	mux.HandleFunc("GET /sandbox/portal/{id}", s.portalPage)
 	return mux
 }
 
@@ -225,6 +237,9 @@ type References struct {
 	// Payment is the PaymentIntent id (Stripe) or the prefix of the
 	// sandbox's Razorpay payment ids.
 	Payment string `json:"payment"`
+	// Subscription is the gateway's subscription (sub_…), for a
+	// subscription (whose Session is its checkout).
+	Subscription string `json:"subscription,omitempty"`
 }
 
 // references answers which session the sandbox opened for an order, so
@@ -236,6 +251,8 @@ func (s *Sandbox) references(w http.ResponseWriter, r *http.Request) {
 	var refs References
 	if ok {
 		refs = References{Gateway: ss.Gateway, Session: ss.Ref, Payment: ss.PaymentRef}
+	} else if b, found := s.subs[r.PathValue("order")]; found {
+		ok, refs = true, References{Gateway: b.Gateway, Session: b.SessionRef, Subscription: b.Ref}
 	}
 	s.mu.Unlock()
 	if !ok {

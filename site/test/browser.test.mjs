@@ -524,3 +524,111 @@ test("a paid order's receipt shows at /_jampay/ mail", async () => {
   assert.match(await owner.locator("pre").first().innerText(), /Total/);
   await owner.screenshot({ path: path.join(shots, "dashboard-mail-receipt.png"), fullPage: true });
 });
+
+// subscribeTo presses Subscribe on a plan of the shop page.
+async function subscribeTo(page, sku) {
+  await page.goto(base + "/");
+  await page.getByLabel(/Email for the receipt/).fill("club@example.com");
+  await page.locator(`li.plan[data-sku="${sku}"]`).getByRole("button", { name: /Subscribe/ }).click();
+}
+
+// keptSubscription is the subscription id the page keeps (never the token
+// in a URL: the test reads the id only).
+async function keptSubscription(page) {
+  return page.evaluate(() => JSON.parse(localStorage.getItem("jampay.subscription")).subscriptionId);
+}
+
+// control presses a time control on the sandbox's page for the
+// subscription, then returns to the account page.
+async function control(page, id, name) {
+  await page.goto(base + "/sandbox/subscriptions/" + id);
+  await page.getByRole("button", { name }).click();
+  await page.waitForURL(/\/sandbox\/subscriptions\//);
+  await page.goto(base + "/account.html");
+}
+
+test("stripe: subscribe → trialing → renew → a failed renewal is past_due, still entitled → retries exhausted: halted, not entitled", async () => {
+  const page = await newPage();
+  await subscribeTo(page, "club-monthly");
+  await page.waitForURL(/\/sandbox\/subscriptions\/cs_sandbox_/);
+  await page.getByRole("button", { name: "Decline (card declined)" }).click();
+  assert.match(await page.getByRole("alert").textContent(), /Your card was declined\./);
+  await page.getByRole("button", { name: "Subscribe" }).click();
+  await page.waitForURL(/\/account\.html\?subscription=sbn_/);
+  assert.ok(!page.url().includes("token"), "the token is never in the URL");
+  await settle(page, "trialing");
+  assert.equal(await page.locator("#entitled").textContent(), "You have access");
+  assert.match(await page.locator("#plan").textContent(), /Jam club — \$9\.00 a month/);
+  assert.ok(await page.locator("#trial").isVisible());
+  assert.ok(await page.getByRole("button", { name: "Manage billing" }).isVisible());
+  const id = await keptSubscription(page);
+
+  await control(page, id, /Renew/);
+  await settle(page, "active");
+  await control(page, id, "Fail a renewal");
+  await settle(page, "past_due");
+  assert.equal(await page.locator("#entitled").textContent(), "You have access");
+  assert.match(await page.locator("#reason").textContent(), /did not go through/);
+  await page.screenshot({ path: path.join(shots, "account-past-due.png"), fullPage: true });
+  await control(page, id, "Exhaust the retries");
+  await settle(page, "halted");
+  assert.equal(await page.locator("#entitled").textContent(), "No access");
+  await page.screenshot({ path: path.join(shots, "account-halted.png"), fullPage: true });
+
+  // The billing portal's stand-in: updating the card pays the failed renewal.
+  await page.getByRole("button", { name: "Manage billing" }).click();
+  await page.waitForURL(/\/sandbox\/portal\//);
+  assert.match(await page.locator("main").textContent(), /stands in for Stripe's billing portal/);
+  await page.getByRole("button", { name: "Update card" }).click();
+  await page.getByRole("link", { name: "Return to the shop" }).click();
+  await page.waitForURL(/\/account\.html/);
+  await settle(page, "active");
+});
+
+test("stripe: subscribe → Cancel → ends on <date> → the period ends → canceled", async () => {
+  const page = await newPage();
+  await subscribeTo(page, "club-monthly");
+  await page.getByRole("button", { name: "Subscribe" }).click();
+  await settle(page, "trialing");
+  const id = await keptSubscription(page);
+  page.once("dialog", (d) => d.accept());
+  await page.getByRole("button", { name: "Cancel subscription" }).click();
+  await page.locator("#message", { hasText: /ends on/ }).waitFor({ timeout: 20000 });
+  const ends = await page.locator("#period").textContent();
+  assert.match(await page.locator("#message").textContent(), new RegExp("ends on " + ends));
+  assert.equal(await page.locator("#period-label").textContent(), "Ends on");
+  assert.ok(await page.getByRole("button", { name: "Cancel subscription" }).isHidden());
+  await page.screenshot({ path: path.join(shots, "account-canceling.png"), fullPage: true });
+  await control(page, id, "Let the period end");
+  await settle(page, "canceled");
+  assert.equal(await page.locator("#entitled").textContent(), "No access");
+});
+
+test("razorpay: subscribe in Checkout → active", async () => {
+  const page = await newPage();
+  await subscribeTo(page, "club-monthly-inr");
+  const dialog = page.getByRole("dialog");
+  await dialog.waitFor();
+  assert.match(await dialog.textContent(), /₹499\.00/);
+  await dialog.getByRole("button", { name: "Subscribe" }).click();
+  await page.waitForURL(/\/account\.html/);
+  await settle(page, "active");
+  assert.equal(await page.locator("#entitled").textContent(), "You have access");
+  assert.ok(await page.getByRole("button", { name: "Manage billing" }).isHidden(), "Razorpay has no billing portal");
+});
+
+test("account: an access link's fragment opens the subscription and leaves the address bar", async () => {
+  const res = await fetch(base + "/api/checkout", {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ gateway: "stripe", items: [{ sku: "club-monthly", quantity: 1 }] }),
+  });
+  const created = await res.json();
+  const page = await newPage();
+  await page.goto(base + "/account.html#subscription=" + created.subscriptionId + "&token=" + created.statusToken);
+  await settle(page, "pending");
+  assert.equal(new URL(page.url()).hash, "");
+  assert.equal(await keptSubscription(page), created.subscriptionId);
+  await page.getByRole("textbox", { name: "Email" }).fill("nobody@example.com");
+  await page.getByRole("button", { name: "Email me a link" }).click();
+  await page.locator("#lost-said:not(:empty)").waitFor();
+});
