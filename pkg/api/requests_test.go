@@ -13,6 +13,7 @@ import (
 	"github.com/jampay/jampay/pkg/dynamostore"
 	"github.com/jampay/jampay/pkg/razorpayhook"
 	"github.com/jampay/jampay/pkg/stripeverify"
+	"github.com/jampay/jampay/pkg/subscription"
 )
 
 // TestDynamoDBRequestsPerFlow pins what each flow costs in DynamoDB
@@ -119,6 +120,58 @@ func TestDynamoDBRequests_RateLimit(t *testing.T) {
 		if r := e.do("POST", "/api/checkout", body, st.header); r.Status != st.status {
 			t.Fatalf("%s: %d %s", st.name, r.Status, r.Body)
 		}
+		if got := counter.Take(); !reflect.DeepEqual(got, st.want) {
+			t.Errorf("%s: DynamoDB requests %v, want %v", st.name, got, st.want)
+		}
+	}
+}
+
+// TestDynamoDBRequestsPerSubscriptionFlow pins what a subscription costs:
+// a new event one read and one write (a renewal included), a duplicate
+// one read, the state one read.
+func TestDynamoDBRequestsPerSubscriptionFlow(t *testing.T) {
+	var counter ddblocal.Counter
+	client := local.Client(t, counter.Option())
+	e := newSubEnv(t, memory, true)
+	e.store = dynamostore.New(client, local.NewTable(t, client), time.Now)
+	// The same handler as newSubEnv's, on the counted store.
+	e.h = newSubHandler(t, e.store, e.mail, true)
+	var c subCreated
+	var sub *subscription.Subscription
+	renewal := stripeSub("invoice.paid", day(37), invoice("in_count", false, 900))
+	counter.Take()
+	steps := []struct {
+		name string
+		run  func()
+		want map[string]int
+	}{
+		{"subscription checkout (email indexed, stored, checkout recorded)", func() { c = e.subscribe("stripe", "club", "a@example.com") },
+			map[string]int{"UpdateItem": 1, "PutItem": 1, "TransactWriteItems": 1}},
+		{"state", func() {
+			if r := e.do("GET", "/api/subscriptions/"+c.SubscriptionID, nil, bearer(c.StatusToken)); r.Status != 200 {
+				t.Fatalf("%d", r.Status)
+			}
+		}, map[string]int{"GetItem": 1}},
+		{"checkout completed (indexes Stripe's subscription, replays what was parked under it)", func() {
+			sub = e.stored(c.SubscriptionID)
+			counter.Take()
+			if r := stripeSub("checkout.session.completed", day(0), nil).send(e, sub, "sub_count"); r.Status != 200 {
+				t.Fatalf("%d %s", r.Status, r.Body)
+			}
+		}, map[string]int{"BatchGetItem": 1, "TransactWriteItems": 1, "GetItem": 1, "UpdateItem": 1}},
+		{"renewal", func() {
+			if r := renewal.send(e, sub, "sub_count"); r.Status != 200 {
+				t.Fatalf("%d %s", r.Status, r.Body)
+			}
+		}, map[string]int{"BatchGetItem": 1, "TransactWriteItems": 1}},
+		{"duplicate", func() {
+			if r := renewal.send(e, sub, "sub_count"); r.Status != 200 {
+				t.Fatalf("%d %s", r.Status, r.Body)
+			}
+		}, map[string]int{"BatchGetItem": 1}},
+	}
+	for _, st := range steps {
+		st.run()
 		if got := counter.Take(); !reflect.DeepEqual(got, st.want) {
 			t.Errorf("%s: DynamoDB requests %v, want %v", st.name, got, st.want)
 		}

@@ -15,7 +15,9 @@ import (
 	"github.com/jampay/jampay/pkg/api"
 	"github.com/jampay/jampay/pkg/catalog"
 	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/razorpayhook"
 	"github.com/jampay/jampay/pkg/shop"
+	"github.com/jampay/jampay/pkg/stripeverify"
 	"github.com/jampay/jampay/pkg/subscription"
 )
 
@@ -91,20 +93,30 @@ type subEnv struct {
 }
 
 func newSubEnv(t *testing.T, kind storeKind, actions bool) *subEnv {
+	e := &subEnv{env: &env{t: t, store: newStore(t, kind)}, mail: &mailbox{}}
+	e.h = newSubHandler(t, e.store, e.mail, actions)
+	return e
+}
+
+// newSubHandler is the handler as the functions wire it for
+// subscriptions, on store, mailing into mail.
+func newSubHandler(t *testing.T, store order.Store, mail *mailbox, actions bool) http.Handler {
 	cat, err := catalog.Parse(strings.NewReader(subsCatalog))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &subEnv{env: &env{t: t, store: newStore(t, kind)}, mail: &mailbox{}}
 	stripeGW := &subGateway{name: "stripe"}
-	e.h = api.Handler(api.Deps{
-		Store: e.store, Catalog: cat,
-		Gateways:       map[string]api.Gateway{"stripe": stripePortal{stripeGW}, "razorpay": &subGateway{name: "razorpay"}},
+	return api.Handler(api.Deps{
+		Store: store, Catalog: cat,
+		Gateways: map[string]api.Gateway{"stripe": stripePortal{stripeGW}, "razorpay": &subGateway{name: "razorpay"}},
+		Webhooks: map[string]api.WebhookParser{
+			"stripe":   &stripeverify.Verifier{Secrets: []string{whsec}},
+			"razorpay": &razorpayhook.Verifier{Secrets: []string{rzpSecret}},
+		},
 		AllowedOrigins: []string{origin}, SubscriptionActions: actions, AccountURL: origin + "/account.html",
-		Renderer: linkRenderer{}, Mailer: e.mail, MailEnabled: true,
+		Renderer: linkRenderer{}, Mailer: mail, MailEnabled: true,
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
 	})
-	return e
 }
 
 type subCreated struct {

@@ -71,6 +71,11 @@ type kind[T any] struct {
 	decide func(T, order.Event) (T, bool)
 	// refs lists the gateway references next has that prev did not.
 	refs func(prev, next *T) []string
+	// replays, when set, says whether a newly indexed reference may have
+	// events parked under it worth replaying at once; nil is every one.
+	// A reference left out is still indexed, and what is parked under it
+	// is applied by the reconcile job's sweep of parked events.
+	replays func(next *T, ref string) bool
 	// advance stamps next as the write after prev, caused by e: its
 	// version, time, history entry and the references whose parked events
 	// it still owes.
@@ -172,6 +177,9 @@ func apply[T any](ctx context.Context, k kind[T], st events, e order.Event, now 
 		refs := k.refs(t, &next)
 		pending := k.head(t).PendingReplay
 		for _, ref := range refs {
+			if k.replays != nil && !k.replays(&next, ref) {
+				continue
+			}
 			if !slices.Contains(pending, ref) {
 				pending = append(slices.Clip(pending), ref)
 			}
@@ -291,6 +299,9 @@ func replayParked[T any](ctx context.Context, k kind[T], st events, t *T, now ti
 				continue
 			}
 			done = append(done, p.ID)
+			if err := unparkElsewhere(ctx, st, p, ref); err != nil {
+				return err
+			}
 		}
 		if len(done) > 0 {
 			if err := st.Unpark(ctx, h.Gateway, ref, done); err != nil {
@@ -299,4 +310,19 @@ func replayParked[T any](ctx context.Context, k kind[T], st events, t *T, now ti
 		}
 	}
 	return k.clearReplay(ctx, h.ID, h.PendingReplay)
+}
+
+// unparkElsewhere removes an applied event from the other references it
+// was parked under (a Razorpay payment parks under its order and itself):
+// left there, it would wait for a reference that never leads anywhere and
+// be reported as money without an order.
+func unparkElsewhere(ctx context.Context, st events, e order.Event, applied string) error {
+	for _, ref := range e.Refs {
+		if ref != "" && ref != applied {
+			if err := st.Unpark(ctx, e.Gateway, ref, []string{e.ID}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

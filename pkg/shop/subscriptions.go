@@ -67,6 +67,13 @@ func (s *Service) subscriptions() kind[subscription.Subscription] {
 		},
 		decide: subscription.Apply,
 		refs:   newSubscriptionRefs,
+		// A renewal's payment is indexed for the payment events that may
+		// follow it (Razorpay's payment.captured on the order it made for
+		// the charge); one that came first and was parked is applied by
+		// reconcile's sweep, so a renewal costs one read and one write.
+		replays: func(next *subscription.Subscription, ref string) bool {
+			return ref == next.SessionRef || ref == next.SubscriptionRef
+		},
 		advance: func(next, prev *subscription.Subscription, e order.Event, now time.Time, replay []string) {
 			next.Version, next.UpdatedAt, next.PendingReplay = prev.Version+1, now, replay
 			next.History = order.AppendHistory(prev.History, order.Change{
@@ -88,8 +95,10 @@ func (s *Service) subscriptions() kind[subscription.Subscription] {
 }
 
 // newSubscriptionRefs lists the gateway references next has that prev did
-// not: its checkout, its gateway subscription, and each new renewal's
-// payment (so the gateway's payment events for a renewal find it).
+// not: its checkout, its gateway subscription, and on Razorpay each new
+// renewal's payment, so the payment events Razorpay sends for a renewal's
+// charge (on an order it made, not jampay) find the subscription. Stripe's
+// invoices are named by no other event: their ids are not indexed.
 func newSubscriptionRefs(prev, next *subscription.Subscription) []string {
 	var refs []string
 	if next.SessionRef != prev.SessionRef && next.SessionRef != "" {
@@ -97,6 +106,9 @@ func newSubscriptionRefs(prev, next *subscription.Subscription) []string {
 	}
 	if next.SubscriptionRef != prev.SubscriptionRef && next.SubscriptionRef != "" && next.SubscriptionRef != next.SessionRef {
 		refs = append(refs, next.SubscriptionRef)
+	}
+	if next.Gateway != "razorpay" {
+		return refs
 	}
 	for _, r := range next.Evidence.Renewals {
 		if !prev.Evidence.Renewed(r.Ref) {
