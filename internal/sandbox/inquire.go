@@ -92,12 +92,18 @@ func decodeStripe(ev payloads.Stripe) (order.Event, error) {
 	if err != nil {
 		return order.Event{}, err
 	}
-	e, err := stripehook.Decode(body)
+	e, err := decodeStripeBody(body)
 	if err != nil {
 		return order.Event{}, fmt.Errorf("sandbox: %s %s: %w", ev.Type, ev.EventID, err)
 	}
-	e.Gateway, e.Source = "stripe", order.SourceReconcile
 	return e, nil
+}
+
+// decodeStripeBody reads a Stripe webhook body as reconcile's event.
+func decodeStripeBody(body []byte) (order.Event, error) {
+	e, err := stripehook.Decode(body)
+	e.Gateway, e.Source = "stripe", order.SourceReconcile
+	return e, err
 }
 
 // Inquire says what the sandbox's Razorpay order for o says once o's
@@ -157,12 +163,19 @@ func decodeRazorpay(ev payloads.Razorpay, id string) (order.Event, error) {
 	if err != nil {
 		return order.Event{}, err
 	}
-	e, err := razorpayhook.Decode(body)
+	e, err := decodeRazorpayBody(body)
 	if err != nil {
 		return order.Event{}, fmt.Errorf("sandbox: %s %s: %w", ev.Type, id, err)
 	}
-	e.Gateway, e.ID, e.Source = "razorpay", id, order.SourceReconcile
+	e.ID = id
 	return e, nil
+}
+
+// decodeRazorpayBody reads a Razorpay webhook body as reconcile's event.
+func decodeRazorpayBody(body []byte) (order.Event, error) {
+	e, err := razorpayhook.Decode(body)
+	e.Gateway, e.Source = "razorpay", order.SourceReconcile
+	return e, err
 }
 
 // missed pages through the gateway's lost webhooks, oldest first. The

@@ -257,3 +257,48 @@ func TestRazorpaySubscription_ATrialIsAuthenticatedThenStarted(t *testing.T) {
 	}
 	r.press(co2.SessionRef, "subscribe", http.StatusConflict)
 }
+
+// TestInquireSubscription_AnAbandonedCheckoutExpiresAndAStartedOneStarts:
+// reconcile asks the sandbox as it asks the real gateways once a
+// subscription's checkout deadline has passed: one still open is closed
+// (so nobody can subscribe after) and reads expired; one subscribed reads
+// started, through the webhooks' own decoders.
+func TestInquireSubscription_AnAbandonedCheckoutExpiresAndAStartedOneStarts(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	for _, gw := range []string{"stripe", "razorpay"} {
+		inq := map[string]interface {
+			CreateSubscriptionCheckout(context.Context, *subscription.Subscription) (subscription.Checkout, error)
+			InquireSubscription(context.Context, subscription.Subscription, time.Time) ([]order.Event, error)
+		}{"stripe": r.sb.Stripe(), "razorpay": r.sb.Razorpay()}[gw]
+		abandoned, started := testSubscription("sbn_"+gw+"_gone", "usd", 0), testSubscription("sbn_"+gw+"_ok", "usd", 0)
+		abandoned.Gateway, started.Gateway = gw, gw
+		var cos []subscription.Checkout
+		for _, s := range []*subscription.Subscription{abandoned, started} {
+			co, err := inq.CreateSubscriptionCheckout(ctx, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.SessionRef, s.Deadline = co.SessionRef, co.Deadline
+			cos = append(cos, co)
+		}
+		if gw == "stripe" {
+			r.press(cos[1].SessionRef, "subscribe", http.StatusSeeOther)
+		} else {
+			r.press(cos[1].SessionRef, "subscribe", http.StatusOK)
+		}
+		// Before the deadline there is nothing to say.
+		if evs, err := inq.InquireSubscription(ctx, *abandoned, abandoned.Deadline.Add(-time.Minute)); err != nil || len(evs) != 0 {
+			t.Fatalf("%s before the deadline: %v %v", gw, evs, err)
+		}
+		after := abandoned.Deadline.Add(time.Hour)
+		evs, err := inq.InquireSubscription(ctx, *abandoned, after)
+		if err != nil || len(evs) != 1 || evs[0].Kind != order.KindExpired || evs[0].Source != order.SourceReconcile || evs[0].OrderID != abandoned.ID {
+			t.Fatalf("%s abandoned: %+v %v", gw, evs, err)
+		}
+		evs, err = inq.InquireSubscription(ctx, *started, after)
+		if err != nil || len(evs) != 1 || evs[0].Sub == nil || evs[0].Kind == order.KindExpired || evs[0].Source != order.SourceReconcile {
+			t.Fatalf("%s started: %+v %v", gw, evs, err)
+		}
+	}
+}

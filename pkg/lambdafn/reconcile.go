@@ -30,6 +30,8 @@ func Reconcile(ctx context.Context, svc *shop.Service, log *slog.Logger, holder 
 		return nil
 	}
 	attrs := []any{"open", rep.Open, "moved", rep.Moved, "missed", rep.Missed, "replayed", rep.Replayed,
+		"subscriptions_asked", rep.SubscriptionsAsked, "subscriptions_moved", rep.SubscriptionsMoved,
+		"subscriptions_expired", rep.SubscriptionsExpired, "renewals_found", rep.RenewalsFound, "trials_ending", rep.TrialsEnding,
 		"stopped_early", rep.Stopped, "errors", len(rep.Errors)}
 	for _, n := range rep.Notes {
 		log.Warn("reconcile: the gateway says events may be missing", "note", n)

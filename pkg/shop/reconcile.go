@@ -53,7 +53,7 @@ type ReconcileReport struct {
 	Open     int // open orders past their deadline, asked about
 	Moved    int // orders a reconcile event changed
 	Missed   int // events the sweeps found
-	Replayed int // parked events applied
+	Replayed int // parked events applied (once each, under however many references parked)
 	// WithoutOrder lists references money was paid under that lead to no
 	// order of ours ("payment without order").
 	WithoutOrder []ParkedRef
@@ -76,6 +76,14 @@ type ReconcileReport struct {
 	// left for `jampay effects -failed`. An attempt that failed short of
 	// the last is in Errors, and the next run tries again.
 	EffectsDue, EffectsSent, EffectsFailed int
+	// SubscriptionsAsked counts the subscriptions a gateway was asked
+	// about: each pending one past its checkout deadline, and each live
+	// one of a gateway with no events API (Razorpay), read every run.
+	// SubscriptionsMoved those a reconcile event changed;
+	// SubscriptionsExpired those whose checkout this run ended expired;
+	// RenewalsFound the paid renewals no webhook had reported; TrialsEnding
+	// the trial-ending notices this run owed. In a dry run, what it would.
+	SubscriptionsAsked, SubscriptionsMoved, SubscriptionsExpired, RenewalsFound, TrialsEnding int
 }
 
 // Reconcile asks the gateways about what their webhooks may have missed and
@@ -262,7 +270,9 @@ func each[T any](ctx context.Context, r *run, list func(after string) ([]T, stri
 
 // effects sends what orders and subscriptions have owed longer than
 // EffectsAfter, a few at a time, and asks about the orders still open past
-// their deadline.
+// their deadline. The open subscriptions are walked once, for their
+// effects and everything else reconcile asks of them (see subscriptions);
+// the final ones owing effects are found in their own queue.
 func (r *run) effects(ctx context.Context, now time.Time) error {
 	err := each(ctx, r, func(after string) ([]order.Order, string, error) {
 		return r.rs.EffectsDue(ctx, now.Add(-EffectsAfter), r.opts.Page, after)
@@ -270,10 +280,24 @@ func (r *run) effects(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	walked, err := r.subscriptions(ctx, now)
+	if err != nil {
+		return err
+	}
 	if ss, ok := r.s.Store.(SubscriptionEffectsStore); ok && r.s.Subs != nil {
+		due := ss.SubscriptionEffectsDue
+		if fs, ok := r.s.Store.(finalSubscriptionEffects); ok && walked {
+			due = fs.FinalSubscriptionEffectsDue
+		}
 		err := each(ctx, r, func(after string) ([]subscription.Subscription, string, error) {
-			return ss.SubscriptionEffectsDue(ctx, now.Add(-EffectsAfter), r.opts.Page, after)
-		}, func(sub subscription.Subscription) { r.dispatchEffects(ctx, sub.ID) })
+			return due(ctx, now.Add(-EffectsAfter), r.opts.Page, after)
+		}, func(sub subscription.Subscription) {
+			// One not final was seen by the walk, as it stood then; what
+			// the walk made it owe is the stream's for EffectsAfter.
+			if !walked || sub.Status.Final() {
+				r.dispatchEffects(ctx, sub.ID)
+			}
+		})
 		if err != nil {
 			return err
 		}
@@ -282,6 +306,15 @@ func (r *run) effects(ctx context.Context, now time.Time) error {
 		r.rep.Notes = append(r.rep.Notes, fmt.Sprintf("%d orders or subscriptions owe effects for more than %s, and this run has no renderer to send them", r.rep.EffectsDue, EffectsAfter))
 	}
 	return nil
+}
+
+// finalSubscriptionEffects is a store that lists the final subscriptions
+// owing effects apart from the open ones (the DynamoDB store's
+// subscription-effects queue alone): with it, a run whose walk of the open
+// subscriptions saw theirs reads the open-subscriptions queue once, not
+// twice.
+type finalSubscriptionEffects interface {
+	FinalSubscriptionEffectsDue(ctx context.Context, before time.Time, limit int, after string) (subs []subscription.Subscription, next string, err error)
 }
 
 // effectsOf dispatches o's effects, then asks about o if it is open past
@@ -453,9 +486,19 @@ func (r *run) parkedRef(ctx context.Context, ref ParkedRef) error {
 		return err
 	}
 	var done []string
-	money := false
+	money, replayed := false, 0
 	for _, e := range events {
 		out := Parked
+		// An event parked under several references (a Razorpay payment
+		// under its order and itself) may lead somewhere by another one
+		// by now (a renewal indexes the payment, never the order Razorpay
+		// made for it): then it is applied — a duplicate, if its replay
+		// applied it — and leaves this reference too.
+		if !found && !r.opts.DryRun && r.ledElsewhere(ctx, ref, e) {
+			if out, _, err = r.s.ApplyEvent(ctx, e); err != nil {
+				return err
+			}
+		}
 		if found && !r.opts.DryRun {
 			if out, _, err = r.s.ApplyEvent(ctx, e); err != nil {
 				return err
@@ -466,9 +509,12 @@ func (r *run) parkedRef(ctx context.Context, ref ParkedRef) error {
 			continue
 		}
 		done = append(done, e.ID)
+		if out != Duplicate {
+			replayed++
+		}
 	}
 	r.mu.Lock()
-	r.rep.Replayed += len(done)
+	r.rep.Replayed += replayed
 	if money {
 		r.rep.WithoutOrder = append(r.rep.WithoutOrder, ref)
 	}
@@ -477,6 +523,22 @@ func (r *run) parkedRef(ctx context.Context, ref ParkedRef) error {
 		return nil
 	}
 	return r.s.Store.Unpark(ctx, ref.Gateway, ref.Ref, done)
+}
+
+// ledElsewhere reports whether one of e's references other than ref
+// leads to an order or a subscription.
+func (r *run) ledElsewhere(ctx context.Context, ref ParkedRef, e order.Event) bool {
+	for _, other := range e.Refs {
+		if other == "" || other == ref.Ref {
+			continue
+		}
+		_, err := r.s.Store.FindByRef(ctx, ref.Gateway, other)
+		var elsewhere *order.ElsewhereError
+		if err == nil || errors.As(err, &elsewhere) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Service) inquirerNames() []string {

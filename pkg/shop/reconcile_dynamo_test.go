@@ -48,10 +48,13 @@ func dynamo(t *testing.T, now func() time.Time) (*dynamostore.Store, *ddblocal.C
 	return dynamostore.New(client, local.NewTable(t, client), now), &counter
 }
 
-// subQueries is what looking for the subscriptions' effects adds to every
-// run with no subscription: one Query of the final subscriptions' effects
-// queue, one of the open subscriptions'.
-const subQueries = 2
+// subQueries is what the subscriptions add to every run with none: the
+// walk of the open subscriptions (their effects, their gateways' answers,
+// trials ending), then the effects of the final ones, whose listing
+// (SubscriptionEffectsDue) reads the final subscriptions' effects queue and
+// the open subscriptions' once more. A store with
+// FinalSubscriptionEffectsDue saves that last one.
+const subQueries = 3
 
 // TestReconcile_DynamoDBRequestsPerOpenOrder pins what reconciling costs
 // on DynamoDB: the open orders come from one Query per page of the index

@@ -179,17 +179,56 @@ func TestApplySubscription_EventsFindItByItsGatewaySubscription(t *testing.T) {
 	if err != nil || a.Outcome != shop.Updated || a.Subscription == nil || !a.Subscription.Evidence.Renewed("in_1") {
 		t.Fatalf("%+v %v", a, err)
 	}
-	// The renewal's payment is indexed too: an order-shaped event about it
-	// (a Razorpay payment.captured on the order Razorpay made for the
-	// charge) goes to the subscription, not to a stray order.
-	a, err = svc.Apply(ctx, order.Event{Gateway: "stripe", ID: "evt_pay", Type: "payment.captured", Kind: order.KindPaid,
-		Refs: []string{"order_unknown", "in_1"}, PaymentRef: "in_1", Amount: 900, Currency: "usd"})
-	if err != nil || a.Subscription == nil || a.Subscription.ID != s.ID || a.Order != nil {
-		t.Fatalf("payment of a renewal: %+v %v", a, err)
+	got, _ := st.GetSubscription(ctx, s.ID)
+	if last := got.History[len(got.History)-1]; last.EventID != "evt_inv" {
+		t.Fatalf("history %+v", got.History)
+	}
+}
+
+// On Razorpay a renewal's payment is indexed too: the payment events
+// Razorpay sends for the charge (on an order it made, not jampay) go to
+// the subscription, not to a stray order — whether they come after the
+// renewal, or before it (parked, then applied by reconcile's sweep).
+func TestApplySubscription_RazorpaysPaymentEventsOfARenewalFindIt(t *testing.T) {
+	svc, st, _ := newSubShop(t)
+	res, err := svc.Checkout(ctx, shop.CheckoutRequest{Gateway: "razorpay", Lines: []catalog.Line{{SKU: "club-in", Quantity: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res.Subscription
+	captured := func(pay string) order.Event {
+		return order.Event{Gateway: "razorpay", ID: "evt_cap_" + pay, Type: "payment.captured", Kind: order.KindPaid,
+			Refs: []string{"order_rzp_" + pay, pay}, PaymentRef: pay, Amount: 49900, Currency: "inr"}
+	}
+	charged := func(pay string, day int) order.Event {
+		return order.Event{Gateway: "razorpay", ID: "evt_ch_" + pay, Type: "subscription.charged", Kind: order.KindRenewalPaid,
+			SessionRef: s.SessionRef, Refs: []string{s.SessionRef, pay}, PaymentRef: pay, Amount: 49900, Currency: "inr",
+			Created: subNow.AddDate(0, 0, day), Sub: &order.SubFacts{Ref: s.SessionRef, Status: "active", Renewal: pay}}
+	}
+	// Before its renewal: nothing leads to it yet, so it is parked.
+	if a, err := svc.Apply(ctx, captured("pay_1")); err != nil || a.Outcome != shop.Parked {
+		t.Fatalf("captured before charged: %+v %v", a, err)
+	}
+	if a, err := svc.Apply(ctx, charged("pay_1", 0)); err != nil || a.Subscription.Status != subscription.Active {
+		t.Fatalf("charged: %+v %v", a, err)
+	}
+	// After its renewal: found through the indexed payment.
+	if _, err := svc.Apply(ctx, charged("pay_2", 30)); err != nil {
+		t.Fatal(err)
+	}
+	a, err := svc.Apply(ctx, captured("pay_2"))
+	if err != nil || a.Subscription == nil || a.Subscription.ID != s.ID || a.Order != nil || a.Outcome != shop.Unchanged {
+		t.Fatalf("captured after charged: %+v %v", a, err)
+	}
+	// Reconcile's sweep of parked events applies the one that came first.
+	svc.Inquirers = map[string]shop.Inquirer{}
+	rep, err := svc.Reconcile(ctx, shop.ReconcileOptions{})
+	if err != nil || rep.Replayed != 1 || len(rep.WithoutOrder) != 0 {
+		t.Fatalf("reconcile: %+v %v", rep, err)
 	}
 	got, _ := st.GetSubscription(ctx, s.ID)
-	if len(got.History) < 2 || got.History[len(got.History)-1].EventID != "evt_inv" && got.History[len(got.History)-1].EventID != "evt_pay" {
-		t.Fatalf("history %+v", got.History)
+	if len(got.Evidence.Renewals) != 2 {
+		t.Fatalf("renewals %v", got.Evidence.Renewals)
 	}
 }
 

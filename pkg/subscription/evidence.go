@@ -138,14 +138,16 @@ func (ev Evidence) Renewed(ref string) bool {
 // derive is the status the evidence amounts to for s (its trial days).
 func (ev Evidence) derive(trialDays int64) Status {
 	switch {
+	case ev.Expired || ev.Canceled && !ev.Completed:
+		// The checkout was never completed (Stripe's incomplete_expired
+		// too), or the subscription was canceled before it ever started
+		// (reconcile cancels an abandoned Razorpay checkout, and Razorpay
+		// may say so): expired, whichever is heard first. No money moved.
+		return Expired
 	case ev.Ended:
 		return Completed
 	case ev.Canceled:
 		return Canceled
-	case ev.Expired:
-		// The checkout expired (Stripe's incomplete_expired too): final,
-		// as the contract says; the gateway took no money for it.
-		return Expired
 	}
 	snap := ev.Snapshot.Status
 	if snap == "" || (snap == Pending && ev.Completed) {
@@ -229,8 +231,9 @@ func Apply(s Subscription, e order.Event) (Subscription, bool) {
 		case Expired:
 			ev.Expired = true
 		}
-		if snap.Status != Pending && snap.Status != Expired {
-			// A subscription past its checkout: the customer subscribed.
+		if snap.Status != Pending && snap.Status != Expired && (snap.Status != Canceled || !f.PeriodEnd.IsZero()) {
+			// A subscription past its checkout: the customer subscribed. A
+			// canceled one says so only if it had a billing period.
 			ev.Completed = true
 		}
 		if f.CancelAtPeriodEnd && e.Source != "" && e.Source != order.SourceWebhook {

@@ -327,3 +327,28 @@ func TestApply_RefundsAndDisputesOfItsPaymentsAreKeptForTheOwner(t *testing.T) {
 		t.Fatalf("evidence %v %v, owed %v, status %s", d.Evidence.Refunded, d.Evidence.Disputed, owed, d.Status)
 	}
 }
+
+// Reconcile cancels an abandoned Razorpay checkout and ends it expired;
+// Razorpay may then say it was cancelled, or say so first. Either way it
+// ends expired: a subscription canceled before it started never started.
+func TestApply_CanceledBeforeItStartedIsExpiredWhicheverComesFirst(t *testing.T) {
+	expire := order.Event{ID: "recon_x", Kind: order.KindExpired, Created: at(1, 0), Sub: &order.SubFacts{}}
+	cancelled := snap("evt_cancelled", at(1, 5), Canceled, time.Time{})
+	for _, perm := range [][]int{{0, 1}, {1, 0}} {
+		got := applyAll(newSub(0), []order.Event{expire, cancelled}, perm)
+		if got.Status != Expired {
+			t.Fatalf("order %v: %s, want expired", perm, got.Status)
+		}
+		// And no move between two final statuses was ever asked for.
+		mid := applyAll(newSub(0), []order.Event{expire, cancelled}, perm[:1])
+		if mid.Status.Final() && mid.Status != got.Status {
+			t.Fatalf("order %v: %s then %s", perm, mid.Status, got.Status)
+		}
+	}
+	// A subscription that ran and was canceled is canceled.
+	s, _ := Apply(newSub(0), snap("evt_a", at(0, 0), Active, at(30, 0)))
+	s, _ = Apply(s, snap("evt_del", at(30, 0), Canceled, at(30, 0)))
+	if s.Status != Canceled {
+		t.Fatalf("%s, want canceled", s.Status)
+	}
+}

@@ -44,6 +44,19 @@ func (a *api) get(ctx context.Context, op, path string, query url.Values, v any)
 	})
 }
 
+// post sends body to path, retrying as call does, only where another
+// attempt cannot do twice what the first did (cancelling a subscription:
+// Razorpay refuses to cancel one cancelled).
+func (a *api) post(ctx context.Context, op, path string, body []byte, v any) error {
+	return a.call(ctx, op, func() error {
+		err := a.rest.Do(ctx, http.MethodPost, path, body, nil, v)
+		if razorpaygw.Unusable(err) {
+			return permanent{err}
+		}
+		return err
+	})
+}
+
 // permanent marks a failure another attempt cannot mend.
 type permanent struct{ error }
 

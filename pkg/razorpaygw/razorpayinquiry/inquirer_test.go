@@ -94,7 +94,7 @@ func (a *readAPI) made() []string {
 
 var (
 	orderPayments = regexp.MustCompile(`^/v1/orders/(order_[A-Za-z0-9]+)/payments$`)
-	byID          = regexp.MustCompile(`^/v1/(payments|refunds|disputes)/([a-z]+_[A-Za-z0-9]+)$`)
+	byID          = regexp.MustCompile(`^/v1/(payments|refunds|disputes|invoices)/([a-z]+_[A-Za-z0-9]+)$`)
 	lists         = map[string]string{"/v1/payments": "payment", "/v1/refunds": "refund", "/v1/disputes": "dispute"}
 )
 
@@ -161,7 +161,7 @@ func (a *readAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		items = items[min(int(n["skip"]), len(items)):]
 		items = items[:min(int(n["count"]), len(items))]
 	case byID.MatchString(path):
-		if e, ok := a.entities[byID.FindStringSubmatch(path)[2]]; ok && lists["/v1/"+byID.FindStringSubmatch(path)[1]] == e["entity"] {
+		if e, ok := a.entities[byID.FindStringSubmatch(path)[2]]; ok && cmp.Or(lists["/v1/"+byID.FindStringSubmatch(path)[1]], "invoice") == e["entity"] {
 			_ = json.NewEncoder(w).Encode(e)
 			return
 		}

@@ -94,7 +94,7 @@ type watched struct {
 // second before to a second after the window, whichever way Razorpay
 // counts from and to, and what falls outside is left out.
 func (q *Inquirer) Missed(ctx context.Context, cur string, since time.Time, limit int) ([]order.Event, string, error) {
-	s := &sweep{q: q, now: q.now(), limit: max(limit, 1), payments: map[string]json.RawMessage{}}
+	s := &sweep{q: q, now: q.now(), limit: max(limit, 1), payments: map[string]json.RawMessage{}, invoices: map[string]string{}}
 	if cur == "" || json.Unmarshal([]byte(cur), &s.c) != nil || s.c.From == 0 {
 		// No cursor yet, or one this code cannot read: start again from
 		// since. What is returned twice is a duplicate, no more.
@@ -126,6 +126,8 @@ type sweep struct {
 	// payments are the payments read in this call, by id: a refund's or
 	// dispute's payment is read once.
 	payments map[string]json.RawMessage
+	// invoices are the subscriptions of the invoices read in this call.
+	invoices map[string]string
 }
 
 // recheck reads again the watched entities that are due.
@@ -193,7 +195,22 @@ func (s *sweep) read(ctx context.Context, id string) (entity, error) {
 }
 
 // event is eventOf, with the payment a refund or dispute is wrapped with.
+//
+// A subscription's charge (a payment Razorpay made on the order it made
+// for the subscription's invoice: invoice_id set) is not returned: the
+// subscription is read again on every run while it is live
+// (WatchSubscription), and its paid invoices give the renewal with its
+// billing period, which the payment does not carry. Returned as a
+// payment, it would reach the subscription only once its payment is
+// indexed, and be parked and shown as "payment without order" until then
+// (or for good, for a subscription jampay did not make). A refund or
+// dispute of such a charge is returned, naming the subscription Razorpay
+// says the invoice is for, so it reaches the subscription as its webhook
+// does (razorpayhook reads a payment's subscription_id).
 func (s *sweep) event(ctx context.Context, e entity, r reading, at int64) (*order.Event, error) {
+	if e.Entity == "payment" && subscriptionCharge(e.raw) {
+		return nil, nil
+	}
 	var payment json.RawMessage
 	if r.typ != "" && e.Entity != "payment" {
 		if payment = s.payments[e.PaymentID]; payment == nil {
@@ -203,8 +220,58 @@ func (s *sweep) event(ctx context.Context, e entity, r reading, at int64) (*orde
 			}
 			payment = p.raw
 		}
+		var err error
+		if payment, err = s.withSubscription(ctx, payment); err != nil {
+			return nil, err
+		}
 	}
 	return eventOf(e, r, payment, at)
+}
+
+// charge is what a payment says of the subscription it was charged for:
+// Razorpay's fields, never its notes (which the browser sets).
+type charge struct {
+	InvoiceID      string `json:"invoice_id"`
+	SubscriptionID string `json:"subscription_id"`
+}
+
+// subscriptionCharge reports whether a payment was charged for a
+// subscription's invoice.
+func subscriptionCharge(payment json.RawMessage) bool {
+	var c charge
+	_ = json.Unmarshal(payment, &c)
+	return c.InvoiceID != "" || strings.HasPrefix(c.SubscriptionID, "sub_")
+}
+
+// withSubscription returns the payment naming, in subscription_id, the
+// subscription its invoice is for (GET /v1/invoices/{id}, once per call
+// per invoice), when it is a subscription's charge that does not name it.
+func (s *sweep) withSubscription(ctx context.Context, payment json.RawMessage) (json.RawMessage, error) {
+	var c charge
+	if json.Unmarshal(payment, &c) != nil || c.InvoiceID == "" || c.SubscriptionID != "" {
+		return payment, nil
+	}
+	sub, ok := s.invoices[c.InvoiceID]
+	if !ok {
+		var inv struct {
+			SubscriptionID string `json:"subscription_id"`
+		}
+		err := s.q.api.get(ctx, "read "+c.InvoiceID, "/v1/invoices/"+url.PathEscape(c.InvoiceID), nil, &inv)
+		if err != nil && !gone(err) {
+			return nil, err
+		}
+		sub = inv.SubscriptionID
+		s.invoices[c.InvoiceID] = sub
+	}
+	if !strings.HasPrefix(sub, "sub_") {
+		return payment, nil // an invoice of no subscription: a payment like any other
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(payment, &m); err != nil {
+		return nil, fmt.Errorf("razorpay: payment: %w", err)
+	}
+	m["subscription_id"], _ = json.Marshal(sub)
+	return json.Marshal(m)
 }
 
 // forward sweeps by creation time from the cursor, a window at a time.
@@ -224,6 +291,11 @@ func (s *sweep) forward(ctx context.Context) error {
 				continue
 			}
 			r := readingOf(e, s.now)
+			if e.Entity == "payment" && subscriptionCharge(e.raw) {
+				// Its subscription's own reads report it (see event):
+				// nothing to watch.
+				r.final = true
+			}
 			if !r.final && len(s.c.Watch) >= maxWatch {
 				s.evictFailed()
 			}

@@ -68,7 +68,15 @@ func (q *Inquirer) Inquire(ctx context.Context, o order.Order, now time.Time) ([
 	if o.SessionRef == "" {
 		return []order.Event{neverCheckedOut(o, now)}, nil
 	}
-	s, err := q.session(ctx, o.SessionRef, false)
+	return q.checkout(ctx, o.SessionRef, now)
+}
+
+// checkout is what a Checkout Session past its deadline says, expired
+// first if it is still open (unless in a dry run): an order's, or a
+// subscription's in subscription mode, which stripehook decodes as the
+// subscription's.
+func (q *Inquirer) checkout(ctx context.Context, id string, now time.Time) ([]order.Event, error) {
+	s, err := q.session(ctx, id, false)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +85,7 @@ func (q *Inquirer) Inquire(ctx context.Context, o order.Order, now time.Time) ([
 		// run would do, without expiring the session.
 		s.Status = "expired"
 	} else if s.Status == "open" {
-		expired, err := q.session(ctx, o.SessionRef, true)
+		expired, err := q.session(ctx, id, true)
 		switch {
 		case err == nil:
 			s = expired
@@ -85,7 +93,7 @@ func (q *Inquirer) Inquire(ctx context.Context, o order.Order, now time.Time) ([
 			// Stripe refuses to expire a session that is no longer open:
 			// it was paid, or expired, between the two calls. Read it
 			// again; only a session still open makes the refusal an error.
-			again, rerr := q.session(ctx, o.SessionRef, false)
+			again, rerr := q.session(ctx, id, false)
 			if rerr != nil {
 				return nil, rerr
 			}
