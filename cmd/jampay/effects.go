@@ -16,19 +16,21 @@ import (
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/senders"
 	"github.com/jampay/jampay/pkg/shop"
+	"github.com/jampay/jampay/pkg/subscription"
 )
 
-// effectsPage is how many orders one read of an effects queue returns.
+// effectsPage is how many orders (or subscriptions) one read of an
+// effects queue returns.
 const effectsPage = 100
 
 // effectsUsage is the command's usage, for its mistakes.
-const effectsUsage = "usage: jampay effects [-failed] [-json] | jampay effects retry [ORDER_ID] [-catalog FILE]"
+const effectsUsage = "usage: jampay effects [-failed] [-json] | jampay effects retry [ORDER_OR_SUBSCRIPTION_ID] [-catalog FILE]"
 
 // effects lists the effects still to send (or, -failed, those that kept
-// failing), read from the table through the queue index; `jampay effects
-// retry [ORDER_ID]` owes failed ones again and sends them. The stream's
-// failure queue holds only record positions, and its data lives 24 hours:
-// the order's outbox is what says what failed.
+// failing), orders' and subscriptions', read from the table through the
+// queue index; `jampay effects retry [ID]` owes failed ones again and
+// sends them. The stream's failure queue holds only record positions, and
+// its data lives 24 hours: the item's outbox is what says what failed.
 func effects(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "retry" {
 		return retryEffects(ctx, args[1:], getenv, stdout, stderr)
@@ -48,12 +50,26 @@ func effects(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
+	subs, err := effectSubscriptions(ctx, o, *failed)
+	if err != nil {
+		return err
+	}
 	var list []effectRow
 	for _, ord := range orders {
 		for _, w := range ord.Outbox {
 			if showEffect(w.State, *failed) {
-				list = append(list, effectRow{Order: ord.ID, Status: string(ord.Status), Version: w.Version, Type: w.Type, Mail: w.Mail,
-					State: w.State, Attempts: w.Attempts, OwedAt: w.OwedAt.UTC(), LastError: w.LastError})
+				r := effectRowOf(w, string(ord.Status))
+				r.Order = ord.ID
+				list = append(list, r)
+			}
+		}
+	}
+	for _, sub := range subs {
+		for _, w := range sub.Outbox {
+			if showEffect(w.State, *failed) {
+				r := effectRowOf(w, string(sub.Status))
+				r.Subscription = sub.ID
+				list = append(list, r)
 			}
 		}
 	}
@@ -66,39 +82,59 @@ func effects(ctx context.Context, args []string, getenv func(string) string, std
 		}
 	} else if len(list) > 0 {
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ORDER\tVERSION\tTYPE\tMAIL\tSTATE\tATTEMPTS\tOWED (UTC)\tLAST ERROR")
+		fmt.Fprintln(tw, "ORDER OR SUBSCRIPTION\tVERSION\tTYPE\tMAIL\tSTATE\tATTEMPTS\tOWED (UTC)\tLAST ERROR")
 		for _, r := range list {
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d\t%s\t%s\n", r.Order, r.Version, r.Type, orDash(r.Mail), r.State, r.Attempts,
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d\t%s\t%s\n", cmp.Or(r.Order, r.Subscription), r.Version, r.Type, orDash(r.Mail), r.State, r.Attempts,
 				r.OwedAt.Format("2006-01-02 15:04:05"), orDash(oneLine(r.LastError)))
 		}
 		tw.Flush()
 	}
+	on := onWhat(len(orders), len(subs))
 	switch {
 	case len(list) == 0 && *failed:
 		fmt.Fprintln(stderr, "No effect has failed.")
 	case len(list) == 0:
 		fmt.Fprintln(stderr, "No effect is waiting to be sent.")
 	case *failed:
-		fmt.Fprintf(stderr, "%d failed %s on %d %s: `jampay effects retry` sends them again.\n", len(list), plural(len(list), "effect", "effects"),
-			len(orders), plural(len(orders), "order", "orders"))
+		fmt.Fprintf(stderr, "%d failed %s on %s: `jampay effects retry` sends them again.\n", len(list), plural(len(list), "effect", "effects"), on)
 	default:
-		fmt.Fprintf(stderr, "%d %s waiting on %d %s: the notify function sends them within seconds, the reconcile run those owed longer than %s.\n",
-			len(list), plural(len(list), "effect", "effects"), len(orders), plural(len(orders), "order", "orders"), shop.EffectsAfter)
+		fmt.Fprintf(stderr, "%d %s waiting on %s: the notify function sends them within seconds, the reconcile run those owed longer than %s.\n",
+			len(list), plural(len(list), "effect", "effects"), on, shop.EffectsAfter)
 	}
 	return nil
 }
 
-// effectRow is one effect as the owner sees it.
+// onWhat says how many orders and subscriptions: "2 orders", "1 order and
+// 1 subscription".
+func onWhat(orders, subs int) string {
+	var parts []string
+	if orders > 0 || subs == 0 {
+		parts = append(parts, fmt.Sprintf("%d %s", orders, plural(orders, "order", "orders")))
+	}
+	if subs > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s", subs, plural(subs, "subscription", "subscriptions")))
+	}
+	return strings.Join(parts, " and ")
+}
+
+// effectRow is one effect as the owner sees it: an order's, or a
+// subscription's.
 type effectRow struct {
-	Order     string    `json:"order"`
-	Status    string    `json:"status"`
-	Version   int64     `json:"version"`
-	Type      string    `json:"type"`
-	Mail      string    `json:"mail,omitempty"`
-	State     string    `json:"state"`
-	Attempts  int       `json:"attempts"`
-	OwedAt    time.Time `json:"owedAt"`
-	LastError string    `json:"lastError,omitempty"`
+	Order        string    `json:"order,omitempty"`
+	Subscription string    `json:"subscription,omitempty"`
+	Status       string    `json:"status"`
+	Version      int64     `json:"version"`
+	Type         string    `json:"type"`
+	Mail         string    `json:"mail,omitempty"`
+	State        string    `json:"state"`
+	Attempts     int       `json:"attempts"`
+	OwedAt       time.Time `json:"owedAt"`
+	LastError    string    `json:"lastError,omitempty"`
+}
+
+func effectRowOf(w order.Owed, status string) effectRow {
+	return effectRow{Status: status, Version: w.Version, Type: w.Type, Mail: w.Mail, State: w.State, Attempts: w.Attempts,
+		OwedAt: w.OwedAt.UTC(), LastError: w.LastError}
 }
 
 func showEffect(state string, failed bool) bool {
@@ -134,8 +170,33 @@ func effectOrders(ctx context.Context, o *owner, failed bool) ([]order.Order, er
 	}
 }
 
-// retryEffects is `jampay effects retry [ORDER_ID]`: one order's failed
-// effects, or every order's listed by `jampay effects -failed`.
+// effectSubscriptions is effectOrders for subscriptions: the final ones
+// from their effects queues, and every open one whose outbox holds such
+// an effect (the store reads them off the open-subscriptions queue).
+func effectSubscriptions(ctx context.Context, o *owner, failed bool) ([]subscription.Subscription, error) {
+	var all []subscription.Subscription
+	for after := ""; ; {
+		var page []subscription.Subscription
+		var next string
+		var err error
+		if failed {
+			page, next, err = o.store.SubscriptionEffectsFailed(ctx, effectsPage, after)
+		} else {
+			page, next, err = o.store.SubscriptionEffectsDue(ctx, time.Now().Add(time.Second), effectsPage, after)
+		}
+		if err != nil {
+			return nil, o.explain(err)
+		}
+		all = append(all, page...)
+		if after = next; after == "" {
+			return all, nil
+		}
+	}
+}
+
+// retryEffects is `jampay effects retry [ID]`: one order's or
+// subscription's failed effects, or every one's listed by `jampay effects
+// -failed`.
 func retryEffects(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("effects retry", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -151,7 +212,11 @@ func retryEffects(ctx context.Context, args []string, getenv func(string) string
 		ids, rest = append(ids, fs.Arg(0)), fs.Args()[1:]
 	}
 	if len(ids) > 1 {
-		return fmt.Errorf("effects retry takes at most one order id, got %d (%s)", len(ids), effectsUsage)
+		return fmt.Errorf("effects retry takes at most one order or subscription id, got %d (%s)", len(ids), effectsUsage)
+	}
+	if len(ids) == 1 && !order.ValidID(ids[0]) && !subscription.ValidID(ids[0]) {
+		return fmt.Errorf("unknown order or subscription %q: an id is ord_ or sbn_ and 26 letters and digits (jampay effects -failed lists them)",
+			order.Clip(ids[0], 40))
 	}
 	o, err := openOwner(ctx, getenv, false)
 	if err != nil {
@@ -169,6 +234,13 @@ func retryEffects(ctx context.Context, args []string, getenv func(string) string
 		}
 		for _, ord := range orders {
 			ids = append(ids, ord.ID)
+		}
+		subs, err := effectSubscriptions(ctx, o, true)
+		if err != nil {
+			return err
+		}
+		for _, sub := range subs {
+			ids = append(ids, sub.ID)
 		}
 		if len(ids) == 0 {
 			fmt.Fprintln(stderr, "No effect has failed: nothing to retry.")
@@ -202,14 +274,17 @@ func retryEffects(ctx context.Context, args []string, getenv func(string) string
 		}
 	}
 	if failures > 0 {
-		return fmt.Errorf("%d of %d %s could not be sent (listed above)", failures, len(ids), plural(len(ids), "order", "orders"))
+		return fmt.Errorf("%d of %d could not be sent (listed above)", failures, len(ids))
 	}
 	return nil
 }
 
-// notFound says an unknown order in the owner's terms.
+// notFound says an unknown order or subscription in the owner's terms.
 func notFound(o *owner, id string, err error) error {
-	if errors.Is(err, order.ErrNotFound) {
+	switch {
+	case errors.Is(err, order.ErrNotFound) && subscription.ValidID(id):
+		return fmt.Errorf("unknown subscription: table %s holds no subscription with that id", o.cfg.TableName)
+	case errors.Is(err, order.ErrNotFound):
 		return fmt.Errorf("unknown order: table %s holds no order with that id", o.cfg.TableName)
 	}
 	return err

@@ -1,7 +1,8 @@
 // Command jampay is the site owner's tool: `jampay serve` runs the shop and
 // the API locally with no keys, `jampay trigger` sends one signed test
-// webhook to a running jampay, and orders, order, refund and reconcile run
-// the shop's table from the terminal.
+// webhook to a running jampay, and orders, order, refund, subscriptions,
+// subscription, cancel, reconcile and effects run the shop's table from
+// the terminal.
 package main
 
 import (
@@ -25,10 +26,15 @@ Running the shop (the table in AWS, or DynamoDB Local):
   jampay orders [-status S] [-gateway G] [-since 2026-11-01] [-until 2026-11-30] [-limit 50] [-json]
   jampay order ID [-json]
   jampay refund ID [-amount N] [-wait]     N in minor units (cents, paise); none: all that is left
+  jampay subscriptions [-status S] [-gateway G] [-limit 50] [-json]
+  jampay subscription ID [-json]
+  jampay cancel ID [-now]                 the gateway ends it with its period (-now: at once);
+                                          it refunds nothing (use jampay refund for an order; a
+                                          subscription's payments are refunded in the gateway's dashboard)
   jampay reconcile [-dry-run]
   jampay effects [-failed] [-json]        emails and owner events waiting to go (or failed)
-  jampay effects retry [ORDER_ID] [-catalog site/catalog.json]
-                                          send the failed ones again (one order's, or all)
+  jampay effects retry [ID] [-catalog site/catalog.json]
+                                          send the failed ones again (one order's or subscription's, or all)
 
 Settings come from the environment (TABLE_NAME, DYNAMODB_ENDPOINT, SITE_URL,
 ALLOWED_ORIGINS, STRIPE_*, RAZORPAY_*); a gateway without keys is the sandbox.
@@ -38,7 +44,8 @@ it; STRIPE_MODE is required with a Stripe key. They use your AWS credentials
 from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 AWS_SESSION_TOKEN: eval "$(aws configure export-credentials --format env)")
 and AWS_REGION; with DYNAMODB_ENDPOINT they need none, and act as "local".
-"jampay orders" reads the whole table (a Scan): its cost follows the table.
+"jampay orders" and "jampay subscriptions" read the whole table (a Scan):
+their cost follows the table.
 `
 
 func main() {
@@ -66,6 +73,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return showOrder(ctx, args[1:], getenv, stdout, stderr)
 	case "refund":
 		return refund(ctx, args[1:], getenv, stdout, stderr)
+	case "subscriptions":
+		return subscriptions(ctx, args[1:], getenv, stdout, stderr)
+	case "subscription":
+		return showSubscription(ctx, args[1:], getenv, stdout, stderr)
+	case "cancel":
+		return cancel(ctx, args[1:], getenv, stdout, stderr)
 	case "reconcile":
 		return reconcile(ctx, args[1:], getenv, stdout, stderr)
 	case "effects":

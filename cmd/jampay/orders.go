@@ -16,6 +16,7 @@ import (
 
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/shop"
+	"github.com/jampay/jampay/pkg/subscription"
 )
 
 // listPage is how many orders one ListOrders call returns: every page is
@@ -113,13 +114,18 @@ func ordersTable(w io.Writer, list []order.Order) {
 		rows = append(rows, []string{o.ID, o.CreatedAt.UTC().Format("2006-01-02 15:04"), string(o.Status), o.Gateway,
 			formatMoney(o.Amount, o.Currency), orDash(o.Email)})
 	}
+	alignedTable(w, rows, 4)
+}
+
+// alignedTable writes rows (a header first) in aligned columns: the
+// column numbered right (the amounts) flush right, the last unpadded.
+func alignedTable(w io.Writer, rows [][]string, right int) {
 	widths := make([]int, len(rows[0]))
 	for _, r := range rows {
 		for i, c := range r {
 			widths[i] = max(widths[i], utf8.RuneCountInString(c))
 		}
 	}
-	const amount = 4
 	for _, r := range rows {
 		var b strings.Builder
 		for i, c := range r {
@@ -127,7 +133,7 @@ func ordersTable(w io.Writer, list []order.Order) {
 			switch {
 			case i == len(r)-1:
 				b.WriteString(c)
-			case i == amount:
+			case i == right:
 				b.WriteString(pad + c + "  ")
 			default:
 				b.WriteString(c + pad + "  ")
@@ -164,6 +170,9 @@ func showOrder(ctx context.Context, args []string, getenv func(string) string, s
 // getOrder reads one order, with the error an owner can act on for an id
 // that is not an order.
 func (o *owner) getOrder(ctx context.Context, id string) (*order.Order, error) {
+	if subscription.ValidID(id) {
+		return nil, fmt.Errorf("%s is a subscription, not an order: see it with `jampay subscription %s` (`jampay cancel %s` ends it)", id, id, id)
+	}
 	if !order.ValidID(id) {
 		return nil, fmt.Errorf("unknown order %q: an order id is ord_ and 26 letters and digits (jampay orders lists them)", order.Clip(id, 40))
 	}
@@ -234,15 +243,7 @@ func orderText(w io.Writer, o order.Order) {
 		fmt.Fprintln(w, "  (none recorded: the order has not changed since it was created, or changed before this release kept a history)")
 		return
 	}
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for _, c := range o.History {
-		move := string(c.From) + " → " + string(c.To)
-		if c.From == c.To {
-			move = string(c.To) + " (no change of status)"
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", stamp(c.At), c.EventType, c.EventID, c.Source, orDash(c.Actor), move)
-	}
-	tw.Flush()
+	historyText(w, o.History)
 }
 
 // refundState says where a refund request stands.

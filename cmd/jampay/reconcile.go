@@ -90,6 +90,11 @@ func writeReport(w io.Writer, rep shop.ReconcileReport, dry bool, actor string) 
 	} else {
 		fmt.Fprintf(tw, "  changes made to orders\t%d\n", rep.Moved)
 	}
+	fmt.Fprintf(tw, "  subscriptions asked about\t%d\n", rep.SubscriptionsAsked)
+	fmt.Fprintf(tw, "  subscriptions changed\t%d\n", rep.SubscriptionsMoved)
+	fmt.Fprintf(tw, "  abandoned subscription checkouts expired\t%d\n", rep.SubscriptionsExpired)
+	fmt.Fprintf(tw, "  renewals the webhooks missed, found\t%d\n", rep.RenewalsFound)
+	fmt.Fprintf(tw, "  trial-ending notices owed\t%d\n", rep.TrialsEnding)
 	tw.Flush()
 	if rep.Stopped {
 		fmt.Fprintf(w, "Stopped after %s: the rest is left for the next run.\n", reconcileBudget)

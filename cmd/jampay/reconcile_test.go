@@ -46,7 +46,8 @@ func TestReconcile_ReportThenBusyLease(t *testing.T) {
 			t.Errorf("dry run lacks %q:\n%s", want, out)
 		}
 	}
-	if !regexp.MustCompile(`open orders past their deadline, asked about\s+1\n`).MatchString(out) {
+	if !regexp.MustCompile(`open orders past their deadline, asked about\s+1\n`).MatchString(out) ||
+		!regexp.MustCompile(`subscriptions asked about\s+0\n`).MatchString(out) || !strings.Contains(out, "renewals the webhooks missed, found") {
 		t.Errorf("dry run:\n%s", out)
 	}
 	if got := mustGet(t, store, o.ID); got.Status != order.Pending || got.Version != o.Version {

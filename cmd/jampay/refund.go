@@ -13,6 +13,7 @@ import (
 	"github.com/jampay/jampay/pkg/inquirers"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/shop"
+	"github.com/jampay/jampay/pkg/subscription"
 )
 
 // How `jampay refund -wait` waits for the gateway's confirmation: Stripe's
@@ -36,6 +37,12 @@ func refund(ctx context.Context, args []string, getenv func(string) string, stdo
 		return fmt.Errorf("%w (usage: jampay refund ID [-amount N] [-wait])", err)
 	}
 	id := pos[0]
+	if subscription.ValidID(id) {
+		// shop.Refund refunds orders; a subscription's payments are the
+		// gateway's own invoices and charges.
+		return fmt.Errorf("%s is a subscription: jampay refund refunds orders. Refund one of its payments in the gateway's dashboard, and the subscription records it when the gateway's webhook comes (see `jampay subscription %s`); `jampay cancel %s` ends it",
+			id, id, id)
+	}
 	amountSet := false
 	fs.Visit(func(f *flag.Flag) { amountSet = amountSet || f.Name == "amount" })
 	if *amount < 0 || amountSet && *amount == 0 {

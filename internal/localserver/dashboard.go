@@ -21,11 +21,13 @@ import (
 	"github.com/jampay/jampay/pkg/money"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/shop"
+	"github.com/jampay/jampay/pkg/subscription"
 )
 
 // The dashboard is the owner's page of `jampay serve`, at /_jampay/: the
-// orders, each one's history, a Refund button, "Reconcile now", and a clock
-// to advance. It can move money, so it lives here only — internal/, linked
+// orders, each one's history, a Refund button, "Reconcile now", a clock
+// to advance, and the subscriptions, each one's payments and history, with
+// Cancel buttons. It can move money, so it lives here only — internal/, linked
 // by the CLI and never by a Lambda function (TestNoFunctionLinksTheDashboard)
 // — answers only on the loopback address it listens on, and its actions
 // refuse requests from any other origin: a page elsewhere in the owner's
@@ -54,10 +56,29 @@ var dashboardPages = template.Must(template.New("").Funcs(template.FuncMap{
 	"since": func(d time.Duration) string { return strings.TrimSuffix(d.Round(time.Minute).String(), "0s") },
 	"mul":   func(a, b int64) int64 { return a * b },
 	"upper": strings.ToUpper,
-	// gateway is a gateway's name as its owner writes it.
-	"gateway": func(g string) string {
-		return cmp.Or(map[string]string{"stripe": "Stripe", "razorpay": "Razorpay"}[g], g)
+	// per is a billing interval as a price tag says it: "month", "3 months".
+	"per": func(interval string, count int64) string {
+		if count <= 1 {
+			return interval
+		}
+		return strconv.FormatInt(count, 10) + " " + interval + "s"
 	},
+	// unix is a time the evidence keeps in Unix seconds.
+	"unix": func(sec int64) time.Time {
+		if sec == 0 {
+			return time.Time{}
+		}
+		return time.Unix(sec, 0)
+	},
+	"has": func(set []string, v string) bool { return slices.Contains(set, v) },
+	// page is where the dashboard shows an order or a subscription.
+	"page": func(id string) string {
+		if subscription.ValidID(id) {
+			return "/_jampay/subscriptions/" + id
+		}
+		return "/_jampay/orders/" + id
+	},
+	"gateway": gateway,
 }).Parse(dashboardHTML))
 
 type dashboard struct {
@@ -77,6 +98,8 @@ type dashboard struct {
 	mu      sync.Mutex
 	lastRun *runNote
 	notices map[string]refundNote // by order id: the last refund asked here
+	// cancels are the last cancel asked here, by subscription id.
+	cancels map[string]cancelNote
 }
 
 // runNote is what the last "Reconcile now" did.
@@ -97,7 +120,8 @@ type refundNote struct {
 }
 
 func newDashboard(svc *shop.Service, sent *recorder, clk *clock, logger *slog.Logger, holder, port string) *dashboard {
-	return &dashboard{svc: svc, sent: sent, clock: clk, logger: logger, holder: holder, port: port, notices: map[string]refundNote{}}
+	return &dashboard{svc: svc, sent: sent, clock: clk, logger: logger, holder: holder, port: port,
+		notices: map[string]refundNote{}, cancels: map[string]cancelNote{}}
 }
 
 // Handler serves /_jampay/.
@@ -108,6 +132,9 @@ func (d *dashboard) Handler() http.Handler {
 	mux.HandleFunc("GET /_jampay/mail/{$}", d.mails)
 	mux.HandleFunc("GET /_jampay/mail/{n}", d.mail)
 	mux.HandleFunc("POST /_jampay/orders/{id}/refund", d.refund)
+	mux.HandleFunc("GET /_jampay/subscriptions/{$}", d.subscriptions)
+	mux.HandleFunc("GET /_jampay/subscriptions/{id}", d.subscription)
+	mux.HandleFunc("POST /_jampay/subscriptions/{id}/cancel", d.cancel)
 	mux.HandleFunc("POST /_jampay/reconcile", d.reconcile)
 	mux.HandleFunc("POST /_jampay/clock", d.advance)
 	return d.guard(mux)
@@ -229,6 +256,11 @@ type orderPage struct {
 }
 
 func (d *dashboard) order(w http.ResponseWriter, r *http.Request) {
+	if id := r.PathValue("id"); subscription.ValidID(id) {
+		// A mail or an event about a subscription links here.
+		http.Redirect(w, r, "/_jampay/subscriptions/"+id, http.StatusSeeOther)
+		return
+	}
 	o, err := d.svc.Store.GetOrder(r.Context(), r.PathValue("id"))
 	if errors.Is(err, order.ErrNotFound) {
 		http.Error(w, "No order "+r.PathValue("id")+".", http.StatusNotFound)
@@ -337,6 +369,138 @@ func (d *dashboard) note(id string, n refundNote) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.notices[id] = n
+}
+
+// subscriptionLister lists subscriptions for the owner: newest first, at
+// most limit, paged with after/next as ListOrders. Both stores have it.
+type subscriptionLister interface {
+	ListSubscriptions(ctx context.Context, status subscription.Status, limit int, after string) ([]subscription.Subscription, string, error)
+}
+
+type subscriptionsPage struct {
+	pageClock
+	Subscriptions []subscription.Subscription
+	Next          string
+}
+
+func (d *dashboard) subscriptions(w http.ResponseWriter, r *http.Request) {
+	page := subscriptionsPage{pageClock: d.pageClock()}
+	lister, ok := d.svc.Subs.(subscriptionLister)
+	if !ok {
+		d.internal(w, fmt.Errorf("the store %T cannot list subscriptions", d.svc.Subs))
+		return
+	}
+	var err error
+	page.Subscriptions, page.Next, err = lister.ListSubscriptions(r.Context(), "", ordersPerPage, r.URL.Query().Get("after"))
+	if err != nil {
+		d.internal(w, err)
+		return
+	}
+	d.render(w, http.StatusOK, "subscriptions", page)
+}
+
+type subscriptionPage struct {
+	pageClock
+	Sub *subscription.Subscription
+	// Payments are its renewals in the order they were paid (the evidence
+	// keeps them by reference); History is newest first.
+	Payments []subscription.Renewal
+	History  []order.Change
+	Notice   *cancelNote
+}
+
+// cancelNote is what became of a cancel asked from the dashboard.
+type cancelNote struct {
+	Err    string
+	Now    bool
+	Status subscription.Status
+	// Ends is the end of the period it ends with, when it ends then.
+	Ends time.Time
+}
+
+// getSubscription reads the subscription a dashboard path names, or
+// answers the request itself (404, or the internal error) and returns nil.
+// An id of the wrong shape never reaches the store.
+func (d *dashboard) getSubscription(w http.ResponseWriter, r *http.Request) *subscription.Subscription {
+	if d.svc.Subs == nil {
+		d.internal(w, fmt.Errorf("the store %T keeps no subscriptions", d.svc.Store))
+		return nil
+	}
+	var s *subscription.Subscription
+	var err error = order.ErrNotFound
+	if id := r.PathValue("id"); subscription.ValidID(id) {
+		s, err = d.svc.Subs.GetSubscription(r.Context(), id)
+	}
+	if errors.Is(err, order.ErrNotFound) {
+		// The id is not echoed: it may be anything a link carried.
+		http.Error(w, "No such subscription.", http.StatusNotFound)
+		return nil
+	}
+	if err != nil {
+		d.internal(w, err)
+		return nil
+	}
+	return s
+}
+
+func (d *dashboard) subscription(w http.ResponseWriter, r *http.Request) {
+	s := d.getSubscription(w, r)
+	if s == nil {
+		return
+	}
+	page := subscriptionPage{pageClock: d.pageClock(), Sub: s, Payments: slices.Clone(s.Evidence.Renewals), History: slices.Clone(s.History)}
+	slices.SortStableFunc(page.Payments, func(a, b subscription.Renewal) int {
+		return cmp.Or(cmp.Compare(a.PeriodStart, b.PeriodStart), cmp.Compare(a.At, b.At))
+	})
+	slices.Reverse(page.History)
+	d.mu.Lock()
+	if n, ok := d.cancels[s.ID]; ok {
+		page.Notice = &n
+	}
+	d.mu.Unlock()
+	d.render(w, http.StatusOK, "subscription", page)
+}
+
+// cancel asks the subscription's gateway to end it, at the end of its
+// period or now, as `jampay cancel` does: the gateway's answer is applied
+// through the evidence path, recorded as the local owner's. Nothing is
+// refunded.
+func (d *dashboard) cancel(w http.ResponseWriter, r *http.Request) {
+	s := d.getSubscription(w, r)
+	if s == nil {
+		return
+	}
+	when := r.PostFormValue("when")
+	if when != "period_end" && when != "now" {
+		http.Error(w, `Say when: "period_end" or "now".`, http.StatusBadRequest)
+		return
+	}
+	note := cancelNote{Now: when == "now"}
+	after, err := d.svc.CancelSubscription(r.Context(), shop.CancelRequest{ID: s.ID, Now: note.Now, Source: order.SourceOwner, Actor: localActor})
+	var gwErr *shop.GatewayError
+	switch {
+	case errors.As(err, &gwErr):
+		note.Err = gateway(s.Gateway) + " did not cancel it: " + gwErr.Message
+	case err != nil && order.ErrorCode(err) != order.CodeInternal:
+		note.Err = refusedBecause(err)
+	case err != nil:
+		d.logger.Error("dashboard cancel", "subscription", s.ID, "err", err)
+		note.Err = "Internal error: see jampay serve's log."
+	default:
+		note.Status = after.Status
+		if after.CancelAtPeriodEnd() {
+			note.Ends = after.CurrentPeriodEnd()
+		}
+	}
+	d.mu.Lock()
+	d.cancels[s.ID] = note
+	d.mu.Unlock()
+	http.Redirect(w, r, "/_jampay/subscriptions/"+s.ID, http.StatusSeeOther)
+}
+
+// gateway is a gateway's name as its owner writes it.
+func gateway(g string) string {
+	return cmp.Or(map[string]string{"stripe": "Stripe", "razorpay": "Razorpay"}[g], g)
 }
 
 // reconcile runs reconcile now, as the schedule and `jampay reconcile` do.

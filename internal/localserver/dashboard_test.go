@@ -287,3 +287,201 @@ func TestNoFunctionLinksTheDashboard(t *testing.T) {
 		}
 	}
 }
+
+// subscribe checks out a subscription product on a gateway's sandbox and
+// subscribes on its page, as the customer would.
+func subscribe(t *testing.T, base, gateway string) map[string]any {
+	t.Helper()
+	sku := map[string]string{"stripe": "club-monthly", "razorpay": "club-monthly-inr"}[gateway]
+	c := postJSON(t, base+"/api/checkout", `{"gateway":"`+gateway+`","items":[{"sku":"`+sku+`","quantity":1}],"email":"jam@example.com"}`)
+	resp, err := noRedirect.Post(base+"/sandbox/subscriptions/"+c["subscriptionId"].(string)+"/subscribe", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 400 {
+		t.Fatalf("subscribe on %s: %d", gateway, resp.StatusCode)
+	}
+	return c
+}
+
+// subscriptionNow is the subscription as the status endpoint shows it.
+func subscriptionNow(t *testing.T, base string, c map[string]any) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/api/subscriptions/"+c["subscriptionId"].(string), nil)
+	req.Header.Set("Authorization", "Bearer "+c["statusToken"].(string))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET subscription: %d %v", resp.StatusCode, m)
+	}
+	return m
+}
+
+// The owner's walk through subscriptions: the list shows each one's
+// status, plan, next renewal and whether the subscriber is entitled; a
+// subscription's page shows its payments and history; Cancel at period end
+// asks the gateway (the sandbox) through the shop's CancelSubscription and
+// records the local owner's action, and Cancel now ends it. Nothing is
+// refunded.
+func TestDashboard_SubscriptionsListDetailAndCancel(t *testing.T) {
+	s, _ := start(t, nil)
+	o := owner{t, s.URL}
+	if list := o.page("/_jampay/subscriptions/"); !strings.Contains(list, "No subscriptions yet") {
+		t.Fatalf("an empty list:\n%s", list)
+	}
+	for _, gateway := range []string{"stripe", "razorpay"} {
+		c := subscribe(t, s.URL, gateway)
+		id := c["subscriptionId"].(string)
+		before := subscriptionNow(t, s.URL, c)
+		wantStatus := map[string]string{"stripe": "trialing", "razorpay": "active"}[gateway]
+		if before["status"] != wantStatus || before["entitled"] != true {
+			t.Fatalf("%s: after subscribing: %v", gateway, before)
+		}
+		list := o.page("/_jampay/subscriptions/")
+		row := list[strings.Index(list, `<tr data-subscription="`+id+`">`):]
+		row = row[:strings.Index(row, "</tr>")]
+		for _, want := range []string{`data-status="` + wantStatus + `"`, map[string]string{"stripe": "club-monthly", "razorpay": "club-monthly-inr"}[gateway],
+			`data-entitled="true">yes`, "jam@example.com"} {
+			if !strings.Contains(row, want) {
+				t.Errorf("%s: the list's row lacks %q:\n%s", gateway, want, row)
+			}
+		}
+		if strings.Contains(row, `data-next><span class="muted">`) {
+			t.Errorf("%s: no next renewal listed:\n%s", gateway, row)
+		}
+		detail := o.page("/_jampay/subscriptions/" + id)
+		for _, want := range []string{`id="status">` + wantStatus, "History", `value="period_end"`, `value="now"`} {
+			if !strings.Contains(detail, want) {
+				t.Errorf("%s: the subscription's page lacks %q:\n%s", gateway, want, detail)
+			}
+		}
+		if gateway == "razorpay" && !strings.Contains(detail, "data-renewal=") {
+			t.Errorf("razorpay: the first payment is not shown:\n%s", detail)
+		}
+
+		cancel := "/_jampay/subscriptions/" + id + "/cancel"
+		if code, loc := o.post(cancel, url.Values{"when": {"period_end"}}, nil); code != http.StatusSeeOther || loc != "/_jampay/subscriptions/"+id {
+			t.Fatalf("%s: cancel at period end: %d → %q", gateway, code, loc)
+		}
+		after := subscriptionNow(t, s.URL, c)
+		if after["cancelAtPeriodEnd"] != true || after["status"] != wantStatus || after["entitled"] != true {
+			t.Fatalf("%s: after cancel at period end: %v", gateway, after)
+		}
+		detail = o.page("/_jampay/subscriptions/" + id)
+		for _, want := range []string{"It ends at the end of its period", `id="cancel-at-period-end">yes`, "subscription.cancel_requested",
+			`data-src="owner">owner</span></td>` + "\n    <td>local</td>"} {
+			if !strings.Contains(detail, want) {
+				t.Errorf("%s: after cancel at period end, the page lacks %q:\n%s", gateway, want, detail)
+			}
+		}
+		if strings.Contains(detail, `value="period_end"`) {
+			t.Errorf("%s: cancel at period end offered again", gateway)
+		}
+
+		if code, _ := o.post(cancel, url.Values{"when": {"now"}}, nil); code != http.StatusSeeOther {
+			t.Fatalf("%s: cancel now: %d", gateway, code)
+		}
+		if after := subscriptionNow(t, s.URL, c); after["status"] != "canceled" || after["entitled"] != false {
+			t.Fatalf("%s: after cancel now: %v", gateway, after)
+		}
+		detail = o.page("/_jampay/subscriptions/" + id)
+		if !strings.Contains(detail, "Canceled: the subscription is now") || !strings.Contains(detail, "nothing is left to cancel") {
+			t.Errorf("%s: after cancel now:\n%s", gateway, detail)
+		}
+		if list := o.page("/_jampay/subscriptions/"); !strings.Contains(list, `data-next><span class="muted">ended`) {
+			t.Errorf("%s: the ended subscription still renews in the list", gateway)
+		}
+	}
+}
+
+// Cancel's mistakes and hostile paths are answered without reaching the
+// store or the gateway: a malformed or unknown id is 404 (an order's id
+// too), a missing "when" is 400, and a subscription whose checkout was
+// never completed has nothing to cancel.
+func TestDashboard_CancelRefusesWhatItCannotDo(t *testing.T) {
+	s, _ := start(t, nil)
+	o := owner{t, s.URL}
+	order := pay(t, s.URL, "stripe", "pay")["orderId"].(string)
+	for _, id := range []string{"sbn_nope", order, "sbn_00000000000000000000000000", "%3Cscript%3Ealert(1)%3C%2Fscript%3E", "sbn_" + strings.Repeat("a", 2000)} {
+		if code, _ := o.post("/_jampay/subscriptions/"+id+"/cancel", url.Values{"when": {"now"}}, nil); code != http.StatusNotFound {
+			t.Errorf("cancel %.40s: %d, want 404", id, code)
+		}
+		resp, err := http.Get(s.URL + "/_jampay/subscriptions/" + id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound || strings.Contains(string(body), "<script>") || len(body) > 200 {
+			t.Errorf("GET %.40s: %d %q", id, resp.StatusCode, body)
+		}
+	}
+	c := postJSON(t, s.URL+"/api/checkout", `{"gateway":"stripe","items":[{"sku":"club-monthly","quantity":1}]}`)
+	id := c["subscriptionId"].(string)
+	if code, _ := o.post("/_jampay/subscriptions/"+id+"/cancel", url.Values{"when": {"tomorrow"}}, nil); code != http.StatusBadRequest {
+		t.Errorf("cancel with a wrong when: %d, want 400", code)
+	}
+	if detail := o.page("/_jampay/subscriptions/" + id); !strings.Contains(detail, "has not subscribed yet") || strings.Contains(detail, `value="now"`) {
+		t.Errorf("a pending subscription offers a cancel:\n%s", detail)
+	}
+	if code, _ := o.post("/_jampay/subscriptions/"+id+"/cancel", url.Values{"when": {"now"}}, nil); code != http.StatusSeeOther {
+		t.Fatalf("cancel a pending subscription: %d", code)
+	}
+	if detail := o.page("/_jampay/subscriptions/" + id); !strings.Contains(detail, "Cancel refused: This subscription has not started") {
+		t.Errorf("a pending subscription's cancel:\n%s", detail)
+	}
+	if got := subscriptionNow(t, s.URL, c); got["status"] != "pending" {
+		t.Fatalf("a refused cancel moved it to %v", got["status"])
+	}
+	// A mail's or an event's link to a subscription leads to its page.
+	if code := func() int {
+		resp, err := noRedirect.Get(s.URL + "/_jampay/orders/" + id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}(); code != http.StatusSeeOther {
+		t.Errorf("/_jampay/orders/%s: %d, want a redirect", id, code)
+	}
+}
+
+// The Cancel action refuses any other origin, as Refund does: nothing it
+// asks reaches the gateway.
+func TestDashboard_CancelRefusesOtherOrigins(t *testing.T) {
+	s, _ := start(t, nil)
+	o := owner{t, s.URL}
+	c := subscribe(t, s.URL, "stripe")
+	cancel := "/_jampay/subscriptions/" + c["subscriptionId"].(string) + "/cancel"
+	for name, header := range map[string]map[string]string{
+		"another origin":               {"Origin": "https://evil.example", "Sec-Fetch-Site": ""},
+		"another port of this host":    {"Origin": "http://127.0.0.1:1", "Sec-Fetch-Site": ""},
+		"an opaque origin":             {"Origin": "null", "Sec-Fetch-Site": ""},
+		"a cross-site fetch":           {"Sec-Fetch-Site": "cross-site", "Origin": ""},
+		"our Origin, cross-site":       {"Sec-Fetch-Site": "cross-site"},
+		"a rebound name as the Host":   {"Host": "evil.example"},
+		"no Origin, no Sec-Fetch-Site": {"Origin": "", "Sec-Fetch-Site": ""},
+		"through a tunnel":             {"X-Forwarded-For": "203.0.113.9", "Origin": ""},
+	} {
+		for _, when := range []string{"period_end", "now"} {
+			if code, _ := o.postHost(cancel, url.Values{"when": {when}}, header); code != http.StatusForbidden {
+				t.Errorf("%s: cancel %s answered %d, want 403", name, when, code)
+			}
+		}
+	}
+	if got := subscriptionNow(t, s.URL, c); got["status"] != "trialing" || got["cancelAtPeriodEnd"] != false {
+		t.Fatalf("a refused cancel reached the gateway: %v", got)
+	}
+	// A rebound name cannot read the subscriptions either.
+	req, _ := http.NewRequest("GET", s.URL+"/_jampay/subscriptions/", nil)
+	req.Host = "evil.example"
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("GET with another Host: %v %v", resp, err)
+	}
+}

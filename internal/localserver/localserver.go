@@ -199,6 +199,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		checkouts["razorpay"], mode["razorpay"] = sb.Razorpay(), "sandbox"
 		owner.Inquirers["razorpay"], owner.Refunders["razorpay"] = sb.Razorpay(), sb.Razorpay()
 	}
+	// The dashboard's Cancel asks the same gateways the API's cancel does.
+	owner.Gateways = checkouts
 	if stripe != nil || razorpay != nil {
 		// A gateway with keys is asked through its API, as the reconcile
 		// function and `jampay refund` ask it.
