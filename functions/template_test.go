@@ -182,8 +182,8 @@ func TestTemplate_EveryRouteToTheRightFunction(t *testing.T) {
 		"OPTIONS /api/subscriptions/{id}/cancel": "CheckoutFunction",
 		"POST /api/subscriptions/{id}/portal":    "CheckoutFunction",
 		"OPTIONS /api/subscriptions/{id}/portal": "CheckoutFunction",
-		// Access links are mailed at once, with a fresh token: the
-		// checkout function sends them (MAIL_FROM, ses:SendEmail).
+		// An access link is owed in the subscription's outbox, and sent
+		// (its token made) by the notify function.
 		"POST /api/access-links":    "CheckoutFunction",
 		"OPTIONS /api/access-links": "CheckoutFunction",
 	}

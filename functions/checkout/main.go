@@ -14,8 +14,6 @@ import (
 	"github.com/jampay/jampay/pkg/dynamostore"
 	"github.com/jampay/jampay/pkg/gateways"
 	"github.com/jampay/jampay/pkg/lambdafn"
-	"github.com/jampay/jampay/pkg/senders"
-	"github.com/jampay/jampay/pkg/shop"
 	"github.com/jampay/jampay/pkg/ssmsecrets"
 )
 
@@ -34,17 +32,11 @@ func main() {
 	// A subscription product a configured gateway cannot sell stops the
 	// function at start, naming the product and the gateway.
 	lambdafn.Must(log, cat.CheckGateways(slices.Sorted(maps.Keys(gws))))
-	// Access links are mailed from here, at once (they carry a fresh
-	// token, which is never stored): the mail templates and SES when
-	// MAIL_FROM is set.
-	var mailers shop.Service
-	lambdafn.Must(log, senders.Set(ctx, &mailers, cfg, cat.ShopName))
 	lambdafn.Start(api.Handler(api.Deps{
 		Store: store, Catalog: cat, Gateways: gws, CheckoutRateLimit: cfg.CheckoutRateLimit,
 		AllowedOrigins: cfg.AllowedOrigins, Now: time.Now, Logger: log,
 		// This function holds the gateway keys: it serves a subscriber's
 		// cancel and billing portal too.
 		SubscriptionActions: true, AccountURL: cfg.AccountURL(),
-		Renderer: mailers.Renderer, Mailer: mailers.Mailer, MailEnabled: mailers.MailEnabled,
 	}))
 }

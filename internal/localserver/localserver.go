@@ -140,7 +140,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	now := clk.Now
 	// The owner's use cases (reconcile, refund) for the dashboard; its
 	// gateways are filled in below, the sandbox's or the real ones.
-	owner := shop.New(shop.Service{Store: store, Now: now, Effects: opts.Effects,
+	owner := shop.New(shop.Service{Store: store, Now: now, Effects: opts.Effects, AccountURL: siteURL + "/account.html",
 		Inquirers: map[string]shop.Inquirer{}, Refunders: map[string]shop.Refunder{}})
 	// Every mail and owner event goes to the recorder the dashboard shows:
 	// locally nothing is sent, and every mail is kept whatever MAIL_FROM.
@@ -231,8 +231,6 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		// The sandbox's gateways (and the real ones) sell subscriptions:
 		// jampay serve holds their keys, so it serves cancel and the portal.
 		SubscriptionActions: true, AccountURL: siteURL + "/account.html",
-		// Access-link mails go to the same recorder as the rest.
-		Renderer: owner.Renderer, Mailer: sent, MailEnabled: true,
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiHandler)

@@ -16,8 +16,8 @@ var accepted = json.RawMessage(`{"accepted":true}`)
 
 // accessLinks answers POST /api/access-links {"email": …}: 202 whatever
 // happens once the address is read, so the answer tells nobody whether a
-// subscription uses it. A subscriber gets an email with a link per
-// subscription (shop.SendAccessLinks).
+// subscription uses it. A subscriber is owed an email with a link per
+// subscription (shop.RequestAccessLinks), sent by the effects dispatcher.
 func (s *server) accessLinks(w http.ResponseWriter, r *http.Request) {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 		s.fail(w, r, order.Errorf(order.CodeUnsupportedMedia, "Send the request as Content-Type: application/json."))
@@ -41,7 +41,7 @@ func (s *server) accessLinks(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, order.Errorf(order.CodeInvalidEmail, "The email address is not valid."))
 		return
 	}
-	res, err := s.shop.SendAccessLinks(r.Context(), req.Email, clientKey(r.RemoteAddr))
+	res, err := s.shop.RequestAccessLinks(r.Context(), req.Email, clientKey(r.RemoteAddr))
 	if err != nil {
 		// The rate limit and a store that cannot be read come before
 		// anything about the address is known: they may be told.
@@ -49,7 +49,7 @@ func (s *server) accessLinks(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if res.Err != nil {
-		s.log(r, slog.LevelError, "access links not all sent", "links", res.Links, "err", res.Err)
+		s.log(r, slog.LevelError, "access links not all owed", "links", res.Links, "err", res.Err)
 	}
 	s.log(r, slog.LevelInfo, "access links asked", "links", res.Links, "held", res.Held)
 	s.writeJSON(w, http.StatusAccepted, accepted)

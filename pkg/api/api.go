@@ -59,14 +59,8 @@ type Deps struct {
 	// function that holds the gateway keys (the checkout function), never
 	// the status function.
 	SubscriptionActions bool
-	// AccountURL is SITE_URL/account.html, where the billing portal returns
-	// and access links lead.
+	// AccountURL is SITE_URL/account.html, where the billing portal returns.
 	AccountURL string
-	// Renderer, Mailer and MailEnabled send access-link mails (with
-	// SubscriptionActions): see shop.Service.
-	Renderer    shop.Renderer
-	Mailer      shop.Mailer
-	MailEnabled bool
 	// RateLimiter counts them; nil uses Store, which both stores serve.
 	RateLimiter RateLimiter
 	Now         func() time.Time
@@ -99,7 +93,6 @@ func Handler(d Deps) http.Handler {
 		Store: d.Store, Catalog: d.Catalog, Gateways: d.Gateways, RateLimit: d.CheckoutRateLimit,
 		Limiter: d.RateLimiter, Effects: d.Effects, Owed: d.Owed, Now: d.Now,
 		SubscriptionOwed: d.SubscriptionOwed, AccountURL: d.AccountURL,
-		Renderer: d.Renderer, Mailer: d.Mailer, MailEnabled: d.MailEnabled,
 	})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/checkout", s.checkout)

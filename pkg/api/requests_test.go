@@ -135,7 +135,7 @@ func TestDynamoDBRequestsPerSubscriptionFlow(t *testing.T) {
 	e := newSubEnv(t, memory, true)
 	e.store = dynamostore.New(client, local.NewTable(t, client), time.Now)
 	// The same handler as newSubEnv's, on the counted store.
-	e.h = newSubHandler(t, e.store, e.mail, true)
+	e.h = newSubHandlerNoDispatch(t, e.store)
 	var c subCreated
 	var sub *subscription.Subscription
 	renewal := stripeSub("invoice.paid", day(37), invoice("in_count", false, 900))

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/jampay/jampay/pkg/api"
 	"github.com/jampay/jampay/pkg/catalog"
+	jampaymail "github.com/jampay/jampay/pkg/mail"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/razorpayhook"
 	"github.com/jampay/jampay/pkg/shop"
@@ -77,16 +79,6 @@ func (m *mailbox) sent() []shop.Mail {
 	return append([]shop.Mail(nil), m.mails...)
 }
 
-type linkRenderer struct{ shop.Renderer }
-
-func (linkRenderer) AccessLinkMail(to string, links []shop.AccessLink) (*shop.Mail, error) {
-	var b strings.Builder
-	for _, l := range links {
-		fmt.Fprintf(&b, "%s: %s\n", l.Name, l.URL)
-	}
-	return &shop.Mail{To: to, Subject: "Your subscriptions", Text: b.String()}, nil
-}
-
 type subEnv struct {
 	*env
 	mail *mailbox
@@ -98,6 +90,13 @@ func newSubEnv(t *testing.T, kind storeKind, actions bool) *subEnv {
 	return e
 }
 
+// newSubHandlerNoDispatch is newSubHandler without the effects dispatch
+// (which a Lambda function does not do in the request: notify does, on
+// the stream), to count the requests alone.
+func newSubHandlerNoDispatch(t *testing.T, store order.Store) http.Handler {
+	return newSubHandler(t, store, nil, true)
+}
+
 // newSubHandler is the handler as the functions wire it for
 // subscriptions, on store, mailing into mail.
 func newSubHandler(t *testing.T, store order.Store, mail *mailbox, actions bool) http.Handler {
@@ -106,6 +105,21 @@ func newSubHandler(t *testing.T, store order.Store, mail *mailbox, actions bool)
 		t.Fatal(err)
 	}
 	stripeGW := &subGateway{name: "stripe"}
+	// What the notify function does on the table's stream, at once: the
+	// real mail templates, into the mailbox.
+	renderer, err := jampaymail.NewRenderer("Test Shop", origin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var owed func(context.Context, subscription.Subscription)
+	if mail != nil {
+		dispatcher := shop.New(shop.Service{Store: store, Renderer: renderer, Mailer: mail, MailEnabled: true, AccountURL: origin + "/account.html"})
+		owed = func(ctx context.Context, after subscription.Subscription) {
+			if _, err := dispatcher.Dispatch(ctx, after.ID, "test"); err != nil {
+				t.Errorf("dispatch %s: %v", after.ID, err)
+			}
+		}
+	}
 	return api.Handler(api.Deps{
 		Store: store, Catalog: cat,
 		Gateways: map[string]api.Gateway{"stripe": stripePortal{stripeGW}, "razorpay": &subGateway{name: "razorpay"}},
@@ -114,7 +128,7 @@ func newSubHandler(t *testing.T, store order.Store, mail *mailbox, actions bool)
 			"razorpay": &razorpayhook.Verifier{Secrets: []string{rzpSecret}},
 		},
 		AllowedOrigins: []string{origin}, SubscriptionActions: actions, AccountURL: origin + "/account.html",
-		Renderer: linkRenderer{}, Mailer: mail, MailEnabled: true,
+		SubscriptionOwed: owed,
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
 	})
 }
@@ -261,7 +275,7 @@ func TestAccessLinks_AlwaysAcceptedAndOneLinkPerWhile(t *testing.T) {
 				return e.do("POST", "/api/access-links", []byte(`{"email":"`+email+`"}`), jsonHeader)
 			}
 			// Not started yet: nothing to link to, and the same answer.
-			if r := ask("sub@example.com"); r.Status != 202 || string(r.Body) != "{\"accepted\":true}\n" || len(e.mail.sent()) != 0 {
+			if r := ask("sub@example.com"); r.Status != 202 || string(r.Body) != "{\"accepted\":true}\n" || len(accessLinks(e.mail.sent())) != 0 {
 				t.Fatalf("pending: %d %s, %d mails", r.Status, r.Body, len(e.mail.sent()))
 			}
 			e.start(c)
@@ -270,17 +284,17 @@ func TestAccessLinks_AlwaysAcceptedAndOneLinkPerWhile(t *testing.T) {
 					t.Fatalf("%s: %d %s", email, r.Status, r.Body)
 				}
 			}
-			mails := e.mail.sent()
-			if len(mails) != 1 || mails[0].To != "sub@example.com" {
-				t.Fatalf("mails %+v", mails)
+			links := accessLinks(e.mail.sent())
+			// To the address on record, as the subscriber wrote it.
+			if len(links) != 1 || links[0].to != "Sub@Example.com" {
+				t.Fatalf("access-link mails %+v of %+v", links, e.mail.sent())
 			}
 			// The link carries a fresh token in its fragment; it opens the
 			// subscription, and so does the checkout's.
-			i := strings.Index(mails[0].Text, "#subscription=")
-			frag, err := url.ParseQuery(strings.TrimSpace(mails[0].Text[i+1:]))
-			if i < 0 || err != nil || frag.Get("subscription") != c.SubscriptionID || frag.Get("token") == "" || frag.Get("token") == c.StatusToken ||
-				!strings.HasPrefix(mails[0].Text, "Jam club: "+origin+"/account.html#") {
-				t.Fatalf("link in %q", mails[0].Text)
+			frag := links[0].fragment
+			if frag.Get("subscription") != c.SubscriptionID || frag.Get("token") == "" || frag.Get("token") == c.StatusToken ||
+				!strings.Contains(links[0].mail.Text, origin+"/account.html#subscription=") || strings.Contains(links[0].mail.Subject, frag.Get("token")) {
+				t.Fatalf("link in %q", links[0].mail.Text)
 			}
 			for _, token := range []string{frag.Get("token"), c.StatusToken} {
 				if r := e.do("GET", "/api/subscriptions/"+c.SubscriptionID, nil, bearer(token)); r.Status != 200 {
@@ -302,21 +316,54 @@ func TestAccessLinks_TokensAreBoundedAndTheOldestRetires(t *testing.T) {
 	e := newSubEnv(t, memory, true)
 	c := e.subscribe("stripe", "club", "a@example.com")
 	e.start(c)
-	subs := e.store.(subscription.Store)
-	svc := shop.New(shop.Service{Store: e.store, Renderer: linkRenderer{}, Mailer: e.mail, MailEnabled: true, AccountURL: "https://x/account.html"})
+	renderer, _ := jampaymail.NewRenderer("Test Shop", origin)
 	clock := time.Now()
-	svc.Now = func() time.Time { return clock }
+	svc := shop.New(shop.Service{Store: e.store, Renderer: renderer, Mailer: e.mail, MailEnabled: true, AccountURL: "https://x/account.html",
+		Now: func() time.Time { return clock }})
 	for i := range subscription.MaxAccessTokens + 2 {
 		clock = clock.Add(subscription.AccessLinkEvery)
-		if res, err := svc.SendAccessLinks(context.Background(), "a@example.com", fmt.Sprint("client", i)); err != nil || res.Links != 1 {
+		if res, err := svc.RequestAccessLinks(context.Background(), "a@example.com", fmt.Sprint("client", i)); err != nil || res.Links != 1 {
 			t.Fatalf("link %d: %+v %v", i, res, err)
 		}
+		if _, err := svc.Dispatch(context.Background(), c.SubscriptionID, "test"); err != nil {
+			t.Fatal(err)
+		}
 	}
-	s, _ := subs.GetSubscription(context.Background(), c.SubscriptionID)
-	if len(s.AccessTokenHashes) != subscription.MaxAccessTokens || len(e.mail.sent()) != subscription.MaxAccessTokens+2 {
-		t.Fatalf("%d tokens kept, %d mails", len(s.AccessTokenHashes), len(e.mail.sent()))
+	s := e.stored(c.SubscriptionID)
+	links := accessLinks(e.mail.sent())
+	if len(s.AccessTokenHashes) != subscription.MaxAccessTokens || len(links) != subscription.MaxAccessTokens+2 {
+		t.Fatalf("%d tokens kept, %d links mailed", len(s.AccessTokenHashes), len(links))
 	}
-	if !subscription.TokenMatches(s, c.StatusToken) {
-		t.Fatal("the checkout's token stopped working")
+	if !subscription.TokenMatches(s, c.StatusToken) || !subscription.TokenMatches(s, links[len(links)-1].fragment.Get("token")) || subscription.TokenMatches(s, links[0].fragment.Get("token")) {
+		t.Fatal("the checkout's token and the newest link open it; the oldest link, retired, does not")
 	}
+	for _, w := range s.Outbox {
+		if w.Type == subscription.AccessLinkEffect && w.State != order.EffectSent {
+			t.Fatalf("access link effect %+v", w)
+		}
+	}
+}
+
+type accessLink struct {
+	to       string
+	mail     shop.Mail
+	fragment url.Values
+}
+
+var accessLinkURL = regexp.MustCompile(`account\.html#(subscription=[^\s"<>&]+&(?:amp;)?token=[^\s"<>]+)`)
+
+// accessLinks are the access-link mails sent, with their links' fragments.
+func accessLinks(mails []shop.Mail) []accessLink {
+	var out []accessLink
+	for _, m := range mails {
+		if m.Tags["kind"] != "access_link" {
+			continue
+		}
+		l := accessLink{to: m.To, mail: m}
+		if match := accessLinkURL.FindStringSubmatch(m.Text); match != nil {
+			l.fragment, _ = url.ParseQuery(match[1])
+		}
+		out = append(out, l)
+	}
+	return out
 }

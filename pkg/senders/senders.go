@@ -24,6 +24,10 @@ func Set(ctx context.Context, svc *shop.Service, c config.Config, shopName strin
 		return err
 	}
 	svc.Renderer, svc.MailEnabled = renderer, c.MailFrom != ""
+	if c.SiteURL != "" {
+		// Where access links lead: the dispatcher makes their tokens.
+		svc.AccountURL = c.AccountURL()
+	}
 	if c.MailFrom != "" {
 		m, err := sesmail.Open(ctx, c)
 		if err != nil {

@@ -18,35 +18,36 @@ type AccessLink struct {
 	URL  string
 }
 
-// AccessLinkRenderer renders the access-link mail. It is sent at once, not
-// through the outbox: it carries fresh tokens, which jampay never stores.
+// AccessLinkRenderer renders the access-link mail (pkg/mail's Renderer).
 type AccessLinkRenderer interface {
 	AccessLinkMail(to string, links []AccessLink) (*Mail, error)
 }
 
-// maxLinksPerMail bounds the subscriptions one access-link mail names.
-const maxLinksPerMail = 10
+// maxLinksPerRequest bounds the subscriptions one request owes a link for.
+const maxLinksPerRequest = 10
 
-// AccessLinkResult says what SendAccessLinks did, for the log: never for
+// AccessLinkResult says what RequestAccessLinks did, for the log: never for
 // the answer, which is the same whatever happened (nothing revealed).
 type AccessLinkResult struct {
-	Links int   // subscriptions given a fresh link
-	Held  int   // skipped: a link went out less than AccessLinkEvery ago
+	Links int   // subscriptions that now owe their subscriber a link
+	Held  int   // skipped: a link was asked less than AccessLinkEvery ago
 	Err   error // a failure after the address was found (not answered)
 }
 
-// SendAccessLinks emails, to a subscriber with that address, a link to the
-// account page for each of their subscriptions, each with a new token (a
-// subscriber on another device). Requests count against the client's rate
-// limit like checkouts, and a subscription gets at most one link per
+// RequestAccessLinks owes, to a subscriber with that address, an email with
+// a link to the account page for each of their subscriptions (a subscriber
+// on another device): an effect in each subscription's outbox, recorded
+// with a conditional write and sent once by the dispatcher, which makes
+// the link's token only when it sends it (accessLinkMail), so no token is
+// ever stored but as a hash. Requests count against the client's rate
+// limit like checkouts, and a subscription owes at most one link per
 // subscription.AccessLinkEvery, so the route cannot flood an inbox. The
 // error is for what happened before anything about the address was known
 // (the rate limit, the store): the caller answers the same whatever else
 // happened.
-func (s *Service) SendAccessLinks(ctx context.Context, email, client string) (AccessLinkResult, error) {
+func (s *Service) RequestAccessLinks(ctx context.Context, email, client string) (AccessLinkResult, error) {
 	var res AccessLinkResult
-	now := s.Now()
-	if err := s.takeRate(ctx, "links#"+client, now); err != nil {
+	if err := s.takeRate(ctx, "links#"+client, s.Now()); err != nil {
 		return res, err
 	}
 	index, ok := s.Subs.(subscription.SubscriberIndex)
@@ -57,75 +58,97 @@ func (s *Service) SendAccessLinks(ctx context.Context, email, client string) (Ac
 	if err != nil {
 		return res, err
 	}
-	var links []AccessLink
-	for _, id := range ids {
-		if len(links) == maxLinksPerMail {
-			break
-		}
-		link, held, err := s.accessLink(ctx, id, email)
+	for _, id := range ids[:min(len(ids), maxLinksPerRequest)] {
+		owed, held, err := s.oweAccessLink(ctx, id, email)
 		res.Held += held
-		if err != nil {
-			res.Err = errors.Join(res.Err, err)
-			continue
-		}
-		if link != nil {
-			links = append(links, *link)
+		res.Err = errors.Join(res.Err, err)
+		if owed {
+			res.Links++
 		}
 	}
-	res.Links = len(links)
-	if len(links) == 0 {
-		return res, nil
-	}
-	r, ok := s.Renderer.(AccessLinkRenderer)
-	if !ok || !s.MailEnabled || s.Mailer == nil {
-		res.Err = errors.Join(res.Err, errors.New("access links made, but no mail can be sent (MAIL_FROM unset)"))
-		return res, nil
-	}
-	m, err := r.AccessLinkMail(email, links)
-	if err == nil {
-		err = s.Mailer.Send(ctx, *m)
-	}
-	res.Err = errors.Join(res.Err, err)
 	return res, nil
 }
 
-// accessLink gives subscription id a fresh token, recorded with a
-// conditional write, and returns its link; nil (and held 1) for one that
-// had a link a moment ago, nil for one that is not this address's or
-// never started.
-func (s *Service) accessLink(ctx context.Context, id, email string) (*AccessLink, int, error) {
+// oweAccessLink records, with a conditional write, that subscription id
+// owes its subscriber an access link; held 1 for one asked a moment ago,
+// nothing for one that is not this address's or never started.
+func (s *Service) oweAccessLink(ctx context.Context, id, email string) (owed bool, held int, err error) {
 	for attempt := 0; attempt < 5; attempt++ {
 		sub, err := s.Subs.GetSubscription(ctx, id)
 		if errors.Is(err, order.ErrNotFound) {
-			return nil, 0, nil
+			return false, 0, nil
 		}
 		if err != nil {
-			return nil, 0, err
+			return false, 0, err
 		}
 		if !strings.EqualFold(strings.TrimSpace(sub.Email), strings.TrimSpace(email)) || sub.Status == subscription.Pending || sub.Status == subscription.Expired {
-			return nil, 0, nil
+			return false, 0, nil
 		}
 		now := s.Now()
 		if now.Sub(sub.LinkSentAt) < subscription.AccessLinkEvery {
-			return nil, 1, nil
+			return false, 1, nil
 		}
-		token, hash := s.NewToken()
 		next := sub.Clone()
+		next.LinkSentAt, next.Version, next.UpdatedAt = now, sub.Version+1, now
+		next.Outbox = order.AppendOwed(sub.Outbox, []order.Effect{{OrderID: sub.ID, Version: next.Version,
+			Type: subscription.AccessLinkEffect, Mail: subscription.MailAccessLink, OwedAt: now}})
+		err = s.Subs.MoveSubscription(ctx, subscription.Move{Next: next, From: sub.Status, FromVersion: sub.Version})
+		if err == nil {
+			if s.SubscriptionOwed != nil {
+				s.SubscriptionOwed(ctx, next)
+			}
+			return true, 0, nil
+		}
+		if !errors.Is(err, order.ErrConflict) {
+			return false, 0, err
+		}
+	}
+	return false, 0, &order.StoreError{Err: fmt.Errorf("subscription %s kept changing while its access link was owed", id)}
+}
+
+// accessLinkMail makes the token an owed access link carries, keeps its
+// hash on the subscription (a conditional write, at most MaxAccessTokens
+// kept, the oldest retired), and renders the mail; it owes the owner no
+// event. With no address or no way to mail, it makes no token: the effect
+// is skipped. A dispatcher that dies after keeping the hash and before
+// sending leaves one unused token, retired in its turn.
+func (s *Service) accessLinkMail(ctx context.Context, sub subscription.Subscription) (*Mail, OwnerEvent, error) {
+	r, ok := s.Renderer.(AccessLinkRenderer)
+	if strings.TrimSpace(sub.Email) == "" || !s.MailEnabled || s.Mailer == nil {
+		return nil, OwnerEvent{}, nil
+	}
+	if !ok {
+		return nil, OwnerEvent{}, errors.New("shop: the renderer cannot render access links")
+	}
+	if s.AccountURL == "" {
+		return nil, OwnerEvent{}, errors.New("shop: access links need the account page's address (SITE_URL)")
+	}
+	token, hash := s.NewToken()
+	for attempt := 0; ; attempt++ {
+		if attempt == dispatchWrites {
+			return nil, OwnerEvent{}, &order.StoreError{Err: fmt.Errorf("subscription %s kept changing while its access token was kept", sub.ID)}
+		}
+		cur, err := s.Subs.GetSubscription(ctx, sub.ID)
+		if err != nil {
+			return nil, OwnerEvent{}, err
+		}
+		next := cur.Clone()
 		next.AccessTokenHashes = append(next.AccessTokenHashes, hash)
 		if n := len(next.AccessTokenHashes); n > subscription.MaxAccessTokens {
 			next.AccessTokenHashes = next.AccessTokenHashes[n-subscription.MaxAccessTokens:]
 		}
-		next.LinkSentAt, next.Version, next.UpdatedAt = now, sub.Version+1, now
-		err = s.Subs.MoveSubscription(ctx, subscription.Move{Next: next, From: sub.Status, FromVersion: sub.Version})
+		next.Version++
+		err = s.Subs.MoveSubscription(ctx, subscription.Move{Next: next, From: cur.Status, FromVersion: cur.Version})
 		if err == nil {
-			// The token rides in the fragment, which browsers never send
-			// to a server: it stays out of every access log.
-			u := s.AccountURL + "#subscription=" + url.QueryEscape(sub.ID) + "&token=" + url.QueryEscape(token)
-			return &AccessLink{Name: sub.Name, URL: u}, 0, nil
+			break
 		}
 		if !errors.Is(err, order.ErrConflict) {
-			return nil, 0, err
+			return nil, OwnerEvent{}, err
 		}
 	}
-	return nil, 0, &order.StoreError{Err: fmt.Errorf("subscription %s kept changing while its access link was made", id)}
+	// The token rides in the fragment, which browsers never send to a
+	// server: it stays out of every access log.
+	link := s.AccountURL + "#subscription=" + url.QueryEscape(sub.ID) + "&token=" + url.QueryEscape(token)
+	m, err := r.AccessLinkMail(sub.Email, []AccessLink{{Name: sub.Name, URL: link}})
+	return m, OwnerEvent{}, err
 }

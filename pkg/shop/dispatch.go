@@ -53,8 +53,9 @@ type outboxed[T any] struct {
 	// parts points into t's fields the dispatcher reads and writes.
 	parts func(t *T) outboxParts
 	clone func(T) T
-	// render is the Renderer's method for the kind.
-	render func(t T, e order.Effect) (*Mail, OwnerEvent, error)
+	// render is the Renderer's method for the kind (an access link also
+	// makes its token: see accessLinkMail).
+	render func(ctx context.Context, t T, e order.Effect) (*Mail, OwnerEvent, error)
 	// put writes next — prev with its outbox (and history) changed and
 	// its version one up, nothing else — conditional on prev's status and
 	// version: order.ErrConflict if either moved.
@@ -79,7 +80,9 @@ func (s *Service) orderOutboxes() outboxed[order.Order] {
 			return outboxParts{&o.Outbox, &o.History, &o.Version, &o.UpdatedAt, o.Status, o.Email}
 		},
 		clone:  order.Order.Clone,
-		render: s.Renderer.Render,
+		render: func(_ context.Context, o order.Order, e order.Effect) (*Mail, OwnerEvent, error) {
+			return s.Renderer.Render(o, e)
+		},
 		put: func(ctx context.Context, prev *order.Order, next order.Order) error {
 			return s.Store.Move(ctx, order.Move{Next: next, From: prev.Status, FromVersion: prev.Version})
 		},
@@ -94,7 +97,12 @@ func (s *Service) subscriptionOutboxes() outboxed[subscription.Subscription] {
 			return outboxParts{&t.Outbox, &t.History, &t.Version, &t.UpdatedAt, order.Status(t.Status), t.Email}
 		},
 		clone:  subscription.Subscription.Clone,
-		render: s.Renderer.RenderSubscription,
+		render: func(ctx context.Context, t subscription.Subscription, e order.Effect) (*Mail, OwnerEvent, error) {
+			if e.Mail == subscription.MailAccessLink {
+				return s.accessLinkMail(ctx, t)
+			}
+			return s.Renderer.RenderSubscription(t, e)
+		},
 		put: func(ctx context.Context, prev *subscription.Subscription, next subscription.Subscription) error {
 			// Same status: CheckMove lets it through whatever the status,
 			// final ones included.
@@ -223,12 +231,14 @@ func nextToSend(outbox []order.Owed) int {
 // its stable id lets consumers drop; a mail has no such id, so nothing
 // that can fail comes after it.
 func sendEffect[T any](ctx context.Context, s *Service, k outboxed[T], t *T, e order.Effect) (string, error) {
-	mail, ev, err := k.render(*t, e)
+	mail, ev, err := k.render(ctx, *t, e)
 	if err != nil {
 		return "", err
 	}
 	state := order.EffectSkipped
-	if s.Publisher != nil {
+	if s.Publisher != nil && ev.DetailType != "" {
+		// An effect with no detail-type owes the owner nothing (an access
+		// link is the subscriber's alone).
 		if err := s.Publisher.Publish(ctx, ev); err != nil {
 			return "", err
 		}

@@ -14,7 +14,14 @@ const (
 	MailRenewalFailed  = "renewal_failed"
 	MailTrialEnding    = "trial_ending"
 	MailCanceled       = "subscription_canceled"
+	// MailAccessLink is a link to the account page with a fresh token, for
+	// a subscriber on another device: owed by their request (not by a
+	// change), and its token made only when it is sent.
+	MailAccessLink = "access_link"
 )
+
+// AccessLinkEffect is the type of the effect an access-link request owes.
+const AccessLinkEffect = "subscription.access_link"
 
 // OwedEffects lists what the write from before to after owes (invariant
 // 10): a new status (subscription.<status>, and the customer's mail for
