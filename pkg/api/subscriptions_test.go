@@ -367,3 +367,36 @@ func accessLinks(mails []shop.Mail) []accessLink {
 	}
 	return out
 }
+
+// FuzzSubscriptionRoutes: whatever id, token and body arrive at the
+// subscription routes and the access-link route, the handler never
+// panics, never answers 5xx (the memory store does not fail), always
+// answers JSON, opens a subscription only with its token, and the
+// access-link route says nothing but 202 to any address it can read.
+func FuzzSubscriptionRoutes(f *testing.F) {
+	e := newSubEnv(&testing.T{}, memory, true)
+	c := e.subscribe("stripe", "club", "a@example.com")
+	e.start(c)
+	f.Add(c.SubscriptionID, c.StatusToken, uint8(0), []byte(`{"email":"a@example.com"}`))
+	f.Add(c.SubscriptionID, "x", uint8(1), []byte(`{}`))
+	f.Add("sbn_"+strings.Repeat("a", 26), c.StatusToken, uint8(2), []byte(`{"email":"a@"}`))
+	f.Add("%2e%2e", "", uint8(1), []byte(`{"email":1}`))
+	f.Fuzz(func(t *testing.T, id, token string, route uint8, body []byte) {
+		e.t = t
+		method, suffix := "POST", []string{"", "/cancel", "/portal"}[route%3]
+		if suffix == "" {
+			method = "GET"
+		}
+		r := e.do(method, "/api/subscriptions/"+url.PathEscape(id)+suffix, nil, bearer(token))
+		if r.Status >= 500 || len(r.Body) > 0 && !json.Valid(r.Body) {
+			t.Fatalf("%s %q%s: %d %q", method, id, suffix, r.Status, r.Body)
+		}
+		if r.Status < 300 && (id != c.SubscriptionID || token != c.StatusToken) {
+			t.Fatalf("%s %q%s opened with token %q: %d %s", method, id, suffix, token, r.Status, r.Body)
+		}
+		r = e.do("POST", "/api/access-links", body, jsonHeader)
+		if r.Status >= 500 || !json.Valid(r.Body) || r.Status != 202 && r.Status != 400 && r.Status != 429 {
+			t.Fatalf("access links %q: %d %q", body, r.Status, r.Body)
+		}
+	})
+}
