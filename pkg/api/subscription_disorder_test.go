@@ -285,3 +285,56 @@ func TestSubscriptionProvenance(t *testing.T) {
 		t.Fatalf("another checkout moved ours: %s %q", got.Status, got.SubscriptionRef)
 	}
 }
+
+// TestSubscriptionPayments_RefundsAndDisputesReachTheSubscription: a
+// renewal's payment is indexed to its subscription, so the gateway's
+// refund and dispute of it (named only by the payment) reach it and the
+// owner hears; and Razorpay's own payment events for the charge (on the
+// order Razorpay made for it) are the subscription's, not money without
+// an order.
+func TestSubscriptionPayments_RefundsAndDisputesReachTheSubscription(t *testing.T) {
+	for _, kind := range stores {
+		t.Run(string(kind), func(t *testing.T) {
+			e := newSubEnv(t, kind, true)
+			c := e.subscribe("stripe", "club", "")
+			sub := e.stored(c.SubscriptionID)
+			pi := "pi_renewal" + sub.ID[4:14]
+			for _, d := range []subDelivery{
+				stripeSub("checkout.session.completed", day(0), nil),
+				stripeSub("invoice.paid", day(7), func(ev *payloads.Stripe) { invoice("in_r", false, 900)(ev); ev.PaymentIntentID = pi }),
+				stripeSub("charge.dispute.created", day(20), func(ev *payloads.Stripe) { ev.PaymentIntentID, ev.Subscription = pi, payloads.Subscription{} }),
+				stripeSub("charge.refunded", day(21), func(ev *payloads.Stripe) { ev.PaymentIntentID, ev.Refunded, ev.Subscription = pi, 900, payloads.Subscription{} }),
+			} {
+				if r := d.send(e, sub, "sub_pay"+sub.ID[4:12]); r.Status != 200 {
+					t.Fatalf("%s: %d %s", d.name, r.Status, r.Body)
+				}
+			}
+			got := e.stored(c.SubscriptionID)
+			if len(got.Evidence.Disputed) != 1 || len(got.Evidence.Refunded) != 1 {
+				t.Fatalf("stripe: disputed %v refunded %v", got.Evidence.Disputed, got.Evidence.Refunded)
+			}
+
+			rc := e.subscribe("razorpay", "club-in", "")
+			rsub := e.stored(rc.SubscriptionID)
+			pay, rzpOrder := "pay_renew"+rsub.ID[4:12], "order_renew"+rsub.ID[4:12]
+			onCharge := func(ev *payloads.Razorpay) { ev.PaymentID, ev.RazorpayOrderID = pay, rzpOrder }
+			for _, d := range []subDelivery{
+				rzpSub("subscription.charged", day(0), func(ev *payloads.Razorpay) { onCharge(ev); ev.PaidCount = 1 }),
+				rzpSub("payment.captured", day(0), func(ev *payloads.Razorpay) { onCharge(ev); ev.OrderID = "" }),
+				rzpSub("payment.dispute.created", day(9), func(ev *payloads.Razorpay) { onCharge(ev); ev.OrderID = "" }),
+			} {
+				if r := d.send(e, rsub, ""); r.Status != 200 {
+					t.Fatalf("%s: %d %s", d.name, r.Status, r.Body)
+				}
+			}
+			got = e.stored(rc.SubscriptionID)
+			if len(got.Evidence.Disputed) != 1 || len(got.Evidence.Renewals) != 1 || got.Status != subscription.Active {
+				t.Fatalf("razorpay: %s disputed %v renewals %v", got.Status, got.Evidence.Disputed, got.Evidence.Renewals)
+			}
+			last := got.History[len(got.History)-1]
+			if last.EventType != "payment.dispute.created" {
+				t.Fatalf("razorpay history ends %+v", last)
+			}
+		})
+	}
+}

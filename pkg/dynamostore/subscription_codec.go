@@ -180,6 +180,9 @@ func marshalSubEvidence(ev *subscription.Evidence) ddb.AttributeValue {
 			if r.First {
 				rm["first"] = boolean(true)
 			}
+			if r.Payment != "" {
+				rm["pay"] = str(r.Payment)
+			}
 			l[i] = &ddb.AttributeValueMemberM{Value: rm}
 		}
 		m["renewals"] = &ddb.AttributeValueMemberL{Value: l}
@@ -218,7 +221,7 @@ func unmarshalSubEvidence(m map[string]ddb.AttributeValue) subscription.Evidence
 			ev.Renewals = append(ev.Renewals, subscription.Renewal{
 				Ref: getS(rm.Value, "ref"), Amount: getN(rm.Value, "amt"), Currency: getS(rm.Value, "cur"),
 				PeriodStart: getN(rm.Value, "ps"), PeriodEnd: getN(rm.Value, "pe"), At: getN(rm.Value, "at"),
-				First: getBool(rm.Value, "first"),
+				First: getBool(rm.Value, "first"), Payment: getS(rm.Value, "pay"),
 			})
 		}
 	}

@@ -38,7 +38,12 @@ func (s *Service) Apply(ctx context.Context, e order.Event) (Applied, error) {
 	a, err := s.applyOrder(ctx, e)
 	var el *order.ElsewhereError
 	if errors.As(err, &el) && subscription.ValidID(el.ID) && s.Subs != nil {
-		e.OrderID = el.ID
+		// A payment event found its subscription through a payment a
+		// renewal indexed to it (invariant 9: "a payment already indexed
+		// to it"). The checkout it names is the order the gateway made
+		// for the charge (Razorpay), not the subscription's own: its
+		// provenance is the index, not the checkout.
+		e.OrderID, e.SessionRef = el.ID, ""
 		return s.applySubscription(ctx, e)
 	}
 	return a, err
@@ -95,10 +100,11 @@ func (s *Service) subscriptions() kind[subscription.Subscription] {
 }
 
 // newSubscriptionRefs lists the gateway references next has that prev did
-// not: its checkout, its gateway subscription, and on Razorpay each new
-// renewal's payment, so the payment events Razorpay sends for a renewal's
-// charge (on an order it made, not jampay) find the subscription. Stripe's
-// invoices are named by no other event: their ids are not indexed.
+// not: its checkout, its gateway subscription, and each new renewal's
+// payment — Razorpay's pay_ (its payment events for the charge, on an
+// order Razorpay made, name it), Stripe's PaymentIntent (its refunds and
+// disputes name it) — so those events find the subscription. Stripe's
+// invoice ids are named by no other event and are not indexed.
 func newSubscriptionRefs(prev, next *subscription.Subscription) []string {
 	var refs []string
 	if next.SessionRef != prev.SessionRef && next.SessionRef != "" {
@@ -107,11 +113,14 @@ func newSubscriptionRefs(prev, next *subscription.Subscription) []string {
 	if next.SubscriptionRef != prev.SubscriptionRef && next.SubscriptionRef != "" && next.SubscriptionRef != next.SessionRef {
 		refs = append(refs, next.SubscriptionRef)
 	}
-	if next.Gateway != "razorpay" {
-		return refs
-	}
 	for _, r := range next.Evidence.Renewals {
-		if !prev.Evidence.Renewed(r.Ref) {
+		if prev.Evidence.Renewed(r.Ref) {
+			continue
+		}
+		switch {
+		case r.Payment != "":
+			refs = append(refs, r.Payment)
+		case next.Gateway == "razorpay":
 			refs = append(refs, r.Ref)
 		}
 	}

@@ -158,6 +158,9 @@ func decodeInvoice(e *order.Event, o *object) {
 	e.OrderID = md[subscriptionKey]
 	e.Refs = []string{string(ref)}
 	e.Sub = &order.SubFacts{Ref: string(ref), Renewal: o.ID}
+	// The charge's PaymentIntent: indexed with the renewal, so a refund or
+	// a dispute of it (named only by it) reaches the subscription.
+	e.PaymentRef = o.PaymentIntent.ID
 	switch e.Kind {
 	case order.KindRenewalPaid:
 		e.Amount, e.Currency = o.AmountPaid, o.Currency

@@ -130,7 +130,9 @@ var subscriptionCases = []struct {
 	{"invoice.payment_failed.json", order.Event{
 		ID: "evt_1QKa0zB7WZ01zgkWy7A9bC1d", Type: "invoice.payment_failed", Kind: order.KindRenewalFailed, Created: at(trialEnd + 3605),
 		OrderID: sbnID, Refs: []string{subID}, Reason: "The subscription's payment did not go through.",
-		Sub: &order.SubFacts{Ref: subID, Renewal: "in_1QKa0xB7WZ01zgkWn4P6qR8s"}}},
+		// The invoice's PaymentIntent (a trial's zero invoice has none).
+		PaymentRef: "pi_3QKa0yB7WZ01zgkW1mN3oP5q",
+		Sub:        &order.SubFacts{Ref: subID, Renewal: "in_1QKa0xB7WZ01zgkWn4P6qR8s"}}},
 }
 
 // TestDecode_SubscriptionEvents: each fixture, a whole event as Stripe

@@ -101,6 +101,9 @@ type Renewal struct {
 	// invoice, Razorpay's first charge): it starts the subscription rather
 	// than renewing it.
 	First bool
+	// Payment is the gateway's payment that paid it when it is not Ref
+	// (Stripe's PaymentIntent of the invoice): refunds and disputes name it.
+	Payment string
 }
 
 func (ev Evidence) clone() Evidence {
@@ -176,6 +179,12 @@ func Apply(s Subscription, e order.Event) (Subscription, bool) {
 	if f == nil {
 		f = &order.SubFacts{}
 	}
+	if f.Ref != "" && s.SubscriptionRef != "" && f.Ref != s.SubscriptionRef {
+		// Invariant 9: an event about another gateway subscription moves
+		// nothing of this one, whatever its metadata says.
+		return s, false
+	}
+	mismatched := false
 	switch e.Kind {
 	case order.KindPaid, order.KindProcessing:
 		// The checkout completed: the customer subscribed (the first
@@ -190,13 +199,20 @@ func Apply(s Subscription, e order.Event) (Subscription, bool) {
 		if f.Renewal != "" && !ev.Renewed(f.Renewal) {
 			r := Renewal{Ref: f.Renewal, Amount: e.Amount, Currency: strings.ToLower(e.Currency),
 				PeriodStart: unixOrZero(f.PeriodStart), PeriodEnd: unixOrZero(f.PeriodEnd), At: e.Created.Unix(), First: f.FirstInvoice}
+			if e.PaymentRef != f.Renewal {
+				r.Payment = e.PaymentRef
+			}
 			i, _ := slices.BinarySearchFunc(ev.Renewals, r.Ref, func(r Renewal, ref string) int { return strings.Compare(r.Ref, ref) })
 			ev.Renewals = slices.Insert(ev.Renewals, i, r)
 			trialInvoice := f.FirstInvoice && e.Amount == 0 && s.TrialDays > 0
-			if !trialInvoice && (r.Amount != s.Amount || r.Currency != s.Currency) {
+			mismatched = !trialInvoice && (r.Amount != s.Amount || r.Currency != s.Currency)
+			if mismatched {
+				// Flagged to the owner; it neither starts the subscription
+				// nor pays a period (invariant 6).
 				addToSet(&ev.Mismatched, r.Ref)
+			} else {
+				ev.Completed = true
 			}
-			ev.Completed = true
 		}
 	case order.KindTrialEnding:
 		if te := unixOrZero(f.TrialEnd); te > ev.TrialEnding {
@@ -249,7 +265,7 @@ func Apply(s Subscription, e order.Event) (Subscription, bool) {
 	// Stripe moves current_period_end to the next period at the renewal,
 	// before it is paid: a past_due or halted snapshot carries a period
 	// nobody paid, which must not extend it.
-	paidUntil := e.Kind == order.KindRenewalPaid ||
+	paidUntil := e.Kind == order.KindRenewalPaid && !mismatched && !slices.Contains(ev.Mismatched, f.Renewal) ||
 		e.Kind == order.KindSubscription && (f.Status == string(Trialing) || f.Status == string(Active))
 	if pe := unixOrZero(f.PeriodEnd); pe > ev.PeriodEnd && paidUntil {
 		ev.PeriodEnd = pe

@@ -352,3 +352,29 @@ func TestApply_CanceledBeforeItStartedIsExpiredWhicheverComesFirst(t *testing.T)
 		t.Fatalf("%s, want canceled", s.Status)
 	}
 }
+
+// Invariant 9: once the subscription knows its gateway subscription, an
+// event about another moves nothing, whatever its metadata says.
+func TestApply_AnotherGatewaySubscriptionMovesNothing(t *testing.T) {
+	s, _ := Apply(newSub(0), snap("evt_a", at(0, 0), Active, at(30, 0)))
+	other := snap("evt_x", at(5, 0), Canceled, at(5, 0))
+	other.Sub.Ref = "sub_not_ours"
+	if next, changed := Apply(s, other); changed || next.Status != Active {
+		t.Fatalf("another subscription's cancel: %s, changed %v", next.Status, changed)
+	}
+}
+
+// Invariant 6: a renewal of another amount or currency is flagged, and
+// neither starts a subscription nor pays a period.
+func TestApply_AMismatchedRenewalPaysNothing(t *testing.T) {
+	for _, e := range []order.Event{renewal("evt_1c", "in_1", at(0, 0), 1, at(365, 0), false), func() order.Event {
+		e := renewal("evt_jpy", "in_2", at(0, 0), 900, at(365, 0), false)
+		e.Currency = "jpy"
+		return e
+	}()} {
+		got, _ := Apply(newSub(0), e)
+		if got.Status != Pending || got.Entitled() || !got.CurrentPeriodEnd().IsZero() || len(got.Evidence.Mismatched) != 1 {
+			t.Fatalf("%s: %s entitled %v period end %v mismatched %v", e.ID, got.Status, got.Entitled(), got.CurrentPeriodEnd(), got.Evidence.Mismatched)
+		}
+	}
+}
