@@ -34,6 +34,7 @@ func main() {
 	lambdafn.Must(log, err)
 	svc := shop.Service{Store: store}
 	lambdafn.Must(log, senders.Set(ctx, &svc, cfg, cat.ShopName))
-	h := &notify.Handler{Dispatcher: shop.New(svc), Now: time.Now, Log: log}
+	dispatcher := shop.New(svc)
+	h := &notify.Handler{Dispatcher: dispatcher, Access: dispatcher, Now: time.Now, Log: log}
 	lambda.Start(h.Handle)
 }

@@ -231,6 +231,13 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		// The sandbox's gateways (and the real ones) sell subscriptions:
 		// jampay serve holds their keys, so it serves cancel and the portal.
 		SubscriptionActions: true, AccountURL: siteURL + "/account.html",
+		// No table stream here: a request for access links owes them at
+		// once, and the dispatcher sends them to the recorder.
+		AccessRequested: func(ctx context.Context, emailKey string) {
+			if res, err := owner.OweAccessLinks(ctx, emailKey); err != nil || res.Err != nil {
+				opts.Logger.Error("access links not owed", "err", errors.Join(err, res.Err))
+			}
+		},
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/api/", apiHandler)

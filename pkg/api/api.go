@@ -61,6 +61,9 @@ type Deps struct {
 	SubscriptionActions bool
 	// AccountURL is SITE_URL/account.html, where the billing portal returns.
 	AccountURL string
+	// AccessRequested turns an access-link request into the links owed
+	// where no table stream does (jampay serve): see shop.Service.
+	AccessRequested func(ctx context.Context, emailKey string)
 	// RateLimiter counts them; nil uses Store, which both stores serve.
 	RateLimiter RateLimiter
 	Now         func() time.Time
@@ -92,7 +95,7 @@ func Handler(d Deps) http.Handler {
 	s := &server{Deps: d, shop: shop.New(shop.Service{
 		Store: d.Store, Catalog: d.Catalog, Gateways: d.Gateways, RateLimit: d.CheckoutRateLimit,
 		Limiter: d.RateLimiter, Effects: d.Effects, Owed: d.Owed, Now: d.Now,
-		SubscriptionOwed: d.SubscriptionOwed, AccountURL: d.AccountURL,
+		SubscriptionOwed: d.SubscriptionOwed, AccountURL: d.AccountURL, AccessRequested: d.AccessRequested,
 	})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/checkout", s.checkout)

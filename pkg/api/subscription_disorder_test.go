@@ -303,7 +303,9 @@ func TestSubscriptionPayments_RefundsAndDisputesReachTheSubscription(t *testing.
 				stripeSub("checkout.session.completed", day(0), nil),
 				stripeSub("invoice.paid", day(7), func(ev *payloads.Stripe) { invoice("in_r", false, 900)(ev); ev.PaymentIntentID = pi }),
 				stripeSub("charge.dispute.created", day(20), func(ev *payloads.Stripe) { ev.PaymentIntentID, ev.Subscription = pi, payloads.Subscription{} }),
-				stripeSub("charge.refunded", day(21), func(ev *payloads.Stripe) { ev.PaymentIntentID, ev.Refunded, ev.Subscription = pi, 900, payloads.Subscription{} }),
+				stripeSub("charge.refunded", day(21), func(ev *payloads.Stripe) {
+					ev.PaymentIntentID, ev.Refunded, ev.Subscription = pi, 900, payloads.Subscription{}
+				}),
 			} {
 				if r := d.send(e, sub, "sub_pay"+sub.ID[4:12]); r.Status != 200 {
 					t.Fatalf("%s: %d %s", d.name, r.Status, r.Body)

@@ -7,14 +7,17 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jampay/jampay/internal/ddblocal"
 	"github.com/jampay/jampay/pkg/api"
 	"github.com/jampay/jampay/pkg/catalog"
+	"github.com/jampay/jampay/pkg/dynamostore"
 	jampaymail "github.com/jampay/jampay/pkg/mail"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/razorpayhook"
@@ -112,11 +115,19 @@ func newSubHandler(t *testing.T, store order.Store, mail *mailbox, actions bool)
 		t.Fatal(err)
 	}
 	var owed func(context.Context, subscription.Subscription)
+	var access func(context.Context, string)
 	if mail != nil {
 		dispatcher := shop.New(shop.Service{Store: store, Renderer: renderer, Mailer: mail, MailEnabled: true, AccountURL: origin + "/account.html"})
 		owed = func(ctx context.Context, after subscription.Subscription) {
 			if _, err := dispatcher.Dispatch(ctx, after.ID, "test"); err != nil {
 				t.Errorf("dispatch %s: %v", after.ID, err)
+			}
+		}
+		// What the notify function does with a request's stream record.
+		dispatcher.SubscriptionOwed = owed
+		access = func(ctx context.Context, key string) {
+			if res, err := dispatcher.OweAccessLinks(ctx, key); err != nil || res.Err != nil {
+				t.Errorf("owe access links: %v %v", err, res.Err)
 			}
 		}
 	}
@@ -128,7 +139,7 @@ func newSubHandler(t *testing.T, store order.Store, mail *mailbox, actions bool)
 			"razorpay": &razorpayhook.Verifier{Secrets: []string{rzpSecret}},
 		},
 		AllowedOrigins: []string{origin}, SubscriptionActions: actions, AccountURL: origin + "/account.html",
-		SubscriptionOwed: owed,
+		SubscriptionOwed: owed, AccessRequested: access,
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
 	})
 }
@@ -322,7 +333,7 @@ func TestAccessLinks_TokensAreBoundedAndTheOldestRetires(t *testing.T) {
 		Now: func() time.Time { return clock }})
 	for i := range subscription.MaxAccessTokens + 2 {
 		clock = clock.Add(subscription.AccessLinkEvery)
-		if res, err := svc.RequestAccessLinks(context.Background(), "a@example.com", fmt.Sprint("client", i)); err != nil || res.Links != 1 {
+		if res, err := svc.OweAccessLinks(context.Background(), subscription.EmailKey("a@example.com")); err != nil || res.Links != 1 {
 			t.Fatalf("link %d: %+v %v", i, res, err)
 		}
 		if _, err := svc.Dispatch(context.Background(), c.SubscriptionID, "test"); err != nil {
@@ -399,4 +410,47 @@ func FuzzSubscriptionRoutes(f *testing.F) {
 			t.Fatalf("access links %q: %d %q", body, r.Status, r.Body)
 		}
 	})
+}
+
+// TestAccessLinks_NothingTellsWhetherAnAddressSubscribes: an address is
+// indexed only once its subscription starts (checkouts started in its
+// name crowd nothing out), a request costs the same DynamoDB requests for
+// every address, and an address may ask AccessLinksPerDay times a day.
+func TestAccessLinks_NothingTellsWhetherAnAddressSubscribes(t *testing.T) {
+	var counter ddblocal.Counter
+	client := local.Client(t, counter.Option())
+	store := dynamostore.New(client, local.NewTable(t, client), time.Now)
+	e := &subEnv{env: &env{t: t, store: store}, mail: &mailbox{}}
+	e.h = newSubHandlerNoDispatch(t, store)
+	for range 30 {
+		e.subscribe("stripe", "club", "victim@example.com") // abandoned, never started
+	}
+	c := e.subscribe("stripe", "club", "victim@example.com")
+	e.start(c)
+	ids, err := store.ByEmail(context.Background(), subscription.EmailKey("victim@example.com"))
+	if err != nil || len(ids) != 1 || ids[0] != c.SubscriptionID {
+		t.Fatalf("indexed %v %v, want the started subscription alone", ids, err)
+	}
+	counter.Take()
+	var costs []map[string]int
+	for _, email := range []string{"victim@example.com", "nobody@example.com"} {
+		if r := e.do("POST", "/api/access-links", []byte(`{"email":"`+email+`"}`), jsonHeader); r.Status != 202 {
+			t.Fatalf("%s: %d %s", email, r.Status, r.Body)
+		}
+		costs = append(costs, counter.Take())
+	}
+	if !reflect.DeepEqual(costs[0], costs[1]) || costs[0]["PutItem"] != 1 {
+		t.Fatalf("a subscriber's request costs %v, another's %v", costs[0], costs[1])
+	}
+	// The day's count per address: past it, nothing is recorded.
+	for range shop.AccessLinksPerDay {
+		e.do("POST", "/api/access-links", []byte(`{"email":"third@example.com"}`), jsonHeader)
+	}
+	counter.Take()
+	if r := e.do("POST", "/api/access-links", []byte(`{"email":"third@example.com"}`), jsonHeader); r.Status != 202 {
+		t.Fatalf("over the day's count: %d", r.Status)
+	}
+	if got := counter.Take(); got["PutItem"] != 0 || got["UpdateItem"] != 1 {
+		t.Fatalf("over the day's count: %v, want the count alone", got)
+	}
 }

@@ -2,15 +2,20 @@ package dynamostore
 
 import (
 	"context"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/jampay/jampay/pkg/shop"
 	"github.com/jampay/jampay/pkg/subscription"
 )
 
-var _ subscription.SubscriberIndex = (*Store)(nil)
+var (
+	_ subscription.SubscriberIndex = (*Store)(nil)
+	_ shop.AccessRequests          = (*Store)(nil)
+)
 
 // emailIndexKey is the item listing a subscriber's subscriptions: keyed by
 // subscription.EmailKey (a hash), so no key holds an address.
@@ -40,4 +45,27 @@ func (s *Store) ByEmail(ctx context.Context, emailKey string) ([]string, error) 
 		return nil, wrap(err)
 	}
 	return getSS(out.Item, "ids"), nil
+}
+
+// accessRequestKey is the item a request for access links writes: keyed
+// by the address's hash, so no key holds an address.
+func accessRequestKey(emailKey string) string { return "accessreq#" + emailKey }
+
+// AccessRequestPrefix starts the keys of access-link requests, whose
+// stream records the notify function turns into the links owed.
+const AccessRequestPrefix = "accessreq#"
+
+// RequestAccess records a request for access links with one unconditional
+// PutItem, the same for every address: its stream record (an insert, or a
+// modify of the day's earlier request) is what the notify function acts
+// on. The item goes with its TTL a day later.
+func (s *Store) RequestAccess(ctx context.Context, emailKey string, at time.Time) error {
+	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.table,
+		Item: map[string]ddb.AttributeValue{
+			KeyAttr: str(accessRequestKey(emailKey)), "emailKey": str(emailKey),
+			"requestedAt": num(at.UnixNano()), TTLAttr: num(at.Add(24 * time.Hour).Unix()),
+		},
+	})
+	return wrap(err)
 }

@@ -27,11 +27,13 @@ type Store struct {
 	refs  map[string]string // gateway + "#" + ref → order or subscription id
 	subs  map[string]subscription.Subscription
 	plans map[string]string // gateway + "#" + key → plan id
-	// emails index subscriptions by subscription.EmailKey (access.go).
-	emails map[string][]string
-	events map[string]order.EventRecord
-	keys   map[string]order.IdempotencyRecord
-	parked map[string][]parkedEvent
+	// emails index subscriptions by subscription.EmailKey, and
+	// accessRequests are the last request for links per key (access.go).
+	emails         map[string][]string
+	accessRequests map[string]time.Time
+	events         map[string]order.EventRecord
+	keys           map[string]order.IdempotencyRecord
+	parked         map[string][]parkedEvent
 	// parkedAt is when each reference's parked events started waiting:
 	// the order of the parked queue (reconcile.go).
 	parkedAt map[string]time.Time

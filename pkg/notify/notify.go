@@ -23,9 +23,18 @@ type Dispatcher interface {
 	Dispatch(ctx context.Context, id, holder string) (shop.DispatchReport, error)
 }
 
+// AccessLinks owes a subscriber the access links they asked for
+// (shop.Service.OweAccessLinks).
+type AccessLinks interface {
+	OweAccessLinks(ctx context.Context, emailKey string) (shop.AccessLinkResult, error)
+}
+
 // Handler handles one batch of stream records.
 type Handler struct {
 	Dispatcher Dispatcher
+	// Access, when set, turns requests for access links into the links
+	// owed; their mails then go out from the subscriptions' own records.
+	Access AccessLinks
 	// Now judges whether a claim seen in a record has passed.
 	Now func() time.Time
 	Log *slog.Logger
@@ -49,7 +58,21 @@ func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.D
 	now := h.Now()
 	var orders []string
 	owing := map[string][]string{} // order or subscription id -> sequence numbers of the records that owe
+	var resp events.DynamoDBEventResponse
 	for _, r := range ev.Records {
+		if key, ok := AccessRequest(r); ok && h.Access != nil {
+			res, err := h.Access.OweAccessLinks(ctx, key)
+			if err == nil {
+				err = res.Err
+			}
+			if err != nil {
+				h.log().Error("notify: access links not owed", "err", err.Error(), "owed", res.Links)
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: r.Change.SequenceNumber})
+				continue
+			}
+			h.log().Info("notify: access links owed", "owed", res.Links, "held", res.Held)
+			continue
+		}
 		id, ok := OwesNew(r, now)
 		if !ok {
 			continue
@@ -59,7 +82,6 @@ func (h *Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.D
 		}
 		owing[id] = append(owing[id], r.Change.SequenceNumber)
 	}
-	var resp events.DynamoDBEventResponse
 	for _, id := range orders {
 		// Out of time: what is left is reported failed, so Lambda hands
 		// it over again rather than counting it done.

@@ -17,7 +17,21 @@ const (
 	orderPrefix        = "order#"
 	subscriptionPrefix = "subscription#"
 	outboxAttr         = "outbox"
+	// accessRequestPrefix starts an access-link request's key; its
+	// emailKey attribute names the address (hashed).
+	accessRequestPrefix = "accessreq#"
+	emailKeyAttr        = "emailKey"
 )
+
+// AccessRequest returns the address key (subscription.EmailKey) of a
+// record that is a request for access links, written or written again.
+func AccessRequest(r events.DynamoDBEventRecord) (string, bool) {
+	pk, ok := stringAttr(r.Change.Keys, keyAttr)
+	if !ok || !strings.HasPrefix(pk, accessRequestPrefix) || r.EventName == "REMOVE" {
+		return "", false
+	}
+	return stringAttr(r.Change.NewImage, emailKeyAttr)
+}
 
 // The states of an outbox entry (order.EffectOwed, order.EffectClaimed).
 const (

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/subscription"
@@ -23,43 +24,88 @@ type AccessLinkRenderer interface {
 	AccessLinkMail(to string, links []AccessLink) (*Mail, error)
 }
 
-// maxLinksPerRequest bounds the subscriptions one request owes a link for.
-const maxLinksPerRequest = 10
+// maxLinksPerRequest bounds the subscriptions one request owes a link for,
+// and maxIndexRead the index entries it reads.
+const (
+	maxLinksPerRequest = 10
+	maxIndexRead       = 50
+)
 
-// AccessLinkResult says what RequestAccessLinks did, for the log: never for
-// the answer, which is the same whatever happened (nothing revealed).
-type AccessLinkResult struct {
-	Links int   // subscriptions that now owe their subscriber a link
-	Held  int   // skipped: a link was asked less than AccessLinkEvery ago
-	Err   error // a failure after the address was found (not answered)
+// AccessLinksPerDay is how many access-link requests one address may make
+// in a UTC day: past it the request is answered as every other one, and
+// owes nothing. With MaxAccessTokens kept, nobody can retire a
+// subscriber's working token by asking for links in their name in a day.
+const AccessLinksPerDay = 3
+
+// AccessRequests records a request for access links (the DynamoDB store:
+// an item under the address's key, whose stream record the notify
+// function turns into the links owed, OweAccessLinks).
+type AccessRequests interface {
+	RequestAccess(ctx context.Context, emailKey string, at time.Time) error
 }
 
-// RequestAccessLinks owes, to a subscriber with that address, an email with
-// a link to the account page for each of their subscriptions (a subscriber
-// on another device): an effect in each subscription's outbox, recorded
-// with a conditional write and sent once by the dispatcher, which makes
-// the link's token only when it sends it (accessLinkMail), so no token is
-// ever stored but as a hash. Requests count against the client's rate
-// limit like checkouts, and a subscription owes at most one link per
-// subscription.AccessLinkEvery, so the route cannot flood an inbox. The
-// error is for what happened before anything about the address was known
-// (the rate limit, the store): the caller answers the same whatever else
-// happened.
-func (s *Service) RequestAccessLinks(ctx context.Context, email, client string) (AccessLinkResult, error) {
-	var res AccessLinkResult
-	if err := s.takeRate(ctx, "links#"+client, s.Now()); err != nil {
-		return res, err
+// AccessLinkResult says what OweAccessLinks did, for the log.
+type AccessLinkResult struct {
+	Links int   // subscriptions that now owe their subscriber a link
+	Held  int   // skipped: one is owed already, or was a moment ago
+	Err   error // failures, each subscription's apart
+}
+
+// RequestAccessLinks records a subscriber's request for links to their
+// subscriptions (a subscriber on another device). It does the same work
+// whatever the address — the client's rate limit, the address's daily
+// count, one write of the request — so neither its answer nor its time
+// tells whether the address subscribes. The links are owed later, from
+// the request's stream record (OweAccessLinks), or at once by
+// AccessRequested where there is no stream (jampay serve).
+func (s *Service) RequestAccessLinks(ctx context.Context, email, client string) error {
+	now := s.Now()
+	if err := s.takeRate(ctx, "links#"+client, now); err != nil {
+		return err
 	}
+	reqs, ok := s.Store.(AccessRequests)
+	if !ok {
+		return errors.New("shop: access links need a store that records their requests")
+	}
+	key := subscription.EmailKey(email)
+	if s.Limiter != nil {
+		day := now.UTC().Truncate(24 * time.Hour)
+		counted, err := s.Limiter.TakeRate(ctx, "access#"+key+"#"+day.Format("20060102"), AccessLinksPerDay, day.Add(48*time.Hour))
+		if err != nil || !counted {
+			return err // over the day's count: answered as any other
+		}
+	}
+	if err := reqs.RequestAccess(ctx, key, now); err != nil {
+		return err
+	}
+	if s.AccessRequested != nil {
+		s.AccessRequested(ctx, key)
+	}
+	return nil
+}
+
+// OweAccessLinks owes, to the subscriber whose address has emailKey, an
+// email with a link to the account page for each of their subscriptions
+// that started: an effect in each subscription's outbox, recorded with a
+// conditional write and sent once by the dispatcher, which makes the
+// link's token only when it sends it (accessLinkMail), so no token is ever
+// stored but as a hash. A subscription that owes a link already, or had
+// one a moment ago, is left as it is.
+func (s *Service) OweAccessLinks(ctx context.Context, emailKey string) (AccessLinkResult, error) {
+	var res AccessLinkResult
 	index, ok := s.Subs.(subscription.SubscriberIndex)
 	if !ok || s.Subs == nil {
 		return res, errors.New("shop: access links need a store that indexes subscribers")
 	}
-	ids, err := index.ByEmail(ctx, subscription.EmailKey(email))
+	ids, err := index.ByEmail(ctx, emailKey)
 	if err != nil {
 		return res, err
 	}
-	for _, id := range ids[:min(len(ids), maxLinksPerRequest)] {
-		owed, held, err := s.oweAccessLink(ctx, id, email)
+	for _, id := range ids[:min(len(ids), maxIndexRead)] {
+		if res.Links == maxLinksPerRequest {
+			break
+		}
+		owed, held, err := s.oweAccessLink(ctx, id, emailKey)
 		res.Held += held
 		res.Err = errors.Join(res.Err, err)
 		if owed {
@@ -70,9 +116,10 @@ func (s *Service) RequestAccessLinks(ctx context.Context, email, client string) 
 }
 
 // oweAccessLink records, with a conditional write, that subscription id
-// owes its subscriber an access link; held 1 for one asked a moment ago,
-// nothing for one that is not this address's or never started.
-func (s *Service) oweAccessLink(ctx context.Context, id, email string) (owed bool, held int, err error) {
+// owes its subscriber an access link; held 1 for one that owes one already
+// or had one a moment ago, nothing for one that is not this address's or
+// never started.
+func (s *Service) oweAccessLink(ctx context.Context, id, emailKey string) (owed bool, held int, err error) {
 	for attempt := 0; attempt < 5; attempt++ {
 		sub, err := s.Subs.GetSubscription(ctx, id)
 		if errors.Is(err, order.ErrNotFound) {
@@ -81,11 +128,11 @@ func (s *Service) oweAccessLink(ctx context.Context, id, email string) (owed boo
 		if err != nil {
 			return false, 0, err
 		}
-		if !strings.EqualFold(strings.TrimSpace(sub.Email), strings.TrimSpace(email)) || sub.Status == subscription.Pending || sub.Status == subscription.Expired {
+		if sub.Email == "" || subscription.EmailKey(sub.Email) != emailKey || sub.Status == subscription.Pending || sub.Status == subscription.Expired {
 			return false, 0, nil
 		}
 		now := s.Now()
-		if now.Sub(sub.LinkSentAt) < subscription.AccessLinkEvery {
+		if now.Sub(sub.LinkSentAt) < subscription.AccessLinkEvery || owesAccessLink(sub.Outbox) {
 			return false, 1, nil
 		}
 		next := sub.Clone()
@@ -104,6 +151,18 @@ func (s *Service) oweAccessLink(ctx context.Context, id, email string) (owed boo
 		}
 	}
 	return false, 0, &order.StoreError{Err: fmt.Errorf("subscription %s kept changing while its access link was owed", id)}
+}
+
+// owesAccessLink reports whether an access link is still to send, or
+// failed: a new request then owes nothing more, so an address whose mail
+// keeps failing cannot grow the outbox.
+func owesAccessLink(outbox []order.Owed) bool {
+	for _, w := range outbox {
+		if w.Type == subscription.AccessLinkEffect && (w.State == order.EffectOwed || w.State == order.EffectClaimed || w.State == order.EffectFailed) {
+			return true
+		}
+	}
+	return false
 }
 
 // accessLinkMail makes the token an owed access link carries, keeps its

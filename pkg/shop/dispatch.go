@@ -79,7 +79,7 @@ func (s *Service) orderOutboxes() outboxed[order.Order] {
 		parts: func(o *order.Order) outboxParts {
 			return outboxParts{&o.Outbox, &o.History, &o.Version, &o.UpdatedAt, o.Status, o.Email}
 		},
-		clone:  order.Order.Clone,
+		clone: order.Order.Clone,
 		render: func(_ context.Context, o order.Order, e order.Effect) (*Mail, OwnerEvent, error) {
 			return s.Renderer.Render(o, e)
 		},
@@ -96,7 +96,7 @@ func (s *Service) subscriptionOutboxes() outboxed[subscription.Subscription] {
 		parts: func(t *subscription.Subscription) outboxParts {
 			return outboxParts{&t.Outbox, &t.History, &t.Version, &t.UpdatedAt, order.Status(t.Status), t.Email}
 		},
-		clone:  subscription.Subscription.Clone,
+		clone: subscription.Subscription.Clone,
 		render: func(ctx context.Context, t subscription.Subscription, e order.Effect) (*Mail, OwnerEvent, error) {
 			if e.Mail == subscription.MailAccessLink {
 				return s.accessLinkMail(ctx, t)

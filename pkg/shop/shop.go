@@ -75,8 +75,11 @@ type Service struct {
 	// NewSubscriptionID is the subscription id source (subscription.NewID).
 	NewSubscriptionID func() string
 	// AccountURL is SITE_URL/account.html: where the billing portal
-	// returns to.
+	// returns to, and access links lead.
 	AccountURL string
+	// AccessRequested, when set, runs after an access-link request is
+	// recorded, where no table stream turns it into links (jampay serve).
+	AccessRequested func(ctx context.Context, emailKey string)
 }
 
 // New returns s with the defaults filled in: the wall clock, random ids and

@@ -88,6 +88,17 @@ func (s *Service) subscriptions() kind[subscription.Subscription] {
 			next.Outbox = order.AppendOwed(prev.Outbox, subscription.OwedEffects(*prev, *next, now))
 		},
 		move: func(ctx context.Context, prev *subscription.Subscription, next subscription.Subscription, rec *order.EventRecord, refs []string) error {
+			if index, ok := st.(subscription.SubscriberIndex); ok && prev.Status == subscription.Pending && next.Status != subscription.Pending &&
+				next.Status != subscription.Expired && next.Email != "" {
+				// A subscriber is found by their address once the
+				// subscription starts, not at checkout: anyone may start
+				// checkouts in another's name, and none of those may crowd
+				// out the real one. Indexed before the move (adding to the
+				// set twice keeps one), so no start is left unindexed.
+				if err := index.IndexEmail(ctx, subscription.EmailKey(next.Email), next.ID); err != nil {
+					return err
+				}
+			}
 			err := subscription.MoveIndexing(ctx, st, subscription.Move{Next: next, From: prev.Status, FromVersion: prev.Version, Event: rec, Refs: refs})
 			if err == nil && s.SubscriptionOwed != nil && len(next.Outbox) > 0 && next.Outbox[len(next.Outbox)-1].Version > prev.Version {
 				s.SubscriptionOwed(ctx, next)
@@ -174,14 +185,6 @@ func (s *Service) checkoutSubscription(ctx context.Context, req CheckoutRequest,
 	}
 	if err := s.takeRate(ctx, req.Client, now); err != nil {
 		return CheckoutResult{}, err
-	}
-	if index, ok := s.Subs.(subscription.SubscriberIndex); ok && sub.Email != "" {
-		// Indexed first: an index entry naming a subscription never
-		// stored leads nowhere, while a subscription its subscriber
-		// cannot find by email would be lost to their other devices.
-		if err := index.IndexEmail(ctx, subscription.EmailKey(sub.Email), sub.ID); err != nil {
-			return CheckoutResult{}, err
-		}
 	}
 	if err := s.Subs.CreateSubscription(ctx, sub); err != nil {
 		return CheckoutResult{}, err

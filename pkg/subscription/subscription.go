@@ -162,7 +162,7 @@ func (s Subscription) Clone() Subscription {
 
 // MaxAccessTokens is how many access-link tokens a subscription keeps;
 // a new link past it retires the oldest.
-const MaxAccessTokens = 5
+const MaxAccessTokens = 10
 
 // AccessLinkEvery is the least time between two access links for one
 // subscription: asking again sooner sends nothing (the 202 tells nothing).
