@@ -245,6 +245,10 @@ func (s *Service) finishSubscription(ctx context.Context, gw SubscriptionGateway
 // nothing at the gateway to cancel.
 var ErrNotCancelable = &order.Error{Code: order.CodeNotCancelable, Message: "This subscription has not started, so there is nothing to cancel."}
 
+// answerSkew is how much earlier than our clock a gateway's answer to our
+// own request is dated, against clock skew with the gateway.
+const answerSkew = 2 * time.Second
+
 // CancelRequest is a subscriber (with their token, checked by the caller)
 // or the owner asking to end a subscription.
 type CancelRequest struct {
@@ -279,6 +283,11 @@ func (s *Service) CancelSubscription(ctx context.Context, req CancelRequest) (*s
 		return nil, &GatewayError{OrderID: sub.ID, Gateway: sub.Gateway, Message: redactEmails(err.Error(), sub.Email)}
 	}
 	e.Gateway, e.OrderID = sub.Gateway, sub.ID
+	// The answer is stamped by our clock, the gateway's events by theirs:
+	// dated a little earlier, it never outranks an event the gateway sends
+	// just after (the subscriber undoing the cancel in Stripe's portal)
+	// because our clock runs ahead.
+	e.Created = e.Created.Add(-answerSkew)
 	e.Source, e.Actor = cmp.Or(req.Source, e.Source, order.SourceOwner), cmp.Or(req.Actor, e.Actor)
 	a, err := s.applySubscription(ctx, e)
 	if err != nil {

@@ -375,3 +375,25 @@ func TestPortal_NotSupportedWithoutABillingPortal(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+// A gateway's answer to our cancel is dated a little before our clock: an
+// event the gateway sends just after it (the subscriber undoing the cancel
+// in Stripe's portal) outranks it even when our clock runs ahead.
+func TestCancelSubscription_TheAnswerNeverOutranksTheGatewaysNextEvent(t *testing.T) {
+	svc, st, _ := newSubShop(t)
+	s := startedSubscription(t, svc)
+	got, err := svc.CancelSubscription(ctx, shop.CancelRequest{ID: s.ID})
+	if err != nil || !got.CancelAtPeriodEnd() {
+		t.Fatalf("%+v %v", got, err)
+	}
+	// The gateway's clock a second behind ours, and an undo at once.
+	undo := order.Event{Gateway: "stripe", ID: "evt_undo", Type: "customer.subscription.updated", Kind: order.KindSubscription,
+		OrderID: s.ID, Refs: []string{s.SubscriptionRef}, Created: subNow.Add(time.Hour - time.Second),
+		Sub: &order.SubFacts{Ref: s.SubscriptionRef, Status: "active", PeriodEnd: subNow.AddDate(0, 1, 0)}}
+	if _, err := svc.Apply(ctx, undo); err != nil {
+		t.Fatal(err)
+	}
+	if now, _ := st.GetSubscription(ctx, s.ID); now.CancelAtPeriodEnd() {
+		t.Fatal("our answer outranked the gateway's later undo")
+	}
+}
