@@ -73,7 +73,7 @@ func marshalSubscription(s *subscription.Subscription) map[string]ddb.AttributeV
 	}
 	for name, v := range map[string]string{
 		"email": s.Email, "sessionRef": s.SessionRef, "subscriptionRef": s.SubscriptionRef, "planRef": s.PlanRef,
-		"customer": s.Customer, "checkout": s.Checkout, "gatewayError": s.GatewayError,
+		"customer": s.Customer, "checkout": s.Checkout, "gatewayError": s.GatewayError, "paymentLink": s.PaymentLink,
 	} {
 		if v != "" {
 			item[name] = str(v)
@@ -118,6 +118,7 @@ func unmarshalSubscription(item map[string]ddb.AttributeValue) (*subscription.Su
 		SubscriptionRef: getS(item, "subscriptionRef"),
 		PlanRef:         getS(item, "planRef"),
 		Customer:        getS(item, "customer"),
+		PaymentLink:     getS(item, "paymentLink"),
 		Checkout:        getS(item, "checkout"),
 		GatewayError:    getS(item, "gatewayError"),
 	}

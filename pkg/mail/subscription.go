@@ -156,7 +156,10 @@ type subscriptionData struct {
 	// The renewal paid: its amount and period.
 	Paid, PeriodFrom, PeriodTo string
 	// Halted: the gateway's retries are over.
-	Halted        bool
+	Halted bool
+	// PaymentLink is the gateway's page where the subscriber pays
+	// (Razorpay's short_url), "" for none.
+	PaymentLink   string
 	FailureReason string
 	// AccessUntil is when a subscription canceled at its period's end
 	// stops; "" when it ended at once.
@@ -172,7 +175,7 @@ func (r *Renderer) subscriptionData(s subscription.Subscription, e order.Effect)
 		ShopName: r.shopName, SiteURL: r.siteURL, SubscriptionID: s.ID, Gateway: s.Gateway,
 		Name: s.Name, Amount: f(s.Amount), Every: every(s.Interval, s.IntervalCount),
 		NextRenewal: day(s.CurrentPeriodEnd()), Halted: s.Status == subscription.Halted,
-		FailureReason: s.Evidence.FailureReason,
+		FailureReason: s.Evidence.FailureReason, PaymentLink: s.PaymentLink,
 	}
 	if r.siteURL != "" {
 		d.AccountURL = r.siteURL + "/account.html"

@@ -126,14 +126,20 @@ func TestRenderSubscription_RenewalFailedSaysWhyAndHowToFixIt(t *testing.T) {
 
 	s.Gateway, s.Currency, s.Amount = "razorpay", "inr", 49900
 	text, _ = renderSub(t, s, subEffect(s, "subscription.past_due", subscription.MailRenewalFailed))
-	wantIn(t, "razorpay text", text, "₹499.00", "Razorpay retries the payment and sends you a link to pay it", "Your account page: https://shop.example.com/account.html")
+	wantIn(t, "razorpay text", text, "₹499.00", "Razorpay retries the payment", "Your account page: https://shop.example.com/account.html")
 	if strings.Contains(text, "update your card") {
 		t.Errorf("Razorpay's mail sends the subscriber to a card update it has not:\n%s", text)
 	}
+	// With Razorpay's page for the subscription (its short_url): the
+	// payment link, since jampay asks Razorpay to send no mail of its own.
+	s.PaymentLink = "https://rzp.io/i/k3bXq0pZ"
+	text, html = renderSub(t, s, subEffect(s, "subscription.past_due", subscription.MailRenewalFailed))
+	wantIn(t, "razorpay text with its link", text, "at Razorpay's page for your subscription: https://rzp.io/i/k3bXq0pZ (Razorpay also retries the payment)")
+	wantIn(t, "razorpay HTML with its link", html, `<a href="https://rzp.io/i/k3bXq0pZ">`)
 
 	s.Status = subscription.Halted
 	text, _ = renderSub(t, s, subEffect(s, "subscription.halted", subscription.MailRenewalFailed))
-	wantIn(t, "halted text", text, "the retries are over")
+	wantIn(t, "halted text", text, "the retries are over", "https://rzp.io/i/k3bXq0pZ")
 }
 
 func TestRenderSubscription_TrialEndingSaysWhenWhatAndHowToCancel(t *testing.T) {

@@ -104,7 +104,8 @@ func (g *Gateway) CreateSubscriptionCheckout(ctx context.Context, s *subscriptio
 		Amount: s.Amount, Currency: strings.ToUpper(s.Currency), Prefill: prefill{Email: s.Email},
 		Timeout: max(int64(deadline.Sub(now)/time.Second), 0),
 	})
-	return subscription.Checkout{SessionRef: sub.ID, SubscriptionRef: sub.ID, PlanRef: planID, Data: data, Deadline: deadline}, nil
+	return subscription.Checkout{SessionRef: sub.ID, SubscriptionRef: sub.ID, PlanRef: planID, PaymentLink: sub.ShortURL,
+		Data: data, Deadline: deadline}, nil
 }
 
 // subscriptionCheckoutData is the 201 response's checkout for a Razorpay

@@ -474,6 +474,10 @@ func TestCreateSubscriptionCheckout_AsTheReferenceDescribes(t *testing.T) {
 	if !strings.HasPrefix(planID, "plan_") || c.PlanRef != planID {
 		t.Fatalf("stored plan %q, checkout's %q", planID, c.PlanRef)
 	}
+	// Razorpay's page for the subscription: a failed renewal's mail gives it.
+	if c.PaymentLink != "https://rzp.io/i/k3bXq0pZ" {
+		t.Errorf("payment link %q, want the entity's short_url", c.PaymentLink)
+	}
 	// The subscription: our id in its notes, the trial as a future
 	// start, the checkout's deadline as its expiry, no Razorpay mail.
 	var sub map[string]any

@@ -224,6 +224,7 @@ func (s *Service) finishSubscription(ctx context.Context, gw SubscriptionGateway
 		next := sub.Clone()
 		next.SessionRef, next.Checkout, next.Deadline, next.GatewayError = c.SessionRef, string(c.Data), c.Deadline, ""
 		next.PlanRef = cmp.Or(c.PlanRef, next.PlanRef)
+		next.PaymentLink = cmp.Or(c.PaymentLink, next.PaymentLink)
 		next.SubscriptionRef = cmp.Or(next.SubscriptionRef, c.SubscriptionRef)
 		next.Version, next.UpdatedAt = sub.Version+1, s.Now()
 		refs := newSubscriptionRefs(sub, &next)

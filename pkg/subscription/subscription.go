@@ -102,6 +102,10 @@ type Subscription struct {
 	// Customer is the gateway's customer (Stripe cus_…), for the billing
 	// portal.
 	Customer string
+	// PaymentLink is the gateway's own page where the subscriber pays the
+	// subscription (Razorpay's short_url): a failed renewal's mail gives
+	// it. Stripe's subscribers update their card in the billing portal.
+	PaymentLink string
 	// Checkout is the JSON the site needs to send the customer to
 	// subscribe, kept for Idempotency-Key replays.
 	Checkout     string
@@ -216,6 +220,9 @@ type Checkout struct {
 	SubscriptionRef string
 	// PlanRef is the Razorpay plan the subscription is on.
 	PlanRef string
+	// PaymentLink is the gateway's own page where the subscriber pays it
+	// (Razorpay's short_url), for a failed renewal's mail.
+	PaymentLink string
 	// Data is the 201 response's "checkout".
 	Data []byte
 	// Deadline is when the checkout stops accepting the customer.

@@ -30,12 +30,16 @@ type Entity struct {
 	EndedAt      int64  `json:"ended_at"`
 	// StartAt is when billing starts: a future start_at is how a Razorpay
 	// subscription gets a trial (jampay's catalog trialDays).
-	StartAt    int64 `json:"start_at"`
-	ChargeAt   int64 `json:"charge_at"`
-	ExpireBy   int64 `json:"expire_by"`
-	CreatedAt  int64 `json:"created_at"`
-	Quantity   int64 `json:"quantity"`
-	TotalCount int64 `json:"total_count"`
+	StartAt  int64 `json:"start_at"`
+	ChargeAt int64 `json:"charge_at"`
+	ExpireBy int64 `json:"expire_by"`
+	// ShortURL is Razorpay's hosted page for the subscription, where the
+	// subscriber pays (or authorises a card for) it: the payment link a
+	// failed renewal's mail gives.
+	ShortURL   string `json:"short_url"`
+	CreatedAt  int64  `json:"created_at"`
+	Quantity   int64  `json:"quantity"`
+	TotalCount int64  `json:"total_count"`
 	// PaidCount is how many invoices have been paid, this one included
 	// when the entity comes with subscription.charged.
 	PaidCount int64 `json:"paid_count"`
