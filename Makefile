@@ -56,3 +56,10 @@ build-NotifyFunction:
 
 clean:
 	rm -rf .aws-sam dist .tools/logs artifacts
+
+# hosted-catalog copies the shop's catalog where the Netlify and Vercel
+# builds embed it (pkg/hosted/shipped): their functions ship as a binary
+# alone. The hosts' build commands run it.
+.PHONY: hosted-catalog
+hosted-catalog:
+	cp site/catalog.json pkg/hosted/shipped/catalog/catalog.json

@@ -1,0 +1,258 @@
+// Package hosted runs jampay on hosts other than AWS Lambda — Netlify
+// Functions and Vercel Functions — with the same handlers and DynamoDB as
+// the store. What differs per host is in one place, Host; App is the
+// whole contract as one handler (on these hosts settings are site-wide, so
+// splitting functions by privilege, as Lambda's template does, would
+// protect nothing), with the effects a write owes dispatched before the
+// answer within a time bound (there is no table stream), and the
+// scheduled reconcile entry point with its secret and time budget.
+package hosted
+
+import (
+	"cmp"
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jampay/jampay/pkg/api"
+	"github.com/jampay/jampay/pkg/catalog"
+	"github.com/jampay/jampay/pkg/config"
+	"github.com/jampay/jampay/pkg/dynamostore"
+	"github.com/jampay/jampay/pkg/gateways"
+	"github.com/jampay/jampay/pkg/inquirers"
+	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/senders"
+	"github.com/jampay/jampay/pkg/shop"
+	"github.com/jampay/jampay/pkg/subscription"
+	"github.com/jampay/jampay/pkg/webhooks"
+)
+
+// Host is what differs between the hosts jampay runs on besides Lambda,
+// in one place: the README's per-host sections say the same.
+type Host struct {
+	Name string
+	// ClientIPHeader is the one header the host sets to the client's
+	// address and a client cannot set: the checkout rate limit counts by
+	// it. Any other (X-Forwarded-For) is the client's to write.
+	ClientIPHeader string
+	// ReconcileBudget bounds one scheduled reconcile run. Netlify's
+	// scheduled functions are stopped after 30 s; Vercel's handlers get no
+	// deadline at all (its function's maxDuration, vercel.json, is 60 s).
+	ReconcileBudget time.Duration
+	// ReconcileSecretEnv names the setting whose value a call to the
+	// scheduled reconcile entry point must present as a Bearer token, or
+	// "" where the host's scheduler sends none (Netlify: its scheduled
+	// functions are not reachable by URL in production).
+	ReconcileSecretEnv string
+	// Cadence is how often the host's scheduler runs reconcile, for the
+	// README and the owner: missed events wait that long at most.
+	Cadence string
+}
+
+// The hosts.
+var (
+	Netlify = Host{
+		Name: "netlify", ClientIPHeader: "X-Nf-Client-Connection-Ip",
+		ReconcileBudget: 25 * time.Second, Cadence: "every 10 minutes (netlify.toml's schedule)",
+	}
+	Vercel = Host{
+		Name: "vercel", ClientIPHeader: "X-Real-Ip",
+		ReconcileBudget: 50 * time.Second, ReconcileSecretEnv: "CRON_SECRET",
+		Cadence: "once a day on Vercel's Hobby plan, as often as vercel.json's crons say on Pro",
+	}
+)
+
+// DispatchBudget bounds the effects dispatched before an answer: the
+// gateways time their webhooks out in seconds, and a slow mail service
+// must never turn into a 5xx (and a redelivery). What it leaves owed,
+// reconcile's sweep sends.
+const DispatchBudget = 3 * time.Second
+
+// minReconcileSecret is the shortest reconcile secret accepted, as for
+// webhook secrets.
+const minReconcileSecret = 16
+
+// Options build an App. Getenv is the settings' source (os.Getenv).
+type Options struct {
+	Getenv func(string) string
+	// Catalog is the shop's catalog; nil loads CATALOG_PATH.
+	Catalog *catalog.Catalog
+	// Store replaces the DynamoDB store built from the settings (tests).
+	Store  order.Store
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// App is jampay's whole API for one host.
+type App struct {
+	host   Host
+	api    http.Handler
+	svc    *shop.Service
+	log    *slog.Logger
+	secret string
+	now    func() time.Time
+}
+
+// New builds the App from the settings, the same names as Lambda's (see
+// ARCHITECTURE.md, Configuration), read from the host's environment; the
+// secrets are settings too (no SSM). A missing or malformed setting is an
+// error naming it.
+func New(ctx context.Context, host Host, o Options) (*App, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	cfg, err := config.Load(o.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Require(config.SiteURL, config.AllowedOrigins); err != nil {
+		return nil, err
+	}
+	a := &App{host: host, log: o.Logger, now: o.Now}
+	if host.ReconcileSecretEnv != "" {
+		a.secret = o.Getenv(host.ReconcileSecretEnv)
+		if len(a.secret) < minReconcileSecret {
+			return nil, fmt.Errorf("missing setting: %s must be at least %d characters (the scheduler presents it)", host.ReconcileSecretEnv, minReconcileSecret)
+		}
+	}
+
+	cat := o.Catalog
+	if cat == nil {
+		if cat, err = catalog.Load(cmp.Or(cfg.CatalogPath, "site/catalog.json")); err != nil {
+			return nil, err
+		}
+	}
+	store := o.Store
+	if store == nil {
+		if store, err = dynamostore.Open(ctx, cfg, dynamostore.OpenOptions{}); err != nil {
+			return nil, err
+		}
+	}
+	plans, _ := store.(subscription.PlanStore)
+	gws, err := gateways.Checkouts(cfg, cat.ShopName, plans)
+	if err != nil {
+		return nil, err
+	}
+	if err := cat.CheckGateways(slices.Sorted(maps.Keys(gws))); err != nil {
+		return nil, err
+	}
+	hooks, err := webhooks.Verifiers(cfg)
+	if err != nil {
+		return nil, err
+	}
+	mode, err := cfg.StripeModeOr("")
+	if err != nil && cfg.StripeEnabled() {
+		return nil, err
+	}
+	inqs, err := inquirers.FromConfig(cfg, mode)
+	if err != nil {
+		return nil, err
+	}
+	svc := shop.Service{Store: store, Catalog: cat, Gateways: gws, Inquirers: inqs, Now: o.Now}
+	if err := senders.Set(ctx, &svc, cfg, cat.ShopName); err != nil {
+		return nil, err
+	}
+	a.svc = shop.New(svc)
+	a.api = api.Handler(api.Deps{
+		Store: store, Catalog: cat, Gateways: gws, Webhooks: hooks, AllowedOrigins: cfg.AllowedOrigins,
+		CheckoutRateLimit: cfg.CheckoutRateLimit, SubscriptionActions: true, AccountURL: cfg.AccountURL(),
+		Owed:             func(ctx context.Context, after order.Order) { a.dispatch(ctx, after.ID) },
+		SubscriptionOwed: func(ctx context.Context, after subscription.Subscription) { a.dispatch(ctx, after.ID) },
+		AccessRequested: func(ctx context.Context, emailKey string) {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DispatchBudget)
+			defer cancel()
+			if res, err := a.svc.OweAccessLinks(ctx, emailKey); err != nil || res.Err != nil {
+				a.log.Warn("access links not owed yet; reconcile's sweep of effects will not see them, the subscriber may ask again",
+					"err", errors.Join(err, res.Err))
+			}
+		},
+		Now: o.Now, Logger: o.Logger,
+	})
+	return a, nil
+}
+
+// dispatch sends what the write just owes, before the answer, within
+// DispatchBudget and whatever the request's own context says: it never
+// fails the request. What is left owed (a slow or failing mail service),
+// reconcile's sweep sends.
+func (a *App) dispatch(ctx context.Context, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DispatchBudget)
+	defer cancel()
+	rep, err := a.svc.Dispatch(ctx, id, a.host.Name+":"+fmt.Sprint(a.now().UnixNano()))
+	if err != nil {
+		a.log.Warn("effects left for reconcile", "id", id, "err", err, "sent", rep.Sent)
+	}
+}
+
+// ServeHTTP serves the contract's routes, the client's address taken from
+// the host's own header (see Host.ClientIPHeader).
+func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r = r.Clone(r.Context())
+	r.RemoteAddr = ClientAddr(r.Header.Get(a.host.ClientIPHeader))
+	a.api.ServeHTTP(w, r)
+}
+
+// ClientAddr is the client's address as the host's header gives it (a
+// bare IPv4 or IPv6 address), "" when it holds none: the rate limit then
+// counts every such request as one client ("unknown"), visible at once.
+func ClientAddr(header string) string {
+	ip, err := netip.ParseAddr(strings.TrimSpace(header))
+	if err != nil {
+		return ""
+	}
+	return netip.AddrPortFrom(ip.Unmap(), 0).String()
+}
+
+// ErrNotScheduler is a call to the reconcile entry point without the
+// scheduler's secret.
+var ErrNotScheduler = errors.New("hosted: not the host's scheduler")
+
+// Authorize checks a call to the scheduled reconcile entry point: the
+// Authorization header must be "Bearer " and the host's reconcile secret,
+// compared in constant time. A host with no secret (Netlify) answers
+// true: its entry point checks the scheduler's own marks instead.
+func (a *App) Authorize(authorization string) bool {
+	if a.host.ReconcileSecretEnv == "" {
+		return true
+	}
+	want := "Bearer " + a.secret
+	return subtle.ConstantTimeCompare([]byte(authorization), []byte(want)) == 1 && a.secret != ""
+}
+
+// Reconcile runs one scheduled reconcile within the host's budget (a
+// deadline the host's context carries is kept if it comes sooner), taking
+// the same lease as every other entry point. Another run holding it is
+// not a failure.
+func (a *App) Reconcile(ctx context.Context) (shop.ReconcileReport, error) {
+	stop := a.now().Add(a.host.ReconcileBudget)
+	if d, ok := ctx.Deadline(); ok && d.Add(-5*time.Second).Before(stop) {
+		stop = d.Add(-5 * time.Second)
+	}
+	ctx, cancel := context.WithDeadline(ctx, stop.Add(5*time.Second))
+	defer cancel()
+	rep, err := a.svc.Reconcile(ctx, shop.ReconcileOptions{
+		Holder: a.host.Name + ":" + fmt.Sprint(a.now().UnixNano()), Actor: a.host.Name + ":schedule", Stop: stop,
+	})
+	if errors.Is(err, shop.ErrBusy) {
+		a.log.Info("reconcile skipped", "reason", err.Error())
+		return rep, nil
+	}
+	if err != nil {
+		a.log.Error("reconcile failed", "err", err)
+		return rep, err
+	}
+	a.log.Info("reconcile", "open", rep.Open, "moved", rep.Moved, "missed", rep.Missed, "replayed", rep.Replayed,
+		"effects_sent", rep.EffectsSent, "subscriptions_asked", rep.SubscriptionsAsked, "errors", len(rep.Errors), "stopped", rep.Stopped)
+	return rep, nil
+}
