@@ -17,7 +17,7 @@ test: ## every test, on real components (DynamoDB Local, stripe-mock, Chromium)
 	bash scripts/test.sh
 
 lint: ## what sam validate --lint checks, without the SAM CLI
-	cfn-lint template.yaml
+	cfn-lint template.yaml hosts/aws.yaml
 
 build: ## the Linux arm64 bootstrap binaries SAM builds, in dist/, with their sizes
 	@for fn in $(FUNCTIONS); do \

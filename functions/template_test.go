@@ -655,3 +655,46 @@ func TestTemplate_NotifyMayOnlyTellPeople(t *testing.T) {
 		}
 	}
 }
+
+// TestHostsTemplate_TheSameTableAndALeastPrivilegeUser: hosts/aws.yaml,
+// for Netlify and Vercel, makes template.yaml's table exactly (a shop can
+// move between hosts with it), and a user that can touch that table only.
+func TestHostsTemplate_TheSameTableAndALeastPrivilegeUser(t *testing.T) {
+	b, err := os.ReadFile("../hosts/aws.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	hosts := node{doc.Content[0]}
+	props := func(n node) string {
+		out, err := yaml.Marshal(n.Node)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Comments are the two files' own.
+		var v any
+		if err := yaml.Unmarshal(out, &v); err != nil {
+			t.Fatal(err)
+		}
+		flat, _ := yaml.Marshal(v)
+		return string(flat)
+	}
+	want, got := props(loadTemplate(t).get("Resources", "OrdersTable")), props(hosts.get("Resources", "OrdersTable"))
+	if want != got {
+		t.Errorf("hosts/aws.yaml's table differs from template.yaml's:\n%s\nwant\n%s", got, want)
+	}
+	policy := props(hosts.get("Resources", "HostUser", "Properties", "Policies"))
+	for _, bad := range []string{"dynamodb:*", "DeleteTable", "CreateTable", "\"*\"", "Resource: '*'", "iam:"} {
+		if strings.Contains(policy, bad) {
+			t.Errorf("the host user's policy grants %s:\n%s", bad, policy)
+		}
+	}
+	for _, need := range []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query", "ses:SendEmail", "events:PutEvents"} {
+		if !strings.Contains(policy, need) {
+			t.Errorf("the host user cannot %s", need)
+		}
+	}
+}

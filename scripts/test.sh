@@ -120,8 +120,8 @@ for target in "FuzzParseWebhook ./pkg/stripehook" "FuzzRequest ./pkg/apigw" "Fuz
 done
 
 if [ -f template.yaml ]; then
-  log "cfn-lint template.yaml"
-  cfn-lint template.yaml
+  log "cfn-lint template.yaml hosts/aws.yaml"
+  cfn-lint template.yaml hosts/aws.yaml
 fi
 
 if [ -f site/test/browser.test.mjs ]; then
