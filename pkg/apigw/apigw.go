@@ -6,16 +6,14 @@
 package apigw
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/jampay/jampay/pkg/lambdahttp"
 )
 
 // RequestIDHeader carries API Gateway's request id to the handler, replacing
@@ -29,64 +27,23 @@ func Handler(h http.Handler) func(context.Context, events.APIGatewayV2HTTPReques
 		if err != nil {
 			// A malformed event is API Gateway's bug, not the client's; say
 			// so plainly rather than fail the invocation.
-			return events.APIGatewayV2HTTPResponse{
-				StatusCode: http.StatusBadRequest,
-				Headers:    map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"},
-				Body:       `{"error":{"code":"invalid_request","message":"The request could not be read."}}`,
-			}, nil
+			return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusBadRequest, Headers: lambdahttp.BadEventHeaders(), Body: lambdahttp.BadEventBody}, nil
 		}
-		rec := &response{header: http.Header{}}
-		h.ServeHTTP(rec, req)
-		if rec.status == 0 {
-			rec.status = http.StatusOK
-		}
-		return Response(rec.status, rec.header, rec.body.Bytes()), nil
+		return Response(lambdahttp.Serve(h, req)), nil
 	}
-}
-
-// response collects what a handler writes, for one Lambda response. It is
-// httptest's recorder cut to what Lambda needs: linking net/http/httptest
-// into every function for this would bring its test certificates along.
-type response struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (r *response) Header() http.Header { return r.header }
-
-func (r *response) WriteHeader(status int) {
-	if r.status == 0 {
-		r.status = status
-	}
-}
-
-func (r *response) Write(b []byte) (int, error) {
-	r.WriteHeader(http.StatusOK)
-	return r.body.Write(b)
 }
 
 // Request builds the *http.Request an HTTP API event describes.
 func Request(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Request, error) {
-	body := []byte(ev.Body)
-	if ev.IsBase64Encoded {
-		b, err := base64.StdEncoding.DecodeString(ev.Body)
-		if err != nil {
-			return nil, fmt.Errorf("apigw: body is not valid base64: %w", err)
-		}
-		body = b
+	body, err := lambdahttp.DecodeBody(ev.Body, ev.IsBase64Encoded)
+	if err != nil {
+		return nil, fmt.Errorf("apigw: %w", err)
 	}
-	method := ev.RequestContext.HTTP.Method
 	path := ev.RawPath
 	if path == "" {
 		path = ev.RequestContext.HTTP.Path
 	}
-	u := &url.URL{Path: path, RawQuery: ev.RawQueryString}
-	if unescaped, err := url.PathUnescape(path); err == nil {
-		// Keep RawPath so percent-encoded segments reach the router as sent.
-		u.Path, u.RawPath = unescaped, path
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.RequestURI(), bytes.NewReader(body))
+	req, err := lambdahttp.NewRequest(ctx, ev.RequestContext.HTTP.Method, path, ev.RawQueryString, body)
 	if err != nil {
 		return nil, fmt.Errorf("apigw: %w", err)
 	}
@@ -108,8 +65,6 @@ func Request(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Requ
 	// Gateway appends to it), so it is never read. The checkout rate limit
 	// counts by this address.
 	req.RemoteAddr = ev.RequestContext.HTTP.SourceIP
-	req.ContentLength = int64(len(body))
-	req.RequestURI = u.RequestURI()
 	return req, nil
 }
 
@@ -124,10 +79,6 @@ func Response(status int, header http.Header, body []byte) events.APIGatewayV2HT
 		}
 		resp.Headers[name] = strings.Join(values, ", ")
 	}
-	if utf8.Valid(body) {
-		resp.Body = string(body)
-	} else {
-		resp.Body, resp.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
-	}
+	resp.Body, resp.IsBase64Encoded = lambdahttp.EncodeBody(body)
 	return resp
 }

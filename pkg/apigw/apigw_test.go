@@ -175,3 +175,17 @@ func TestResponse_BinaryBodyIsBase64(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 }
+
+// TestRequest_APathOfTwoSlashesIsAPath: the request's URL is set, never
+// parsed from one string, where //evil.example/x would read as a host.
+func TestRequest_APathOfTwoSlashesIsAPath(t *testing.T) {
+	ev := load(t, "status-get.json")
+	ev.RawPath = "//evil.example/api/checkout"
+	req, err := apigw.Request(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.URL.Host != "" || req.URL.Path != "//evil.example/api/checkout" {
+		t.Fatalf("host %q path %q", req.URL.Host, req.URL.Path)
+	}
+}

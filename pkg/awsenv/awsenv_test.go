@@ -37,4 +37,3 @@ func TestCredentials_JampayNamesComeFirstAndAreNeverMixed(t *testing.T) {
 		t.Fatalf("Lambda's names: %+v", c)
 	}
 }
-

@@ -18,15 +18,18 @@ import (
 	"maps"
 	"net/http"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/jampay/jampay/pkg/api"
+	"github.com/jampay/jampay/pkg/awsenv"
 	"github.com/jampay/jampay/pkg/catalog"
 	"github.com/jampay/jampay/pkg/config"
 	"github.com/jampay/jampay/pkg/dynamostore"
 	"github.com/jampay/jampay/pkg/gateways"
+	"github.com/jampay/jampay/pkg/hosted/shipped"
 	"github.com/jampay/jampay/pkg/inquirers"
 	"github.com/jampay/jampay/pkg/order"
 	"github.com/jampay/jampay/pkg/senders"
@@ -135,6 +138,9 @@ func New(ctx context.Context, host Host, o Options) (*App, error) {
 	}
 	store := o.Store
 	if store == nil {
+		if err := ownAWS(o.Getenv, cfg); err != nil {
+			return nil, err
+		}
 		if store, err = dynamostore.Open(ctx, cfg, dynamostore.OpenOptions{}); err != nil {
 			return nil, err
 		}
@@ -180,6 +186,34 @@ func New(ctx context.Context, host Host, o Options) (*App, error) {
 		Now: o.Now, Logger: o.Logger,
 	})
 	return a, nil
+}
+
+// FromEnvironment builds the App as a deployed function on host does: the
+// settings from the environment (the host's site settings), the catalog
+// the build embedded (`make hosted-catalog`), else CATALOG_PATH.
+func FromEnvironment(ctx context.Context, host Host, log *slog.Logger) (*App, error) {
+	cat, err := shipped.Catalog()
+	if err != nil {
+		return nil, err
+	}
+	return New(ctx, host, Options{Getenv: os.Getenv, Catalog: cat, Logger: log})
+}
+
+// ownAWS requires the owner's AWS identity under the JAMPAY_AWS_* names
+// (unless the store is DynamoDB Local): Netlify refuses the AWS names, and
+// Vercel sets its own in every function, which grant nothing — without
+// these the start would succeed and every request fail at the store, in
+// the wrong region too.
+func ownAWS(getenv func(string) string, cfg config.Config) error {
+	if cfg.DynamoDBEndpoint != "" {
+		return nil
+	}
+	for _, name := range []string{awsenv.JampayAccessKeyID, awsenv.JampaySecretAccessKey, awsenv.JampayRegion} {
+		if getenv(name) == "" {
+			return fmt.Errorf("missing setting: %s (the host's own AWS_* names are not the shop's identity)", name)
+		}
+	}
+	return nil
 }
 
 // dispatch sends what the write just owes, before the answer, within
