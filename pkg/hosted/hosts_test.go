@@ -291,3 +291,79 @@ func TestHosts_OneFlowThroughEveryEntryPoint(t *testing.T) {
 		})
 	}
 }
+
+// TestHosts_ASlowMailServiceNeverFailsAWebhook: with no table stream, the
+// effects a write owes go out before the answer — within DispatchBudget.
+// A mail service slower than that leaves the receipt owed, never turns the
+// webhook into a 5xx (and a redelivery); the next reconcile sends it.
+func TestHosts_ASlowMailServiceNeverFailsAWebhook(t *testing.T) {
+	var mu sync.Mutex
+	slow, sent := true, 0
+	ses := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		s := slow
+		mu.Unlock()
+		if s {
+			select {
+			case <-r.Context().Done():
+			case <-time.After(2 * hosted.DispatchBudget):
+			}
+			return
+		}
+		mu.Lock()
+		sent++
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"MessageId":"m-1"}`))
+	}))
+	defer ses.Close()
+	t.Setenv("AWS_ENDPOINT_URL_SESV2", ses.URL)
+	t.Setenv("AWS_REGION", "us-east-1")
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	settings := hostSettings(map[string]string{"STRIPE_API_BASE": stripeMock(t), "MAIL_FROM": "shop@example.com"})
+	store := memstore.New(clock)
+	app, err := hosted.New(context.Background(), hosted.Vercel, hosted.Options{Getenv: func(k string) string { return settings[k] },
+		Catalog: testCatalog(t), Store: store, Now: clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve := func(method, path string, body []byte, header http.Header) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, path, strings.NewReader(string(body)))
+		req.Header = header
+		rec := httptest.NewRecorder()
+		app.ServeHTTP(rec, req)
+		return rec
+	}
+	rec := serve("POST", "/api/checkout", []byte(`{"gateway":"stripe","items":[{"sku":"tee","quantity":1}],"email":"a@example.com"}`),
+		http.Header{"Content-Type": {"application/json"}})
+	var c struct{ OrderID string }
+	if rec.Code != http.StatusCreated || json.Unmarshal(rec.Body.Bytes(), &c) != nil {
+		t.Fatalf("checkout: %d %s", rec.Code, rec.Body)
+	}
+	o, _ := store.GetOrder(context.Background(), c.OrderID)
+	body, _ := payloads.Stripe{Type: "checkout.session.completed", OrderID: o.ID, Amount: 2000, SessionID: o.SessionRef}.Payload()
+	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: whsec, Timestamp: time.Now()})
+	rec = serve("POST", "/api/webhooks/stripe", body, http.Header{"Stripe-Signature": {signed.Header}, "Content-Type": {"application/json"}})
+	if rec.Code != http.StatusOK {
+		t.Fatalf("webhook with a slow mail service: %d %s", rec.Code, rec.Body)
+	}
+	o, _ = store.GetOrder(context.Background(), c.OrderID)
+	if o.Status != order.Paid || len(o.Outbox) == 0 || o.Outbox[0].State == order.EffectSent {
+		t.Fatalf("after the webhook: %s, outbox %+v", o.Status, o.Outbox)
+	}
+	// The mail service is back; reconcile's sweep sends what was owed
+	// (owed longer than shop.EffectsAfter, once its claim has passed).
+	mu.Lock()
+	slow, now = false, now.Add(10*time.Minute)
+	mu.Unlock()
+	if _, err := app.Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	o, _ = store.GetOrder(context.Background(), c.OrderID)
+	mu.Lock()
+	defer mu.Unlock()
+	if o.Outbox[0].State != order.EffectSent || sent != 1 {
+		t.Fatalf("after reconcile: outbox %+v, %d mails sent", o.Outbox, sent)
+	}
+}
