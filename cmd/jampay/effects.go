@@ -149,49 +149,27 @@ func showEffect(state string, failed bool) bool {
 // queue until it closes (reconcile must find it there), so it is listed
 // only then; `jampay effects retry ORDER_ID` reaches it meanwhile.
 func effectOrders(ctx context.Context, o *owner, failed bool) ([]order.Order, error) {
-	var all []order.Order
-	for after := ""; ; {
-		var page []order.Order
-		var next string
-		var err error
+	all, err := readAll(func(after string) ([]order.Order, string, error) {
 		if failed {
-			page, next, err = o.store.EffectsFailed(ctx, effectsPage, after)
-		} else {
-			// Everything owed up to now (the index dates to the second).
-			page, next, err = o.store.EffectsDue(ctx, time.Now().Add(time.Second), effectsPage, after)
+			return o.store.EffectsFailed(ctx, effectsPage, after)
 		}
-		if err != nil {
-			return nil, o.explain(err)
-		}
-		all = append(all, page...)
-		if after = next; after == "" {
-			return all, nil
-		}
-	}
+		// Everything owed up to now (the index dates to the second).
+		return o.store.EffectsDue(ctx, time.Now().Add(time.Second), effectsPage, after)
+	})
+	return all, o.explain(err)
 }
 
 // effectSubscriptions is effectOrders for subscriptions: the final ones
 // from their effects queues, and every open one whose outbox holds such
 // an effect (the store reads them off the open-subscriptions queue).
 func effectSubscriptions(ctx context.Context, o *owner, failed bool) ([]subscription.Subscription, error) {
-	var all []subscription.Subscription
-	for after := ""; ; {
-		var page []subscription.Subscription
-		var next string
-		var err error
+	all, err := readAll(func(after string) ([]subscription.Subscription, string, error) {
 		if failed {
-			page, next, err = o.store.SubscriptionEffectsFailed(ctx, effectsPage, after)
-		} else {
-			page, next, err = o.store.SubscriptionEffectsDue(ctx, time.Now().Add(time.Second), effectsPage, after)
+			return o.store.SubscriptionEffectsFailed(ctx, effectsPage, after)
 		}
-		if err != nil {
-			return nil, o.explain(err)
-		}
-		all = append(all, page...)
-		if after = next; after == "" {
-			return all, nil
-		}
-	}
+		return o.store.SubscriptionEffectsDue(ctx, time.Now().Add(time.Second), effectsPage, after)
+	})
+	return all, o.explain(err)
 }
 
 // retryEffects is `jampay effects retry [ID]`: one order's or

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"reflect"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -19,8 +18,9 @@ import (
 	"github.com/jampay/jampay/pkg/subscription"
 )
 
-// listPage is how many orders one ListOrders call returns: every page is
-// read (see orders), so it sets only how many orders are held at once.
+// listPage is how many orders (or subscriptions) one call of the store's
+// listing returns: every page is read (see listing.run), so it sets only
+// how many are held at once.
 const listPage = 100
 
 // orders lists orders: `jampay orders [-status S] [-gateway G] [-since T]
@@ -61,50 +61,16 @@ func orders(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
-	// The store lists in the Scan's order, newest first only within a
-	// page: to show the newest of all, every page is read, keeping the
-	// newest limit. The Scan reads the whole table either way.
-	var newest []order.Order
-	matched := 0
-	for after := ""; ; {
-		page, next, err := o.store.ListOrders(ctx, f, listPage, after)
-		if err != nil {
-			return o.explain(err)
-		}
-		matched += len(page)
-		newest = append(newest, page...)
-		slices.SortFunc(newest, newestFirst)
-		newest = newest[:min(len(newest), *limit)]
-		if after = next; after == "" {
-			break
-		}
-	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		for _, ord := range newest {
-			if err := enc.Encode(summaryOf(ord)); err != nil {
-				return err
-			}
-		}
-	} else if len(newest) > 0 {
-		ordersTable(stdout, newest)
-	}
-	switch {
-	case matched == 0:
-		fmt.Fprintln(stderr, "No orders match.")
-	case len(newest) < matched:
-		fmt.Fprintf(stderr, "The newest %d of %d orders that match (-limit %d).\n", len(newest), matched, *limit)
-	default:
-		fmt.Fprintf(stderr, "%d %s.\n", matched, plural(matched, "order", "orders"))
-	}
-	return nil
-}
-
-func newestFirst(a, b order.Order) int {
-	if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
-		return c
-	}
-	return strings.Compare(b.ID, a.ID)
+	return listing[order.Order]{
+		one: "order", many: "orders",
+		page: func(after string) ([]order.Order, string, error) {
+			page, next, err := o.store.ListOrders(ctx, f, listPage, after)
+			return page, next, o.explain(err)
+		},
+		created: func(ord order.Order) (time.Time, string) { return ord.CreatedAt, ord.ID },
+		json:    func(ord order.Order) any { return summaryOf(ord) },
+		table:   ordersTable,
+	}.run(stdout, stderr, *limit, *asJSON)
 }
 
 // ordersTable writes one aligned line per order, amounts aligned right.

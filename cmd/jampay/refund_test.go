@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,22 +13,16 @@ import (
 	"github.com/jampay/jampay/pkg/shop"
 )
 
-var (
-	mock     *stripemockrun.Server
-	mockOnce sync.Once
-	mockErr  error
-)
-
 // stripeMock returns Stripe's own stripe-mock: a request Stripe would
 // reject, it rejects.
 func stripeMock(t *testing.T) string {
 	t.Helper()
-	mockOnce.Do(func() { mock, mockErr = stripemockrun.Start() })
-	if mockErr != nil {
+	mock, err := stripemockrun.Shared()
+	if err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatal(mockErr)
+			t.Fatal(err)
 		}
-		t.Skip("stripe-mock:", mockErr)
+		t.Skip("stripe-mock:", err)
 	}
 	return mock.URL
 }

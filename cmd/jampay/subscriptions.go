@@ -44,53 +44,17 @@ func subscriptions(ctx context.Context, args []string, getenv func(string) strin
 	if err != nil {
 		return err
 	}
-	// As `jampay orders`: the Scan's pages are newest first only within
-	// themselves, so every page is read, keeping the newest limit.
-	var newest []subscription.Subscription
-	matched := 0
-	for after := ""; ; {
-		page, next, err := o.store.ListSubscriptions(ctx, st, listPage, after)
-		if err != nil {
-			return o.explain(err)
-		}
-		for _, s := range page {
-			if *gateway == "" || s.Gateway == *gateway {
-				matched++
-				newest = append(newest, s)
-			}
-		}
-		slices.SortFunc(newest, subscriptionsNewestFirst)
-		newest = newest[:min(len(newest), *limit)]
-		if after = next; after == "" {
-			break
-		}
-	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		for _, s := range newest {
-			if err := enc.Encode(subscriptionSummaryOf(s)); err != nil {
-				return err
-			}
-		}
-	} else if len(newest) > 0 {
-		subscriptionsTable(stdout, newest)
-	}
-	switch {
-	case matched == 0:
-		fmt.Fprintln(stderr, "No subscriptions match.")
-	case len(newest) < matched:
-		fmt.Fprintf(stderr, "The newest %d of %d subscriptions that match (-limit %d).\n", len(newest), matched, *limit)
-	default:
-		fmt.Fprintf(stderr, "%d %s.\n", matched, plural(matched, "subscription", "subscriptions"))
-	}
-	return nil
-}
-
-func subscriptionsNewestFirst(a, b subscription.Subscription) int {
-	if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
-		return c
-	}
-	return strings.Compare(b.ID, a.ID)
+	return listing[subscription.Subscription]{
+		one: "subscription", many: "subscriptions",
+		page: func(after string) ([]subscription.Subscription, string, error) {
+			page, next, err := o.store.ListSubscriptions(ctx, st, listPage, after)
+			return page, next, o.explain(err)
+		},
+		keep:    func(s subscription.Subscription) bool { return *gateway == "" || s.Gateway == *gateway },
+		created: func(s subscription.Subscription) (time.Time, string) { return s.CreatedAt, s.ID },
+		json:    func(s subscription.Subscription) any { return subscriptionSummaryOf(s) },
+		table:   subscriptionsTable,
+	}.run(stdout, stderr, *limit, *asJSON)
 }
 
 // subscriptionsTable writes one aligned line per subscription, amounts
@@ -99,7 +63,7 @@ func subscriptionsTable(w io.Writer, list []subscription.Subscription) {
 	rows := [][]string{{"SUBSCRIPTION", "CREATED (UTC)", "STATUS", "ENTITLED", "GATEWAY", "PLAN", "AMOUNT", "PERIOD ENDS (UTC)", "EMAIL"}}
 	for _, s := range list {
 		rows = append(rows, []string{s.ID, s.CreatedAt.UTC().Format("2006-01-02 15:04"), string(s.Status), yesNo(s.Entitled()), s.Gateway,
-			s.SKU, formatMoney(s.Amount, s.Currency) + "/" + per(s.Interval, s.IntervalCount), periodEnds(s), orDash(s.Email)})
+			s.SKU, formatMoney(s.Amount, s.Currency) + "/" + subscription.IntervalText(s.Interval, s.IntervalCount), periodEnds(s), orDash(s.Email)})
 	}
 	alignedTable(w, rows, 6)
 }
@@ -117,14 +81,6 @@ func periodEnds(s subscription.Subscription) string {
 		return end.Format("2006-01-02 15:04") + " (then ends)"
 	}
 	return end.Format("2006-01-02 15:04")
-}
-
-// per is a billing interval as a price tag says it: "month", "3 months".
-func per(interval string, count int64) string {
-	if count <= 1 {
-		return interval
-	}
-	return strconv.FormatInt(count, 10) + " " + interval + "s"
 }
 
 func yesNo(b bool) string {
@@ -204,7 +160,7 @@ func subscriptionText(w io.Writer, s subscription.Subscription) {
 	line("Entitled", entitledText(s))
 	line("Gateway", s.Gateway)
 	line("Plan", fmt.Sprintf("%s (%s) × %d", s.Name, s.SKU, s.Quantity))
-	line("Amount", money(s.Amount)+" every "+per(s.Interval, s.IntervalCount)+" ("+s.Currency+")")
+	line("Amount", money(s.Amount)+" every "+subscription.IntervalText(s.Interval, s.IntervalCount)+" ("+s.Currency+")")
 	if s.TrialDays > 0 {
 		line("Trial", fmt.Sprintf("%d %s", s.TrialDays, plural(int(s.TrialDays), "day", "days")))
 	}

@@ -56,13 +56,7 @@ var dashboardPages = template.Must(template.New("").Funcs(template.FuncMap{
 	"since": func(d time.Duration) string { return strings.TrimSuffix(d.Round(time.Minute).String(), "0s") },
 	"mul":   func(a, b int64) int64 { return a * b },
 	"upper": strings.ToUpper,
-	// per is a billing interval as a price tag says it: "month", "3 months".
-	"per": func(interval string, count int64) string {
-		if count <= 1 {
-			return interval
-		}
-		return strconv.FormatInt(count, 10) + " " + interval + "s"
-	},
+	"per":   subscription.IntervalText,
 	// unix is a time the evidence keeps in Unix seconds.
 	"unix": func(sec int64) time.Time {
 		if sec == 0 {
@@ -274,15 +268,28 @@ func (d *dashboard) order(w http.ResponseWriter, r *http.Request) {
 	if err := o.CheckRefundable(); err != nil {
 		page.Refundable, page.NotRefundable = 0, refusedBecause(err)
 	}
-	// Newest first, as the orders are listed.
-	page.History = slices.Clone(o.History)
-	slices.Reverse(page.History)
-	d.mu.Lock()
-	if n, ok := d.notices[o.ID]; ok {
-		page.Notice = &n
-	}
-	d.mu.Unlock()
+	page.History = newestFirst(o.History)
+	page.Notice = noticeOf(d, d.notices, o.ID)
 	d.render(w, http.StatusOK, "order", page)
+}
+
+// newestFirst is a history as a page shows it: newest first, as the
+// orders and subscriptions are listed.
+func newestFirst(h []order.Change) []order.Change {
+	h = slices.Clone(h)
+	slices.Reverse(h)
+	return h
+}
+
+// noticeOf is the last refund or cancel asked here for id, from notices
+// (d.notices or d.cancels), or nil for none.
+func noticeOf[N any](d *dashboard, notices map[string]N, id string) *N {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if n, ok := notices[id]; ok {
+		return &n
+	}
+	return nil
 }
 
 // refund asks the order's gateway for a refund, as `jampay refund` does,
@@ -448,16 +455,11 @@ func (d *dashboard) subscription(w http.ResponseWriter, r *http.Request) {
 	if s == nil {
 		return
 	}
-	page := subscriptionPage{pageClock: d.pageClock(), Sub: s, Payments: slices.Clone(s.Evidence.Renewals), History: slices.Clone(s.History)}
+	page := subscriptionPage{pageClock: d.pageClock(), Sub: s, Payments: slices.Clone(s.Evidence.Renewals), History: newestFirst(s.History),
+		Notice: noticeOf(d, d.cancels, s.ID)}
 	slices.SortStableFunc(page.Payments, func(a, b subscription.Renewal) int {
 		return cmp.Or(cmp.Compare(a.PeriodStart, b.PeriodStart), cmp.Compare(a.At, b.At))
 	})
-	slices.Reverse(page.History)
-	d.mu.Lock()
-	if n, ok := d.cancels[s.ID]; ok {
-		page.Notice = &n
-	}
-	d.mu.Unlock()
 	d.render(w, http.StatusOK, "subscription", page)
 }
 

@@ -23,12 +23,8 @@ func (g *RazorpayGateway) CreateSubscriptionCheckout(ctx context.Context, s *sub
 		b.SessionRef, b.PlanRef = "sub_"+randomHex(7), "plan_"+randomHex(7)
 		b.Ref, b.Status = b.SessionRef, "created"
 	})
-	every := "every " + s.Interval
-	if s.IntervalCount > 1 {
-		every = "every " + strconv.FormatInt(s.IntervalCount, 10) + " " + s.Interval + "s"
-	}
 	data, _ := json.Marshal(map[string]any{
-		"keyId": SandboxKeyID, "subscriptionId": b.Ref, "name": g.s.cfg.ShopName, "description": s.Name + ", " + every,
+		"keyId": SandboxKeyID, "subscriptionId": b.Ref, "name": g.s.cfg.ShopName, "description": s.Name + ", every " + subscription.IntervalText(s.Interval, s.IntervalCount),
 		"amount": s.Amount, "currency": strings.ToUpper(s.Currency), "prefill": map[string]string{"email": s.Email},
 		"script":  g.s.cfg.BaseURL + "/sandbox/razorpay/checkout.js",
 		"timeout": int64(g.s.cfg.ttl() / time.Second),

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -226,33 +225,16 @@ func testStale(t *testing.T, s order.Store, clock *Clock) {
 	}
 }
 
+// race runs n moves at once (racers) and returns how many won; a loser
+// may lose only to the winner's version or its event.
 func race(t *testing.T, s order.Store, n int, move func(i int) order.Move) (won int64) {
-	var wg sync.WaitGroup
-	var wins atomic.Int64
-	errs := make(chan error, n)
-	start := make(chan struct{})
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			<-start
-			err := s.Move(ctx, move(i))
-			switch {
-			case err == nil:
-				wins.Add(1)
-			case errors.Is(err, order.ErrConflict), errors.Is(err, order.ErrDuplicateEvent):
-			default:
-				errs <- err
-			}
-		}(i)
+	wins, lost := racers(n, func(i int) error { return s.Move(ctx, move(i)) })
+	for _, err := range lost {
+		if !errors.Is(err, order.ErrConflict) && !errors.Is(err, order.ErrDuplicateEvent) {
+			t.Errorf("racer: unexpected error %v", err)
+		}
 	}
-	close(start)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Errorf("racer: unexpected error %v", err)
-	}
-	return wins.Load()
+	return int64(wins)
 }
 
 func testRace(t *testing.T, s order.Store, clock *Clock) {

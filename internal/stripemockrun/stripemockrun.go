@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
+	"testing"
 	"time"
 
 	"github.com/jampay/jampay/internal/localproc"
@@ -45,6 +47,31 @@ func Start() (*Server, error) {
 		return nil, fmt.Errorf("stripe-mock: %w", err)
 	}
 	return s, nil
+}
+
+var (
+	sharedOnce sync.Once
+	shared     *Server
+	sharedErr  error
+)
+
+// Shared is one stripe-mock for the whole test binary, found or started
+// (Start) for the first test that asks. Nothing stops it, so one started
+// here (no STRIPE_MOCK_URL) outlives the binary: scripts/test.sh and CI
+// name one for the whole run.
+func Shared() (*Server, error) {
+	sharedOnce.Do(func() { shared, sharedErr = Start() })
+	return shared, sharedErr
+}
+
+// URL is the shared stripe-mock's address, failing t when there is none.
+func URL(t testing.TB) string {
+	t.Helper()
+	s, err := Shared()
+	if err != nil {
+		t.Fatalf("this test needs stripe-mock: %v", err)
+	}
+	return s.URL
 }
 
 // Stop ends a stripe-mock this package started.

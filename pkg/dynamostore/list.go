@@ -33,47 +33,58 @@ var _ shop.OrderLister = (*Store)(nil)
 // every page. A page holds at most limit orders; next is "" once the Scan
 // has reached the end of the table, which may take one more, empty, page.
 func (s *Store) ListOrders(ctx context.Context, f shop.OrderFilter, limit int, after string) ([]order.Order, string, error) {
+	return scanList(ctx, s, ordersScan, listInput(s.table, f), limit, after, func(item map[string]ddb.AttributeValue) (*order.Order, bool, error) {
+		o, err := unmarshalOrder(item)
+		return o, err == nil && chooses(f, *o), err
+	}, func(o order.Order) (time.Time, string) { return o.CreatedAt, o.ID })
+}
+
+// scanList reads one page of an owner's listing (ListOrders,
+// ListSubscriptions) by the Scan in, tagging its cursor with scan (the
+// plural of what it lists). decode reads an item and says whether the
+// listing keeps it; created is what a page is sorted by, newest first.
+func scanList[T any](ctx context.Context, s *Store, scan string, in *dynamodb.ScanInput, limit int, after string,
+	decode func(map[string]ddb.AttributeValue) (*T, bool, error), created func(T) (time.Time, string)) ([]T, string, error) {
 	if limit < 1 {
-		return nil, "", fmt.Errorf("dynamostore: a page of orders must hold at least one, not %d", limit)
+		return nil, "", fmt.Errorf("dynamostore: a page of %s must hold at least one, not %d", scan, limit)
 	}
-	in := listInput(s.table, f)
 	if after != "" {
-		start, err := decodeListPage(after)
+		start, err := decodeListPage(scan, after)
 		if err != nil {
 			return nil, "", err
 		}
 		in.ExclusiveStartKey = start
 	}
 	// Limit counts the items a request reads, not those the filter keeps:
-	// a page of limit orders takes a few requests (the table holds event
-	// records, references and keys besides orders). When a request keeps
-	// more orders than the page has room for, the page ends at the last
-	// one it takes, and the next page reads the rest of that request again:
-	// at most limit items read twice per page.
+	// a page of limit items takes a few requests (the table holds event
+	// records, references and keys besides orders and subscriptions).
+	// When a request keeps more than the page has room for, the page ends
+	// at the last one it takes, and the next page reads the rest of that
+	// request again: at most limit items read twice per page.
 	in.Limit = aws.Int32(int32(min(limit, 1<<20)))
-	var orders []order.Order
+	var list []T
 	for {
 		out, err := s.client.Scan(ctx, in)
 		if err != nil {
 			return nil, "", wrap(err)
 		}
 		for i, item := range out.Items {
-			o, err := unmarshalOrder(item)
+			v, keep, err := decode(item)
 			if err != nil {
 				return nil, "", err
 			}
-			if !chooses(f, *o) {
+			if !keep {
 				continue
 			}
-			orders = append(orders, *o)
-			if len(orders) == limit && (i < len(out.Items)-1 || out.LastEvaluatedKey != nil) {
-				sortNewestFirst(orders)
-				return orders, encodeListPage(item), nil
+			list = append(list, *v)
+			if len(list) == limit && (i < len(out.Items)-1 || out.LastEvaluatedKey != nil) {
+				sortNewestFirst(list, created)
+				return list, encodeListPage(scan, item), nil
 			}
 		}
 		if out.LastEvaluatedKey == nil {
-			sortNewestFirst(orders)
-			return orders, "", nil
+			sortNewestFirst(list, created)
+			return list, "", nil
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
@@ -131,33 +142,44 @@ func chooses(f shop.OrderFilter, o order.Order) bool {
 		(f.Until.IsZero() || o.CreatedAt.Before(f.Until))
 }
 
-func sortNewestFirst(orders []order.Order) {
-	slices.SortFunc(orders, func(a, b order.Order) int {
-		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+// sortNewestFirst sorts by creation time, newest first, and between two
+// made in the same instant the larger id first, so pages sort alike.
+func sortNewestFirst[T any](list []T, created func(T) (time.Time, string)) {
+	slices.SortFunc(list, func(a, b T) int {
+		at, aid := created(a)
+		bt, bid := created(b)
+		if c := bt.Compare(at); c != 0 {
 			return c
 		}
-		return strings.Compare(b.ID, a.ID)
+		return strings.Compare(bid, aid)
 	})
 }
 
-// listPage is where a page of the listing ended: the key the Scan goes on
-// after (any item's: the Scan walks the whole table). It is tagged so a
-// queue's cursor is refused here, and this one there.
+// The listings' cursor tags (listPage), so each refuses the other's.
+const (
+	ordersScan        = "orders"
+	subscriptionsScan = "subscriptions"
+)
+
+// listPage is where a page of a listing ended: the key the Scan goes on
+// after (any item's: the Scan walks the whole table). It is tagged with
+// the listing, so a queue's cursor or the other listing's is refused
+// here, and this one there.
 type listPage struct {
 	Scan string `json:"scan"`
 	PK   string `json:"pk"`
 }
 
-func encodeListPage(item map[string]ddb.AttributeValue) string {
-	b, _ := json.Marshal(listPage{Scan: "orders", PK: getS(item, KeyAttr)})
+func encodeListPage(scan string, item map[string]ddb.AttributeValue) string {
+	b, _ := json.Marshal(listPage{Scan: scan, PK: getS(item, KeyAttr)})
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeListPage(cursor string) (map[string]ddb.AttributeValue, error) {
+func decodeListPage(scan, cursor string) (map[string]ddb.AttributeValue, error) {
 	var p listPage
 	b, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil || json.Unmarshal(b, &p) != nil || p.Scan != "orders" || p.PK == "" {
-		return nil, fmt.Errorf("dynamostore: %q is not where a page of orders ended", cursor)
+	if err != nil || json.Unmarshal(b, &p) != nil || p.Scan != scan || p.PK == "" {
+		return nil, fmt.Errorf("dynamostore: %q is not where a page of %s ended", cursor, scan)
 	}
 	return key(p.PK), nil
 }

@@ -254,12 +254,18 @@ func (s *Store) Unpark(ctx context.Context, gateway, ref string, eventIDs []stri
 // ClearReplay deletes refs from the order's pendingReplay set. It leaves
 // the version alone: see order.Store.
 func (s *Store) ClearReplay(ctx context.Context, orderID string, refs []string) error {
+	return s.clearReplay(ctx, orderKey(orderID), refs)
+}
+
+// clearReplay deletes refs from the pendingReplay set of the order or
+// subscription under pk, if it is there.
+func (s *Store) clearReplay(ctx context.Context, pk string, refs []string) error {
 	if len(refs) == 0 {
 		return nil
 	}
 	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.table,
-		Key:                       key(orderKey(orderID)),
+		Key:                       key(pk),
 		UpdateExpression:          aws.String("DELETE pendingReplay :refs"),
 		ConditionExpression:       aws.String("attribute_exists(pk)"),
 		ExpressionAttributeValues: map[string]ddb.AttributeValue{":refs": &ddb.AttributeValueMemberSS{Value: refs}},

@@ -103,15 +103,24 @@ func (s *Store) orderQueue(ctx context.Context, q string, before int64, limit in
 	if err != nil {
 		return nil, "", err
 	}
-	orders := make([]order.Order, 0, len(items))
+	orders, err := unmarshalEach(items, unmarshalOrder, nil)
+	return orders, next, err
+}
+
+// unmarshalEach reads the items a queue returned with unmarshal, keeping
+// those keep says to (nil: all).
+func unmarshalEach[T any](items []map[string]ddb.AttributeValue, unmarshal func(map[string]ddb.AttributeValue) (*T, error), keep func(*T) bool) ([]T, error) {
+	out := make([]T, 0, len(items))
 	for _, item := range items {
-		o, err := unmarshalOrder(item)
+		v, err := unmarshal(item)
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
-		orders = append(orders, *o)
+		if keep == nil || keep(v) {
+			out = append(out, *v)
+		}
 	}
-	return orders, next, nil
+	return out, nil
 }
 
 // ParkedRefs queries the parked queue, oldest first. Items whose TTL has

@@ -2,12 +2,8 @@ package dynamostore
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -123,20 +119,7 @@ func (s *Store) MoveSubscription(ctx context.Context, m subscription.Move) error
 // pendingReplay set, leaving the version alone (see order.Store's
 // ClearReplay).
 func (s *Store) ClearSubscriptionReplay(ctx context.Context, id string, refs []string) error {
-	if len(refs) == 0 {
-		return nil
-	}
-	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 &s.table,
-		Key:                       key(subscriptionKey(id)),
-		UpdateExpression:          aws.String("DELETE pendingReplay :refs"),
-		ConditionExpression:       aws.String("attribute_exists(pk)"),
-		ExpressionAttributeValues: map[string]ddb.AttributeValue{":refs": &ddb.AttributeValueMemberSS{Value: refs}},
-	})
-	if isConditionFailed(err) {
-		return nil
-	}
-	return wrap(err)
+	return s.clearReplay(ctx, subscriptionKey(id), refs)
 }
 
 // Plan reads the plan id stored under key.
@@ -196,15 +179,8 @@ func (s *Store) OpenSubscriptions(ctx context.Context, limit int, after string) 
 	if err != nil {
 		return nil, "", err
 	}
-	subs := make([]subscription.Subscription, 0, len(items))
-	for _, item := range items {
-		sub, err := unmarshalSubscription(item)
-		if err != nil {
-			return nil, "", err
-		}
-		subs = append(subs, *sub)
-	}
-	return subs, next, nil
+	subs, err := unmarshalEach(items, unmarshalSubscription, nil)
+	return subs, next, err
 }
 
 // ListSubscriptions lists the subscriptions in status ("" for any) for the
@@ -213,76 +189,18 @@ func (s *Store) OpenSubscriptions(ctx context.Context, limit int, after string) 
 // table; no request path lists). Each page is newest first, at most limit
 // long; next is "" once the Scan has reached the end of the table.
 func (s *Store) ListSubscriptions(ctx context.Context, status subscription.Status, limit int, after string) ([]subscription.Subscription, string, error) {
-	if limit < 1 {
-		return nil, "", fmt.Errorf("dynamostore: a page of subscriptions must hold at least one, not %d", limit)
-	}
 	in := &dynamodb.ScanInput{
 		TableName:                 &s.table,
 		FilterExpression:          aws.String("begins_with(#pk, :sub)"),
 		ExpressionAttributeNames:  map[string]string{"#pk": KeyAttr},
 		ExpressionAttributeValues: map[string]ddb.AttributeValue{":sub": str(subscriptionKey(""))},
-		// As ListOrders: a page may read up to limit items twice.
-		Limit: aws.Int32(int32(min(limit, 1<<20))),
 	}
 	if status != "" {
 		*in.FilterExpression += " AND #status = :status"
 		in.ExpressionAttributeNames["#status"], in.ExpressionAttributeValues[":status"] = "status", str(string(status))
 	}
-	if after != "" {
-		start, err := decodeSubscriptionsPage(after)
-		if err != nil {
-			return nil, "", err
-		}
-		in.ExclusiveStartKey = start
-	}
-	var subs []subscription.Subscription
-	for {
-		out, err := s.client.Scan(ctx, in)
-		if err != nil {
-			return nil, "", wrap(err)
-		}
-		for i, item := range out.Items {
-			sub, err := unmarshalSubscription(item)
-			if err != nil {
-				return nil, "", err
-			}
-			subs = append(subs, *sub)
-			if len(subs) == limit && (i < len(out.Items)-1 || out.LastEvaluatedKey != nil) {
-				sortSubscriptionsNewestFirst(subs)
-				return subs, encodeSubscriptionsPage(item), nil
-			}
-		}
-		if out.LastEvaluatedKey == nil {
-			sortSubscriptionsNewestFirst(subs)
-			return subs, "", nil
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
-	}
-}
-
-func sortSubscriptionsNewestFirst(subs []subscription.Subscription) {
-	slices.SortFunc(subs, func(a, b subscription.Subscription) int {
-		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(b.ID, a.ID)
-	})
-}
-
-// subscriptionsScan tags the listing's cursors (listPage), so the orders'
-// listing refuses them, and this one the orders'.
-const subscriptionsScan = "subscriptions"
-
-func encodeSubscriptionsPage(item map[string]ddb.AttributeValue) string {
-	b, _ := json.Marshal(listPage{Scan: subscriptionsScan, PK: getS(item, KeyAttr)})
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeSubscriptionsPage(cursor string) (map[string]ddb.AttributeValue, error) {
-	var p listPage
-	b, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil || json.Unmarshal(b, &p) != nil || p.Scan != subscriptionsScan || p.PK == "" {
-		return nil, fmt.Errorf("dynamostore: %q is not where a page of subscriptions ended", cursor)
-	}
-	return key(p.PK), nil
+	return scanList(ctx, s, subscriptionsScan, in, limit, after, func(item map[string]ddb.AttributeValue) (*subscription.Subscription, bool, error) {
+		sub, err := unmarshalSubscription(item)
+		return sub, true, err
+	}, func(sub subscription.Subscription) (time.Time, string) { return sub.CreatedAt, sub.ID })
 }

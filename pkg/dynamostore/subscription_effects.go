@@ -77,15 +77,9 @@ func (s *Store) subscriptionEffects(ctx context.Context, q string, before int64,
 		if err != nil {
 			return nil, "", err
 		}
-		subs := make([]subscription.Subscription, 0, len(items))
-		for _, item := range items {
-			sub, err := unmarshalSubscription(item)
-			if err != nil {
-				return nil, "", err
-			}
-			if listed(sub) {
-				subs = append(subs, *sub)
-			}
+		subs, err := unmarshalEach(items, unmarshalSubscription, listed)
+		if err != nil {
+			return nil, "", err
 		}
 		// Once the final ones are done, the open ones from their start.
 		w.Page = next

@@ -38,21 +38,6 @@ const (
 	manualSecret = "reconcile-secret-0123456789"
 )
 
-var (
-	mockOnce sync.Once
-	mock     *stripemockrun.Server
-	mockErr  error
-)
-
-func stripeMock(t *testing.T) string {
-	t.Helper()
-	mockOnce.Do(func() { mock, mockErr = stripemockrun.Start() })
-	if mockErr != nil {
-		t.Fatalf("this test needs stripe-mock: %v", mockErr)
-	}
-	return mock.URL
-}
-
 // answer is what an entry point answered.
 type answer struct {
 	status int
@@ -239,7 +224,7 @@ func vercelHost(t *testing.T, settings map[string]string) host {
 // alike; and each host's scheduled reconcile refuses a call without its
 // secret (Lambda's has no HTTP entry at all: EventBridge invokes it).
 func TestHosts_OneFlowThroughEveryEntryPoint(t *testing.T) {
-	settings := hostSettings(map[string]string{"STRIPE_API_BASE": stripeMock(t)})
+	settings := hostSettings(map[string]string{"STRIPE_API_BASE": stripemockrun.URL(t)})
 	for _, h := range []host{lambdaHost(t, settings), netlifyHost(t, settings), vercelHost(t, settings)} {
 		t.Run(h.name, func(t *testing.T) {
 			client := http.Header{"Origin": {shopOrigin}, "Content-Type": {"application/json"}}
@@ -321,7 +306,7 @@ func TestHosts_ASlowMailServiceNeverFailsAWebhook(t *testing.T) {
 	t.Setenv("AWS_REGION", "us-east-1")
 	now := time.Now()
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	settings := hostSettings(map[string]string{"STRIPE_API_BASE": stripeMock(t), "MAIL_FROM": "shop@example.com"})
+	settings := hostSettings(map[string]string{"STRIPE_API_BASE": stripemockrun.URL(t), "MAIL_FROM": "shop@example.com"})
 	store := memstore.New(clock)
 	app, err := hosted.New(context.Background(), hosted.Vercel, hosted.Options{Getenv: func(k string) string { return settings[k] },
 		Catalog: testCatalog(t), Store: store, Now: clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})

@@ -76,17 +76,23 @@ func (r *Renderer) Render(o order.Order, e order.Effect) (*shop.Mail, shop.Owner
 	if _, ok := r.html[e.Mail]; !ok || !slices.Contains(kinds, e.Mail) {
 		return nil, shop.OwnerEvent{}, fmt.Errorf("mail: effect %s of %s owes a mail %q with no template", e.Type, e.OrderID, e.Mail)
 	}
-	subject, text, html, err := r.execute(e.Mail, r.data(o))
+	m, err := r.compose(e.Mail, o.Email, r.data(o), map[string]string{"order_id": TagValue(o.ID)})
 	if err != nil {
 		return nil, shop.OwnerEvent{}, err
 	}
-	return &shop.Mail{
-		To:      strings.TrimSpace(o.Email),
-		Subject: subject,
-		Text:    text,
-		HTML:    html,
-		Tags:    map[string]string{"order_id": TagValue(o.ID), "kind": TagValue(e.Mail)},
-	}, ev, nil
+	return m, ev, nil
+}
+
+// compose renders the mail of kind k from d for the address to, tagged
+// with tags and its kind: every mail, an order's, a subscription's or an
+// access link, is put together so.
+func (r *Renderer) compose(k, to string, d any, tags map[string]string) (*shop.Mail, error) {
+	subject, text, html, err := r.execute(k, d)
+	if err != nil {
+		return nil, err
+	}
+	tags["kind"] = TagValue(k)
+	return &shop.Mail{To: strings.TrimSpace(to), Subject: subject, Text: text, HTML: html, Tags: tags}, nil
 }
 
 // mailData is what the templates see: money already formatted as the

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"slices"
-	"strconv"
 	"strings"
 	texttemplate "text/template"
 	"time"
@@ -99,14 +98,11 @@ func (r *Renderer) RenderSubscription(s subscription.Subscription, e order.Effec
 	if _, ok := r.html[e.Mail]; !ok || !slices.Contains(subscriptionKinds, e.Mail) {
 		return nil, shop.OwnerEvent{}, fmt.Errorf("mail: effect %s of %s owes a mail %q with no subscription template", e.Type, e.OrderID, e.Mail)
 	}
-	subject, text, html, err := r.execute(e.Mail, r.subscriptionData(s, e))
+	m, err := r.compose(e.Mail, s.Email, r.subscriptionData(s, e), map[string]string{"subscription_id": TagValue(s.ID)})
 	if err != nil {
 		return nil, shop.OwnerEvent{}, err
 	}
-	return &shop.Mail{
-		To: strings.TrimSpace(s.Email), Subject: subject, Text: text, HTML: html,
-		Tags: map[string]string{"subscription_id": TagValue(s.ID), "kind": TagValue(e.Mail)},
-	}, ev, nil
+	return m, ev, nil
 }
 
 // AccessLink is one subscription in an access-link mail: its plan's name,
@@ -126,11 +122,7 @@ func (r *Renderer) AccessLinkMail(to string, links []AccessLink) (*shop.Mail, er
 		return nil, fmt.Errorf("mail: an access-link mail needs an address and a link")
 	}
 	d := accessData{ShopName: r.shopName, SiteURL: r.siteURL, Links: links}
-	subject, text, html, err := r.execute(kindAccessLink, d)
-	if err != nil {
-		return nil, err
-	}
-	return &shop.Mail{To: to, Subject: subject, Text: text, HTML: html, Tags: map[string]string{"kind": kindAccessLink}}, nil
+	return r.compose(kindAccessLink, to, d, map[string]string{})
 }
 
 type accessData struct {
@@ -173,7 +165,7 @@ func (r *Renderer) subscriptionData(s subscription.Subscription, e order.Effect)
 	f := func(amount int64) string { return money.Format(amount, s.Currency) }
 	d := subscriptionData{
 		ShopName: r.shopName, SiteURL: r.siteURL, SubscriptionID: s.ID, Gateway: s.Gateway,
-		Name: s.Name, Amount: f(s.Amount), Every: every(s.Interval, s.IntervalCount),
+		Name: s.Name, Amount: f(s.Amount), Every: subscription.IntervalText(s.Interval, s.IntervalCount),
 		NextRenewal: day(s.CurrentPeriodEnd()), Halted: s.Status == subscription.Halted,
 		FailureReason: s.Evidence.FailureReason, PaymentLink: s.PaymentLink,
 	}
@@ -234,14 +226,6 @@ func renewalOf(s subscription.Subscription, e order.Effect) (subscription.Renewa
 		}
 	}
 	return latest(cands), true
-}
-
-// every says a billing interval as a person would: "month", "3 months".
-func every(interval string, count int64) string {
-	if count <= 1 {
-		return interval
-	}
-	return strconv.FormatInt(count, 10) + " " + interval + "s"
 }
 
 // day is a date as the mails show it, in UTC (the gateways' days); "" for

@@ -22,9 +22,6 @@ func (s *Store) ListOrders(ctx context.Context, f shop.OrderFilter, limit int, a
 	if err := ctx.Err(); err != nil {
 		return nil, "", &order.StoreError{Err: err}
 	}
-	if limit < 1 {
-		return nil, "", fmt.Errorf("memstore: a page of orders must hold at least one, not %d", limit)
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var all []order.Order
@@ -33,27 +30,52 @@ func (s *Store) ListOrders(ctx context.Context, f shop.OrderFilter, limit int, a
 			all = append(all, o)
 		}
 	}
-	slices.SortFunc(all, newestFirst)
+	return listPage(all, "orders", limit, after, func(o order.Order) (time.Time, string) { return o.CreatedAt, o.ID }, order.Order.Clone)
+}
+
+// listPage is a page of a listing (ListOrders, ListSubscriptions) of all,
+// named scan (the plural of what it lists), newest first across every
+// page: a sort of all of them, fine for `jampay serve` and tests. created
+// is an item's creation time and id.
+func listPage[T any](all []T, scan string, limit int, after string, created func(T) (time.Time, string), clone func(T) T) ([]T, string, error) {
+	if limit < 1 {
+		return nil, "", fmt.Errorf("memstore: a page of %s must hold at least one, not %d", scan, limit)
+	}
+	slices.SortFunc(all, func(a, b T) int {
+		at, aid := created(a)
+		bt, bid := created(b)
+		return newestFirst(at, aid, bt, bid)
+	})
 	if after != "" {
-		at, id, ok := strings.Cut(strings.TrimPrefix(after, "orders/"), "/")
+		rest, ok := strings.CutPrefix(after, scan+"/")
+		at, id, ok2 := strings.Cut(rest, "/")
 		n, err := strconv.ParseInt(at, 10, 64)
-		if !strings.HasPrefix(after, "orders/") || !ok || err != nil {
-			return nil, "", fmt.Errorf("memstore: %q is not where a page of orders ended", after)
+		if !ok || !ok2 || err != nil {
+			return nil, "", fmt.Errorf("memstore: %q is not where a page of %s ended", after, scan)
 		}
-		// The first order after the cursor's place in the sort; the
-		// cursor's own order may have gone since (TTL), so search for it.
-		mark := order.Order{ID: id, CreatedAt: time.Unix(0, n)}
-		i, found := slices.BinarySearchFunc(all, mark, newestFirst)
+		// The first item after the cursor's place in the sort; the
+		// cursor's own item may have gone since (TTL), so search for it.
+		mark := time.Unix(0, n)
+		i, found := slices.BinarySearchFunc(all, id, func(v T, id string) int {
+			at, vid := created(v)
+			return newestFirst(at, vid, mark, id)
+		})
 		if found {
 			i++
 		}
 		all = all[i:]
 	}
-	if len(all) <= limit {
-		return cloneAll(all), "", nil
+	next := ""
+	if len(all) > limit {
+		all = all[:limit]
+		at, id := created(all[limit-1])
+		next = scan + "/" + strconv.FormatInt(at.UnixNano(), 10) + "/" + id
 	}
-	last := all[limit-1]
-	return cloneAll(all[:limit]), "orders/" + strconv.FormatInt(last.CreatedAt.UnixNano(), 10) + "/" + last.ID, nil
+	out := make([]T, len(all))
+	for i, v := range all {
+		out[i] = clone(v)
+	}
+	return out, next, nil
 }
 
 // chooses reports whether f chooses o, as the DynamoDB store's filter
@@ -65,19 +87,11 @@ func chooses(f shop.OrderFilter, o order.Order) bool {
 		(f.Until.IsZero() || o.CreatedAt.Before(f.Until))
 }
 
-// newestFirst orders by creation, newest first, then by id so that orders
+// newestFirst orders by creation, newest first, then by id so that items
 // created in the same instant keep one order between pages.
-func newestFirst(a, b order.Order) int {
-	if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+func newestFirst(at time.Time, aid string, bt time.Time, bid string) int {
+	if c := bt.Compare(at); c != 0 {
 		return c
 	}
-	return strings.Compare(b.ID, a.ID)
-}
-
-func cloneAll(orders []order.Order) []order.Order {
-	out := make([]order.Order, len(orders))
-	for i, o := range orders {
-		out[i] = o.Clone()
-	}
-	return out
+	return strings.Compare(bid, aid)
 }

@@ -266,12 +266,20 @@ func (s *Store) ClearReplay(ctx context.Context, orderID string, refs []string) 
 	if !ok {
 		return nil
 	}
-	o.PendingReplay = slices.DeleteFunc(slices.Clone(o.PendingReplay), func(r string) bool { return slices.Contains(refs, r) })
-	if len(o.PendingReplay) == 0 {
-		o.PendingReplay = nil
-	}
+	o.PendingReplay = withoutRefs(o.PendingReplay, refs)
 	s.orders[orderID] = o
 	return nil
+}
+
+// withoutRefs is pending without refs, in a new slice (the stored one may
+// be shared with a clone handed out), nil when none is left, as a
+// DynamoDB set left empty is removed.
+func withoutRefs(pending, refs []string) []string {
+	out := slices.DeleteFunc(slices.Clone(pending), func(r string) bool { return slices.Contains(refs, r) })
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 func (s *Store) GetForEvent(ctx context.Context, orderID, gateway, eventID string) (*order.Order, bool, error) {

@@ -67,22 +67,32 @@ func (s *Store) EffectsFailed(ctx context.Context, limit int, after string) ([]o
 // orderQueue walks the orders in queue name, dated before `before` (epoch
 // seconds; 0 for all), the caller holding s.mu.
 func (s *Store) orderQueue(name string, before int64, limit int, after string) ([]order.Order, string, error) {
-	var due []queued
-	for id, o := range s.orders {
+	return queueOf(s.orders, name, limit, after, func(o *order.Order) (time.Time, bool) {
 		// To the second, as the DynamoDB store compares.
-		if q, at := shop.OrderQueue(&o); q == name && (before == 0 || at.Unix() < before) {
-			due = append(due, queued{at.Unix(), id})
+		q, at := shop.OrderQueue(o)
+		return at, q == name && (before == 0 || at.Unix() < before)
+	}, order.Order.Clone)
+}
+
+// queueOf is a page of the queue name of the orders or subscriptions in
+// m: those dated says are in it, by the date it gives them, after
+// `after`, cloned. The caller holds s.mu.
+func queueOf[T any](m map[string]T, name string, limit int, after string, dated func(*T) (time.Time, bool), clone func(T) T) ([]T, string, error) {
+	var all []queued
+	for id, v := range m {
+		if at, ok := dated(&v); ok {
+			all = append(all, queued{at.Unix(), id})
 		}
 	}
-	page, next, err := pageOf(due, name, limit, after)
+	page, next, err := pageOf(all, name, limit, after)
 	if err != nil {
 		return nil, "", err
 	}
-	orders := make([]order.Order, len(page))
+	out := make([]T, len(page))
 	for i, q := range page {
-		orders[i] = s.orders[q.key].Clone()
+		out[i] = clone(m[q.key])
 	}
-	return orders, next, nil
+	return out, next, nil
 }
 
 // ParkedRefs walks the references with events still parked, oldest first.

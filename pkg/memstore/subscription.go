@@ -3,9 +3,6 @@ package memstore
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jampay/jampay/pkg/order"
@@ -119,10 +116,7 @@ func (s *Store) ClearSubscriptionReplay(ctx context.Context, id string, refs []s
 	if !ok {
 		return nil
 	}
-	sub.PendingReplay = slices.DeleteFunc(slices.Clone(sub.PendingReplay), func(r string) bool { return slices.Contains(refs, r) })
-	if len(sub.PendingReplay) == 0 {
-		sub.PendingReplay = nil
-	}
+	sub.PendingReplay = withoutRefs(sub.PendingReplay, refs)
 	s.subs[id] = sub
 	return nil
 }
@@ -169,26 +163,15 @@ func (s *Store) OpenSubscriptions(ctx context.Context, limit int, after string) 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var open []queued
-	for id, sub := range s.subs {
+	return queueOf(s.subs, openSubs, limit, after, func(sub *subscription.Subscription) (time.Time, bool) {
 		if sub.Status.Final() {
-			continue
+			return time.Time{}, false
 		}
-		at := sub.Deadline
-		if at.IsZero() {
-			at = sub.CreatedAt
+		if sub.Deadline.IsZero() {
+			return sub.CreatedAt, true
 		}
-		open = append(open, queued{at.Unix(), id})
-	}
-	page, next, err := pageOf(open, openSubs, limit, after)
-	if err != nil {
-		return nil, "", err
-	}
-	subs := make([]subscription.Subscription, len(page))
-	for i, q := range page {
-		subs[i] = s.subs[q.key].Clone()
-	}
-	return subs, next, nil
+		return sub.Deadline, true
+	}, subscription.Subscription.Clone)
 }
 
 // ListSubscriptions lists the subscriptions in status ("" for any), newest
@@ -198,9 +181,6 @@ func (s *Store) ListSubscriptions(ctx context.Context, status subscription.Statu
 	if err := ctx.Err(); err != nil {
 		return nil, "", &order.StoreError{Err: err}
 	}
-	if limit < 1 {
-		return nil, "", fmt.Errorf("memstore: a page of subscriptions must hold at least one, not %d", limit)
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var all []subscription.Subscription
@@ -209,36 +189,7 @@ func (s *Store) ListSubscriptions(ctx context.Context, status subscription.Statu
 			all = append(all, sub)
 		}
 	}
-	slices.SortFunc(all, subsNewestFirst)
-	if after != "" {
-		rest, ok := strings.CutPrefix(after, "subscriptions/")
-		at, id, ok2 := strings.Cut(rest, "/")
-		n, err := strconv.ParseInt(at, 10, 64)
-		if !ok || !ok2 || err != nil {
-			return nil, "", fmt.Errorf("memstore: %q is not where a page of subscriptions ended", after)
-		}
-		i, found := slices.BinarySearchFunc(all, subscription.Subscription{ID: id, CreatedAt: time.Unix(0, n)}, subsNewestFirst)
-		if found {
-			i++
-		}
-		all = all[i:]
-	}
-	next := ""
-	if len(all) > limit {
-		all = all[:limit]
-		last := all[limit-1]
-		next = "subscriptions/" + strconv.FormatInt(last.CreatedAt.UnixNano(), 10) + "/" + last.ID
-	}
-	out := make([]subscription.Subscription, len(all))
-	for i, sub := range all {
-		out[i] = sub.Clone()
-	}
-	return out, next, nil
-}
-
-func subsNewestFirst(a, b subscription.Subscription) int {
-	if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
-		return c
-	}
-	return strings.Compare(b.ID, a.ID)
+	return listPage(all, "subscriptions", limit, after, func(sub subscription.Subscription) (time.Time, string) {
+		return sub.CreatedAt, sub.ID
+	}, subscription.Subscription.Clone)
 }

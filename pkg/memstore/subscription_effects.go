@@ -48,19 +48,5 @@ func (s *Store) subscriptionEffects(ctx context.Context, name string, listed fun
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var all []queued
-	for id, sub := range s.subs {
-		if at, ok := listed(&sub); ok {
-			all = append(all, queued{at.Unix(), id})
-		}
-	}
-	page, next, err := pageOf(all, name, limit, after)
-	if err != nil {
-		return nil, "", err
-	}
-	subs := make([]subscription.Subscription, len(page))
-	for i, q := range page {
-		subs[i] = s.subs[q.key].Clone()
-	}
-	return subs, next, nil
+	return queueOf(s.subs, name, limit, after, listed, subscription.Subscription.Clone)
 }

@@ -295,8 +295,5 @@ func describe(s *subscription.Subscription) string {
 
 // every is how often s is billed: "every month", "every 3 weeks".
 func every(s *subscription.Subscription) string {
-	if s.IntervalCount == 1 {
-		return "every " + s.Interval
-	}
-	return "every " + strconv.FormatInt(s.IntervalCount, 10) + " " + s.Interval + "s"
+	return "every " + subscription.IntervalText(s.Interval, s.IntervalCount)
 }

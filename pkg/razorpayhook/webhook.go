@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/jampay/jampay/pkg/order"
+	"github.com/jampay/jampay/pkg/razorpaygw/razorpaysub"
 )
 
 // Verifier checks X-Razorpay-Signature and decodes Razorpay events.
@@ -84,38 +85,20 @@ type rzpEvent struct {
 // entity is the union of the fields jampay reads from Razorpay's Payment,
 // Order, Refund and Dispute entities.
 type entity struct {
-	ID               string `json:"id"`
-	Amount           int64  `json:"amount"`
-	AmountPaid       int64  `json:"amount_paid"`
-	AmountRefunded   int64  `json:"amount_refunded"`
-	Currency         string `json:"currency"`
-	OrderID          string `json:"order_id"`
-	Receipt          string `json:"receipt"`
-	Notes            notes  `json:"notes"`
-	ErrorDescription string `json:"error_description"`
-	ErrorReason      string `json:"error_reason"`
+	ID               string            `json:"id"`
+	Amount           int64             `json:"amount"`
+	AmountPaid       int64             `json:"amount_paid"`
+	AmountRefunded   int64             `json:"amount_refunded"`
+	Currency         string            `json:"currency"`
+	OrderID          string            `json:"order_id"`
+	Receipt          string            `json:"receipt"`
+	Notes            razorpaysub.Notes `json:"notes"`
+	ErrorDescription string            `json:"error_description"`
+	ErrorReason      string            `json:"error_reason"`
 	// SubscriptionID is the subscription a payment was charged for, when
 	// Razorpay names it on the payment (a field of Razorpay's, not the
 	// notes): see subscriptionOfPayment.
 	SubscriptionID string `json:"subscription_id"`
-}
-
-// notes is Razorpay's notes: an object, or [] when empty.
-type notes map[string]string
-
-func (n *notes) UnmarshalJSON(b []byte) error {
-	m := map[string]any{}
-	if err := json.Unmarshal(b, &m); err != nil {
-		*n = nil // [] or null
-		return nil
-	}
-	*n = notes{}
-	for k, v := range m {
-		if s, ok := v.(string); ok {
-			(*n)[k] = s
-		}
-	}
-	return nil
 }
 
 // Decode turns a verified Razorpay event into an order.Event (without its

@@ -8,6 +8,7 @@ package subscription
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -120,6 +121,16 @@ type Subscription struct {
 
 // Entitled reports whether the subscriber gets what they subscribe to.
 func (s Subscription) Entitled() bool { return s.Status.Entitled() }
+
+// IntervalText is a billing interval as a price tag says it: "month",
+// "3 months". The CLI, the dashboard, the mails and the Razorpay checkout's
+// description all say it so.
+func IntervalText(interval string, count int64) string {
+	if count <= 1 {
+		return interval
+	}
+	return strconv.FormatInt(count, 10) + " " + interval + "s"
+}
 
 // FailureReason is why the latest payment failed, while it matters: the
 // checkout is open, or a renewal is failing. Paid up again, it is history.

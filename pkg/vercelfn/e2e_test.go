@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,23 +13,6 @@ import (
 	"github.com/jampay/jampay/internal/stripemockrun"
 	"github.com/jampay/jampay/pkg/order"
 )
-
-var (
-	mockOnce sync.Once
-	mock     *stripemockrun.Server
-	mockErr  error
-)
-
-// stripeMock is Stripe's own stripe-mock (STRIPE_MOCK_URL, as scripts/test.sh
-// starts it, or one started here), so the checkout is one Stripe would take.
-func stripeMock(t *testing.T) string {
-	t.Helper()
-	mockOnce.Do(func() { mock, mockErr = stripemockrun.Start() })
-	if mockErr != nil {
-		t.Fatalf("this test needs stripe-mock: %v", mockErr)
-	}
-	return mock.URL
-}
 
 func stripeSigned(body []byte, secret string) http.Header {
 	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: secret, Timestamp: time.Now()})
@@ -43,7 +25,7 @@ func stripeSigned(body []byte, secret string) http.Header {
 // a real Stripe checkout (stripe-mock), a forged webhook refused with
 // nothing changed, the signed one, the order's status, a CORS preflight.
 func TestAPI_EndToEnd(t *testing.T) {
-	f := newFn(t, map[string]string{"STRIPE_API_BASE": stripeMock(t)})
+	f := newFn(t, map[string]string{"STRIPE_API_BASE": stripemockrun.URL(t)})
 	client := http.Header{"Origin": {origin}, "X-Real-Ip": {"203.0.113.9"}}
 	with := func(h http.Header, kv ...string) http.Header {
 		h = h.Clone()

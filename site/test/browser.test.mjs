@@ -532,6 +532,13 @@ async function subscribeTo(page, sku) {
   await page.locator(`li.plan[data-sku="${sku}"]`).getByRole("button", { name: /Subscribe/ }).click();
 }
 
+// onHostedPage waits until the shop has sent the browser to the sandbox's
+// hosted subscription page: until then the shop's own "Subscribe to …"
+// buttons are on screen too.
+async function onHostedPage(page) {
+  await page.waitForURL(/\/sandbox\/subscriptions\//);
+}
+
 // keptSubscription is the subscription id the page keeps (never the token
 // in a URL: the test reads the id only).
 async function keptSubscription(page) {
@@ -553,7 +560,8 @@ test("stripe: subscribe → trialing → renew → a failed renewal is past_due,
   await page.waitForURL(/\/sandbox\/subscriptions\/cs_sandbox_/);
   await page.getByRole("button", { name: "Decline (card declined)" }).click();
   assert.match(await page.getByRole("alert").textContent(), /Your card was declined\./);
-  await page.getByRole("button", { name: "Subscribe" }).click();
+  await onHostedPage(page);
+  await page.getByRole("button", { name: "Subscribe", exact: true }).click();
   await page.waitForURL(/\/account\.html\?subscription=sbn_/);
   assert.ok(!page.url().includes("token"), "the token is never in the URL");
   await settle(page, "trialing");
@@ -588,7 +596,8 @@ test("stripe: subscribe → trialing → renew → a failed renewal is past_due,
 test("stripe: subscribe → Cancel → ends on <date> → the period ends → canceled", async () => {
   const page = await newPage();
   await subscribeTo(page, "club-monthly");
-  await page.getByRole("button", { name: "Subscribe" }).click();
+  await onHostedPage(page);
+  await page.getByRole("button", { name: "Subscribe", exact: true }).click();
   await settle(page, "trialing");
   const id = await keptSubscription(page);
   page.once("dialog", (d) => d.accept());

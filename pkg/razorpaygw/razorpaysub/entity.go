@@ -53,7 +53,9 @@ type Entity struct {
 	Notes Notes `json:"notes"`
 }
 
-// Notes is Razorpay's notes: an object of strings, or [] when empty.
+// Notes is Razorpay's notes: an object of strings, or [] when empty. Every
+// Razorpay entity carries them alike, so the webhook reads a payment's,
+// an order's or a refund's notes with this type too.
 type Notes map[string]string
 
 // UnmarshalJSON reads an object's string values and takes anything else
