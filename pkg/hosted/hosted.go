@@ -19,8 +19,10 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jampay/jampay/pkg/api"
@@ -173,17 +175,14 @@ func New(ctx context.Context, host Host, o Options) (*App, error) {
 	a.api = api.Handler(api.Deps{
 		Store: store, Catalog: cat, Gateways: gws, Webhooks: hooks, AllowedOrigins: cfg.AllowedOrigins,
 		CheckoutRateLimit: cfg.CheckoutRateLimit, SubscriptionActions: true, AccountURL: cfg.AccountURL(),
-		Owed:             func(ctx context.Context, after order.Order) { a.dispatch(ctx, after.ID) },
-		SubscriptionOwed: func(ctx context.Context, after subscription.Subscription) { a.dispatch(ctx, after.ID) },
-		AccessRequested: func(ctx context.Context, emailKey string) {
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DispatchBudget)
-			defer cancel()
-			if res, err := a.svc.OweAccessLinks(ctx, emailKey); err != nil || res.Err != nil {
-				a.log.Warn("access links not owed yet; reconcile's sweep of effects will not see them, the subscriber may ask again",
-					"err", errors.Join(err, res.Err))
-			}
-		},
-		Now: o.Now, Logger: o.Logger,
+		// What a write owes is noted here and sent once the handler has
+		// answered (ServeHTTP): the answer is decided before any mail
+		// service is waited on, so a slow one can never turn it into a
+		// 5xx, whatever deadline the request has.
+		Owed:             func(ctx context.Context, after order.Order) { owedOf(ctx).add(after.ID) },
+		SubscriptionOwed: func(ctx context.Context, after subscription.Subscription) { owedOf(ctx).add(after.ID) },
+		AccessRequested:  func(ctx context.Context, emailKey string) { owedOf(ctx).access = emailKey },
+		Now:              o.Now, Logger: o.Logger,
 	})
 	return a, nil
 }
@@ -216,25 +215,96 @@ func ownAWS(getenv func(string) string, cfg config.Config) error {
 	return nil
 }
 
-// dispatch sends what the write just owes, before the answer, within
-// DispatchBudget and whatever the request's own context says: it never
-// fails the request. What is left owed (a slow or failing mail service),
-// reconcile's sweep sends.
-func (a *App) dispatch(ctx context.Context, id string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DispatchBudget)
-	defer cancel()
-	rep, err := a.svc.Dispatch(ctx, id, a.host.Name+":"+fmt.Sprint(a.now().UnixNano()))
-	if err != nil {
-		a.log.Warn("effects left for reconcile", "id", id, "err", err, "sent", rep.Sent)
+// owed is what one request's writes owe: the orders and subscriptions to
+// dispatch, and an access-link request to turn into links, once the
+// handler has answered.
+type owed struct {
+	mu     sync.Mutex
+	ids    []string
+	access string
+}
+
+type owedKey struct{}
+
+func owedOf(ctx context.Context) *owed {
+	if o, ok := ctx.Value(owedKey{}).(*owed); ok {
+		return o
+	}
+	return &owed{} // not through ServeHTTP: nothing dispatches it; reconcile's sweep will
+}
+
+func (o *owed) add(id string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !slices.Contains(o.ids, id) {
+		o.ids = append(o.ids, id)
 	}
 }
 
 // ServeHTTP serves the contract's routes, the client's address taken from
-// the host's own header (see Host.ClientIPHeader).
+// the host's own header (see Host.ClientIPHeader), then sends what the
+// request's writes owe (see send).
 func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	r = r.Clone(r.Context())
-	r.RemoteAddr = ClientAddr(r.Header.Get(a.host.ClientIPHeader))
+	start := a.now()
+	o := &owed{}
+	r = r.Clone(context.WithValue(r.Context(), owedKey{}, o))
+	// The host's header, once: a second value (a client's copy beside the
+	// host's) makes the client unknown rather than whoever came first.
+	if v := r.Header.Values(a.host.ClientIPHeader); len(v) == 1 {
+		r.RemoteAddr = ClientAddr(v[0])
+	} else {
+		r.RemoteAddr = ""
+	}
+	if p := r.URL.Path; path.Clean(p) != p {
+		// A path with . or .. segments, or a trailing slash, names no
+		// route; net/http would answer it with an HTML redirect.
+		notFound(w)
+		return
+	}
 	a.api.ServeHTTP(w, r)
+	a.send(r.Context(), o, start)
+}
+
+// send dispatches what the request's writes owe, after the handler has
+// decided the answer (the hosts send it when ServeHTTP returns), within
+// DispatchBudget and the request's own deadline: what is left owed (a slow
+// or failing mail service), reconcile's sweep sends. An access-link
+// request's links are owed and sent here too, and its answer then waits
+// out the whole budget, whatever happened: so it takes the same time
+// whether or not the address subscribes.
+func (a *App) send(ctx context.Context, o *owed, start time.Time) {
+	deadline := start.Add(DispatchBudget)
+	if d, ok := ctx.Deadline(); ok && d.Add(-time.Second).Before(deadline) {
+		deadline = d.Add(-time.Second)
+	}
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+	defer cancel()
+	o.mu.Lock()
+	ids, access := slices.Clone(o.ids), o.access
+	o.mu.Unlock()
+	if access != "" {
+		res, err := a.svc.OweAccessLinks(ctx, access)
+		if err != nil || res.Err != nil {
+			a.log.Warn("access links not owed; the subscriber may ask again", "err", errors.Join(err, res.Err))
+		}
+		ids = append(ids, res.Subscriptions...)
+	}
+	holder := a.host.Name + ":" + fmt.Sprint(a.now().UnixNano())
+	for _, id := range ids {
+		if rep, err := a.svc.Dispatch(ctx, id, holder); err != nil {
+			a.log.Warn("effects left for reconcile", "id", id, "err", err, "sent", rep.Sent)
+		}
+	}
+	if access != "" {
+		<-ctx.Done()
+	}
+}
+
+func notFound(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNotFound)
+	_, _ = w.Write([]byte(`{"error":{"code":"not_found","message":"No such route."}}` + "\n"))
 }
 
 // ClientAddr is the client's address as the host's header gives it (a

@@ -95,3 +95,42 @@ func TestAuthorize_TheSchedulersSecretOnly(t *testing.T) {
 		t.Fatalf("a short CRON_SECRET: %v", err)
 	}
 }
+
+// A path with . or .. segments names no route: a JSON 404, never
+// net/http's HTML redirect to the cleaned path.
+func TestApp_UncleanPathsAreNotFound(t *testing.T) {
+	a := newApp(t, hosted.Netlify, nil)
+	for _, p := range []string{"/api/../etc/passwd", "/api/./checkout", "/api/orders/", "/api//checkout"} {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.URL.Path = p
+		rec := httptest.NewRecorder()
+		a.ServeHTTP(rec, req)
+		if rec.Code != http.StatusNotFound || rec.Header().Get("Content-Type") != "application/json" || rec.Header().Get("Location") != "" {
+			t.Errorf("%s: %d %v %s", p, rec.Code, rec.Header(), rec.Body)
+		}
+	}
+}
+
+// Two values of the host's client-IP header (a client's copy beside the
+// host's) make the client unknown, never whichever came first.
+func TestApp_TwoClientAddressesAreNone(t *testing.T) {
+	a := newApp(t, hosted.Netlify, nil)
+	checkout := func(ips ...string) int {
+		req := httptest.NewRequest("POST", "/api/checkout", strings.NewReader(`{"gateway":"stripe","items":[{"sku":"tee","quantity":1}]}`))
+		req.Header.Set("Content-Type", "application/json")
+		for _, ip := range ips {
+			req.Header.Add(hosted.Netlify.ClientIPHeader, ip)
+		}
+		rec := httptest.NewRecorder()
+		a.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	// CHECKOUT_RATE_LIMIT is 1: the unknown client is counted once, then
+	// refused, whatever addresses it names beside the host's.
+	if got := checkout("198.51.100.1", "203.0.113.9"); got != http.StatusBadGateway {
+		t.Fatalf("first: %d", got)
+	}
+	if got := checkout("198.51.100.2", "203.0.113.9"); got != http.StatusTooManyRequests {
+		t.Fatalf("second, another address first: %d", got)
+	}
+}

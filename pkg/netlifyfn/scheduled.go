@@ -50,12 +50,13 @@ const (
 // The scheduler's shape is not authentication: anyone can send those
 // headers. What keeps outside callers out in production is Netlify
 // itself, which routes no HTTP request to a scheduled function, and
-// netlify.toml, which rewrites nothing to it. The check is there so that
-// what does reach this function by a URL (netlify dev, a misrouted
-// rewrite) and is not shaped like the scheduler is refused rather than
-// run, and it is the same reason a run by hand needs the secret: under
-// netlify dev a scheduled function is reachable by its URL. In production
-// an owner runs `jampay reconcile` instead; it takes the same lease.
+// netlify.toml, which rewrites nothing to it. Under netlify dev the check
+// refuses nothing: netlify-cli reshapes every request to a scheduled
+// function into the scheduler's call, so anyone who reaches the dev
+// server can run reconcile (which only asks the gateways and applies
+// what they say: it is no worse than waiting for the schedule). A call
+// presenting an Authorization is judged by that alone. In production an
+// owner runs `jampay reconcile` instead; it takes the same lease.
 //
 // A ReconcileSecretEnv shorter than 16 characters is an error at start.
 func Scheduled(app Reconciler, getenv func(string) string, log *slog.Logger) (func(context.Context, Event) (events.APIGatewayProxyResponse, error), error) {

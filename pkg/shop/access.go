@@ -46,9 +46,11 @@ type AccessRequests interface {
 
 // AccessLinkResult says what OweAccessLinks did, for the log.
 type AccessLinkResult struct {
-	Links int   // subscriptions that now owe their subscriber a link
-	Held  int   // skipped: one is owed already, or was a moment ago
-	Err   error // failures, each subscription's apart
+	Links int // subscriptions that now owe their subscriber a link
+	// Subscriptions are their ids, for a host with no stream to dispatch.
+	Subscriptions []string
+	Held          int   // skipped: one is owed already, or was a moment ago
+	Err           error // failures, each subscription's apart
 }
 
 // RequestAccessLinks records a subscriber's request for links to their
@@ -110,6 +112,7 @@ func (s *Service) OweAccessLinks(ctx context.Context, emailKey string) (AccessLi
 		res.Err = errors.Join(res.Err, err)
 		if owed {
 			res.Links++
+			res.Subscriptions = append(res.Subscriptions, id)
 		}
 	}
 	return res, nil
