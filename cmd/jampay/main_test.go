@@ -74,3 +74,49 @@ func TestTrigger(t *testing.T) {
 	}
 	fmt.Fprint(&out)
 }
+
+// TestTrigger_AStartedSubscription: a triggered subscription event names
+// the subscription's own Stripe subscription (the sandbox knows it), so it
+// moves the subscription jampay made rather than being taken for
+// another's.
+func TestTrigger_AStartedSubscription(t *testing.T) {
+	s, err := localserver.Start(context.Background(), localserver.Options{
+		Addr: "127.0.0.1:0", SiteDir: "../../site", CatalogPath: "../../site/catalog.json", Getenv: func(string) string { return "" },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	resp, err := http.Post(s.URL+"/api/checkout", "application/json", strings.NewReader(`{"gateway":"stripe","items":[{"sku":"club-monthly","quantity":1}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct{ SubscriptionID, StatusToken string }
+	_ = json.NewDecoder(resp.Body).Decode(&c)
+	resp.Body.Close()
+	// The customer subscribes on the sandbox's page.
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	sub, err := noRedirect.Post(s.URL+"/sandbox/subscriptions/"+c.SubscriptionID+"/subscribe", "application/x-www-form-urlencoded", nil)
+	if err != nil || sub.StatusCode >= 400 {
+		t.Fatalf("subscribe: %v %v", sub, err)
+	}
+	sub.Body.Close()
+	env := func(k string) string { return s.Secrets[k] }
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"trigger", "stripe", "customer.subscription.deleted", "-order", c.SubscriptionID, "-url", s.URL}, env, &out, &out); err != nil {
+		t.Fatalf("trigger: %v %s", err, out.String())
+	}
+	req, _ := http.NewRequest("GET", s.URL+"/api/subscriptions/"+c.SubscriptionID, nil)
+	req.Header.Set("Authorization", "Bearer "+c.StatusToken)
+	got, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	_ = json.NewDecoder(got.Body).Decode(&m)
+	got.Body.Close()
+	// The trigger's snapshot is of the subscription's own: it ends it.
+	if m["status"] != "canceled" {
+		t.Fatalf("after the trigger: %v", m)
+	}
+}

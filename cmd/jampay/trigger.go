@@ -54,9 +54,12 @@ func trigger(ctx context.Context, args []string, getenv func(string) string, std
 	target := base + "/api/webhooks/" + gateway
 	// jampay believes a session or Razorpay order event only if it names the
 	// one jampay created for the order; the sandbox knows which that is.
+	// A subscription's events must also name its own gateway subscription
+	// once it has one: jampay moves nothing of it for another's.
+	subRef := ""
 	if *session == "" {
 		if refs, err := sandboxReferences(ctx, client, base, *orderID); err == nil && refs.Gateway == gateway {
-			*session = refs.Session
+			*session, subRef = refs.Session, refs.Subscription
 			if *payment == "" && gateway == "stripe" {
 				*payment = refs.Payment
 			}
@@ -71,7 +74,8 @@ func trigger(ctx context.Context, args []string, getenv func(string) string, std
 			return fmt.Errorf("no secret: set %s or pass -secret", config.StripeWebhookSecret)
 		}
 		body, err := payloads.Stripe{Type: typ, OrderID: *orderID, SessionID: *session, PaymentIntentID: *payment,
-			Amount: *amount, Currency: *currency, Refunded: *refunded}.Payload()
+			Amount: *amount, Currency: *currency, Refunded: *refunded,
+			Subscription: payloads.Subscription{SubscriptionRef: subRef}}.Payload()
 		if err != nil {
 			return fmt.Errorf("%w (types: %s)", err, strings.Join(stripehook.Types(), ", "))
 		}
