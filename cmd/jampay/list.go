@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"text/tabwriter"
 	"time"
 )
 
@@ -95,4 +96,16 @@ func (l listing[T]) newestFirst(a, b T) int {
 		return c
 	}
 	return strings.Compare(bid, aid)
+}
+
+// details starts a label-and-value page of one order or subscription: its
+// aligned writer (Flush it), and line, which writes a label and its value
+// and leaves out a line with no value.
+func details(w io.Writer) (*tabwriter.Writer, func(label, value string)) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	return tw, func(label, value string) {
+		if value != "" {
+			fmt.Fprintf(tw, "%s\t%s\n", label, value)
+		}
+	}
 }

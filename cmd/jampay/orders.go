@@ -154,13 +154,8 @@ func (o *owner) getOrder(ctx context.Context, id string) (*order.Order, error) {
 
 // orderText writes everything about an order, for a person.
 func orderText(w io.Writer, o order.Order) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw, line := details(w)
 	money := func(n int64) string { return formatMoney(n, o.Currency) }
-	line := func(label, value string) {
-		if value != "" {
-			fmt.Fprintf(tw, "%s\t%s\n", label, value)
-		}
-	}
 	line("Order", o.ID)
 	line("Status", string(o.Status))
 	line("Gateway", o.Gateway)

@@ -148,13 +148,8 @@ func (o *owner) getSubscription(ctx context.Context, id string) (*subscription.S
 
 // subscriptionText writes everything about a subscription, for a person.
 func subscriptionText(w io.Writer, s subscription.Subscription) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw, line := details(w)
 	money := func(n int64) string { return formatMoney(n, s.Currency) }
-	line := func(label, value string) {
-		if value != "" {
-			fmt.Fprintf(tw, "%s\t%s\n", label, value)
-		}
-	}
 	line("Subscription", s.ID)
 	line("Status", string(s.Status))
 	line("Entitled", entitledText(s))
